@@ -1,0 +1,234 @@
+"""Read and write an :class:`~residency_audit.model.Estate` as JSON.
+
+The file is what ``residency-audit scan`` writes and ``audit --estate`` reads. It is sorted
+and versioned, so the same estate gives the same bytes, and it is written readable by its
+owner only: an estate describes an organisation's infrastructure.
+
+>>> from residency_audit.model import Estate
+>>> estate_from_dict(estate_to_dict(Estate())) == Estate()
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from residency_audit.errors import InputError
+from residency_audit.model import (
+    CoverageGap,
+    DataCategory,
+    Entity,
+    Estate,
+    Evidence,
+    Link,
+    LinkRelation,
+    Mitigation,
+    Placement,
+    Resource,
+    Role,
+    ScanMetadata,
+    Subprocessor,
+    freeze_tags,
+)
+
+__all__ = ["ESTATE_SCHEMA_VERSION", "estate_from_dict", "estate_to_dict", "read_estate",
+           "write_estate", "write_private_text"]
+
+ESTATE_SCHEMA_VERSION = 1
+
+
+def _evidence(e: Evidence | None) -> dict[str, str] | None:
+    if e is None:
+        return None
+    out = {"source": e.source, "ref": e.ref}
+    if e.detail:
+        out["detail"] = e.detail
+    return out
+
+
+def _placement(p: Placement) -> dict[str, Any]:
+    return {"location": p.location, "role": str(p.role), "evidence": _evidence(p.evidence)}
+
+
+def _link(link: Link) -> dict[str, Any]:
+    out: dict[str, Any] = {"relation": str(link.relation), "target": link.target,
+                           "evidence": _evidence(link.evidence)}
+    if link.categories:
+        out["categories"] = sorted(link.categories)
+    return out
+
+
+def _placements(ps: tuple[Placement, ...]) -> list[dict[str, Any]]:
+    return sorted((_placement(p) for p in ps), key=lambda d: (d["role"], d["location"]))
+
+
+def _links(ls: tuple[Link, ...]) -> list[dict[str, Any]]:
+    return sorted((_link(x) for x in ls), key=lambda d: (d["relation"], d["target"]))
+
+
+def estate_to_dict(estate: Estate) -> dict[str, Any]:
+    """A JSON-ready, sorted dict of ``estate``."""
+    m = estate.metadata
+    return {
+        "schema_version": ESTATE_SCHEMA_VERSION,
+        "metadata": {"sources": sorted(m.sources), "started": m.started, "finished": m.finished,
+                     "tool_version": m.tool_version, "scopes": sorted(m.scopes)},
+        "resources": [
+            {"id": r.id, "provider": r.provider, "service": r.service, "kind": r.kind,
+             "name": r.name, "account": r.account, "placements": _placements(r.placements),
+             "tags": dict(r.tags), "links": _links(r.links), "operator": r.operator,
+             "operator_evidence": _evidence(r.operator_evidence),
+             "attributes": dict(r.attributes)}
+            for r in sorted(estate.resources, key=lambda r: r.id)
+        ],
+        "subprocessors": [
+            {"id": s.id, "name": s.name, "entity": s.entity, "placements": _placements(s.placements),
+             "evidence": _evidence(s.evidence), "links": _links(s.links), "tags": dict(s.tags)}
+            for s in sorted(estate.subprocessors, key=lambda s: s.id)
+        ],
+        "entities": [
+            {"id": e.id, "name": e.name, "country": e.country, "parent": e.parent,
+             "evidence": _evidence(e.evidence), "parent_evidence": _evidence(e.parent_evidence),
+             "notes": e.notes}
+            for e in sorted(estate.entities, key=lambda e: e.id)
+        ],
+        "data": [
+            {"id": d.id, "name": d.name, "classification": d.classification,
+             "resources": sorted(d.resources), "selectors": [dict(s) for s in d.selectors],
+             "subprocessors": sorted(d.subprocessors), "evidence": _evidence(d.evidence),
+             "description": d.description}
+            for d in sorted(estate.data, key=lambda d: d.id)
+        ],
+        "mitigations": [
+            {"kind": x.kind, "source": x.source, "target": x.target, "description": x.description,
+             "evidence": _evidence(x.evidence),
+             "expires": x.expires.isoformat() if x.expires else None}
+            for x in sorted(estate.mitigations, key=lambda x: (x.source, x.target, x.kind))
+        ],
+        "gaps": [
+            {"provider": g.provider, "scope": g.scope, "region": g.region, "service": g.service,
+             "operation": g.operation, "resource": g.resource, "error": g.error,
+             "message": g.message}
+            for g in sorted(estate.gaps, key=lambda g: g.key)
+        ],
+    }
+
+
+def _ev(d: Mapping[str, Any] | None) -> Evidence | None:
+    if d is None:
+        return None
+    return Evidence(source=str(d["source"]), ref=str(d["ref"]), detail=str(d.get("detail", "")))
+
+
+def _req_ev(d: Mapping[str, Any]) -> Evidence:
+    ev = _ev(d)
+    if ev is None:
+        raise KeyError("evidence")
+    return ev
+
+
+def _pl(d: Mapping[str, Any]) -> Placement:
+    return Placement(location=str(d["location"]), role=Role(d["role"]),
+                     evidence=_req_ev(d["evidence"]))
+
+
+def _ln(d: Mapping[str, Any]) -> Link:
+    return Link(relation=LinkRelation(d["relation"]), target=str(d["target"]),
+                evidence=_req_ev(d["evidence"]), categories=tuple(d.get("categories", ())))
+
+
+def estate_from_dict(d: Mapping[str, Any], *, origin: str = "<estate>") -> Estate:
+    """The :class:`Estate` that :func:`estate_to_dict` wrote; :class:`InputError` if malformed."""
+    try:
+        version = d.get("schema_version")
+        if version != ESTATE_SCHEMA_VERSION:
+            raise InputError(origin, None, "schema_version",
+                             f"unsupported estate schema version {version!r}")
+        m = d.get("metadata", {})
+        return Estate(
+            metadata=ScanMetadata(sources=tuple(m.get("sources", ())), started=m.get("started", ""),
+                                  finished=m.get("finished", ""),
+                                  tool_version=m.get("tool_version", ""),
+                                  scopes=tuple(m.get("scopes", ()))),
+            resources=tuple(
+                Resource(id=r["id"], provider=r["provider"], service=r["service"], kind=r["kind"],
+                         name=r["name"], account=r.get("account", ""),
+                         placements=tuple(_pl(p) for p in r.get("placements", ())),
+                         tags=freeze_tags(r.get("tags")),
+                         links=tuple(_ln(x) for x in r.get("links", ())),
+                         operator=r.get("operator"), operator_evidence=_ev(r.get("operator_evidence")),
+                         attributes=freeze_tags(r.get("attributes")))
+                for r in d.get("resources", ())),
+            subprocessors=tuple(
+                Subprocessor(id=s["id"], name=s["name"], entity=s["entity"],
+                             placements=tuple(_pl(p) for p in s.get("placements", ())),
+                             evidence=_req_ev(s["evidence"]),
+                             links=tuple(_ln(x) for x in s.get("links", ())),
+                             tags=freeze_tags(s.get("tags")))
+                for s in d.get("subprocessors", ())),
+            entities=tuple(
+                Entity(id=e["id"], name=e["name"], country=e["country"], parent=e.get("parent"),
+                       evidence=_req_ev(e["evidence"]), parent_evidence=_ev(e.get("parent_evidence")),
+                       notes=e.get("notes", ""))
+                for e in d.get("entities", ())),
+            data=tuple(
+                DataCategory(id=x["id"], name=x["name"], classification=x.get("classification", ""),
+                             resources=tuple(x.get("resources", ())),
+                             selectors=tuple(freeze_tags(s) for s in x.get("selectors", ())),
+                             subprocessors=tuple(x.get("subprocessors", ())),
+                             evidence=_req_ev(x["evidence"]), description=x.get("description", ""))
+                for x in d.get("data", ())),
+            mitigations=tuple(
+                Mitigation(kind=x["kind"], source=x["source"], target=x["target"],
+                           description=x["description"], evidence=_req_ev(x["evidence"]),
+                           expires=dt.date.fromisoformat(x["expires"]) if x.get("expires") else None)
+                for x in d.get("mitigations", ())),
+            gaps=tuple(
+                CoverageGap(provider=g["provider"], scope=g["scope"], region=g.get("region", ""),
+                            service=g["service"], operation=g["operation"],
+                            resource=g.get("resource", ""), error=g["error"],
+                            message=g.get("message", ""))
+                for g in d.get("gaps", ())),
+        )
+    except InputError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(origin, None, str(exc).strip("'\""), f"malformed estate: {exc!r}") from None
+
+
+def write_private_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` readable and writable by its owner only (mode 0600)."""
+    p = Path(path)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+    except BaseException:
+        raise
+
+
+def write_estate(estate: Estate, path: str | os.PathLike[str]) -> None:
+    """Write ``estate`` as sorted JSON to ``path``, owner-readable only."""
+    write_private_text(path, json.dumps(estate_to_dict(estate), indent=2, sort_keys=True) + "\n")
+
+
+def read_estate(path: str | os.PathLike[str]) -> Estate:
+    """Read an estate JSON file written by :func:`write_estate`."""
+    p = Path(path)
+    try:
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(str(p), None, None, "file not found") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(str(p), exc.lineno, None, f"not valid JSON: {exc.msg}") from None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise InputError(str(p), None, None, f"cannot read: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InputError(str(p), 1, None, "an estate file holds a JSON object")
+    return estate_from_dict(raw, origin=str(p))

@@ -1,0 +1,186 @@
+"""Load YAML that people write, keeping the line of every value for error messages.
+
+Auditors write inventories and policies by hand, so every error must name the file, the line
+and the field. :func:`load_yaml` returns plain ``dict``/``list`` subclasses that remember
+where each key and item stood, and refuses what would hang or mislead: duplicate keys, alias
+bombs, absurd nesting, non-UTF-8 bytes and files too large to be hand-written.
+
+>>> doc = load_yaml_text("a:\\n  b: [1, 2]\\n", "x.yaml")
+>>> doc["a"]["b"], line_of(doc["a"], "b")
+([1, 2], 2)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from residency_audit.errors import InputError
+
+__all__ = ["YamlDict", "YamlList", "line_of", "load_yaml", "load_yaml_text",
+           "validation_error_to_input_error"]
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_NODES = 2_000_000
+MAX_DEPTH = 200
+
+
+class YamlDict(dict[Any, Any]):
+    """A mapping that knows its own line and the line of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+class YamlList(list[Any]):
+    """A sequence that knows its own line and the line of each item (1-based)."""
+
+    line: int = 0
+    item_lines: list[int]
+
+
+def line_of(container: Any, key: Any = None) -> int | None:
+    """The line of ``container[key]`` (or of the container itself), if known."""
+    if isinstance(container, YamlDict):
+        return container.key_lines.get(key, container.line) if key is not None else container.line
+    if isinstance(container, YamlList):
+        if isinstance(key, int) and 0 <= key < len(container.item_lines):
+            return container.item_lines[key]
+        return container.line
+    return None
+
+
+class _Builder:
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.count = 0
+        self.constructor = yaml.SafeLoader("")  # used only to construct scalars
+
+    def build(self, node: yaml.Node, depth: int, stack: set[int]) -> Any:
+        self.count += 1
+        line = node.start_mark.line + 1
+        if self.count > MAX_NODES:
+            raise InputError(self.origin, line, None,
+                             f"document too large or too many aliases (over {MAX_NODES} values)")
+        if depth > MAX_DEPTH:
+            raise InputError(self.origin, line, None, f"nesting deeper than {MAX_DEPTH} levels")
+        if id(node) in stack:
+            raise InputError(self.origin, line, None, "recursive alias")
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                return self.constructor.construct_object(node, deep=True)
+            except (yaml.YAMLError, ValueError, OverflowError) as exc:
+                raise InputError(self.origin, line, None, f"bad value: {exc}") from None
+        stack.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                out_list = YamlList()
+                out_list.line = line
+                out_list.item_lines = []
+                for item in node.value:
+                    out_list.append(self.build(item, depth + 1, stack))
+                    out_list.item_lines.append(item.start_mark.line + 1)
+                return out_list
+            if isinstance(node, yaml.MappingNode):
+                out = YamlDict()
+                out.line = line
+                out.key_lines = {}
+                for key_node, value_node in node.value:
+                    key_line = key_node.start_mark.line + 1
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        raise InputError(self.origin, key_line, None,
+                                         "merge keys ('<<') are not supported")
+                    key = self.build(key_node, depth + 1, stack)
+                    if not isinstance(key, str | int | float | bool) or key is None:
+                        raise InputError(self.origin, key_line, None,
+                                         "mapping keys must be plain text")
+                    if key in out:
+                        raise InputError(self.origin, key_line, str(key), "duplicate key")
+                    out[key] = self.build(value_node, depth + 1, stack)
+                    out.key_lines[key] = key_line
+                return out
+        finally:
+            stack.discard(id(node))
+        raise InputError(self.origin, line, None, f"unsupported YAML node {node.tag}")
+
+
+def load_yaml_text(text: str, origin: str) -> Any:
+    """Parse one YAML document from ``text``; ``origin`` names it in errors."""
+    if "\x00" in text:
+        raise InputError(origin, None, None, "file contains NUL bytes: not a YAML text file")
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise InputError(origin, line, None, f"not valid YAML: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(origin, None, None, f"not valid YAML: {exc}") from None
+    except RecursionError:
+        raise InputError(origin, None, None, f"nesting deeper than {MAX_DEPTH} levels") from None
+    if root is None:
+        return None
+    try:
+        return _Builder(origin).build(root, 0, set())
+    except RecursionError:
+        raise InputError(origin, None, None, f"nesting deeper than {MAX_DEPTH} levels") from None
+
+
+def load_yaml(path: str | os.PathLike[str]) -> Any:
+    """Read and parse the YAML file at ``path``."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_BYTES:
+            raise InputError(str(p), None, None, f"file is {size} bytes; the limit is {MAX_BYTES}")
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(str(p), None, None, "file not found") from None
+    except IsADirectoryError:
+        raise InputError(str(p), None, None, "is a directory, not a file") from None
+    except OSError as exc:
+        raise InputError(str(p), None, None, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(str(p), line, None, "not UTF-8 text") from None
+    return load_yaml_text(text, str(p))
+
+
+def _locate(root: Any, loc: Sequence[int | str]) -> tuple[int | None, str]:
+    """Walk ``loc`` into ``root``: the deepest line found and a dotted field name."""
+    line = line_of(root)
+    node = root
+    parts: list[str] = []
+    for step in loc:
+        if isinstance(step, int):
+            parts.append(f"[{step}]")
+        else:
+            parts.append(("." if parts else "") + str(step))
+        if isinstance(node, dict) and step in node:
+            line = line_of(node, step) or line
+            node = node[step]
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            line = line_of(node, step) or line
+            node = node[step]
+        else:
+            node = None
+    return line, "".join(parts)
+
+
+def validation_error_to_input_error(
+    exc: ValidationError, root: Any, origin: str, prefix: Sequence[int | str] = ()
+) -> InputError:
+    """The first error of a pydantic ``ValidationError`` as an :class:`InputError`."""
+    err = sorted(exc.errors(), key=lambda e: [str(x) for x in e["loc"]])[0]
+    loc = [*prefix, *(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))]
+    line, field = _locate(root, loc)
+    more = len(exc.errors()) - 1
+    message = err["msg"] + (f" (and {more} more error{'s' if more > 1 else ''})" if more else "")
+    return InputError(origin, line, field or None, message)
