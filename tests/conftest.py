@@ -22,6 +22,12 @@ for _var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "HTTPS_PROXY", "HTTP_PROXY", "ht
 
 import pytest  # noqa: E402
 
+pytest_plugins = [
+    "tests.plugins.readonly_aws",
+    "tests.plugins.readonly_azure",
+    "tests.plugins.readonly_gcp",
+]
+
 _real_getaddrinfo = socket.getaddrinfo
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -1,0 +1,39 @@
+"""Development sessions: tests, lint, typecheck, docs and benchmarks."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.default_venv_backend = "venv"
+
+PYTHON = ["3.11", "3.12", "3.13"]
+
+
+@nox.session(python=False)
+def tests(session: nox.Session) -> None:
+    """Run the test suite in the current environment (as CI does)."""
+    session.run("python", "-m", "pytest", "-q", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check style with ruff."""
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", "src", "tests", "bench", "noxfile.py")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """Check types with mypy (strict) over src/."""
+    session.install("-e", ".[all]", "mypy>=1.10", "types-PyYAML")
+    session.run("mypy")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: `nox -s bench -- core|aws|azure|gcp` (default core). Prints ratios."""
+    session.install("-e", ".[all,dev]")
+    names = session.posargs or ["core"]
+    for name in names:
+        session.run("python", f"bench/bench_{name}.py")

@@ -1,0 +1,1 @@
+"""Records every aws operation called during the whole test run; fails the run on any outside the allow-list."""
