@@ -301,12 +301,15 @@ class Catalog:
 
 
 def _rows_from_packaged(name: str) -> Iterable[tuple[str, int, dict[str, str]]]:
+    """Rows of ``data/<name>.csv`` and of every ``data/<name>_*.csv``, in sorted filename order."""
+    data = resources.files("residency_audit.catalog").joinpath("data")
+    files = sorted((f for f in data.iterdir() if f.name.endswith(".csv") and (
+        f.name == f"{name}.csv" or f.name.startswith(f"{name}_"))), key=lambda f: f.name)
     rows: list[tuple[str, int, dict[str, str]]] = []
-    reader = csv.DictReader(io.StringIO(
-        resources.files("residency_audit.catalog").joinpath("data", f"{name}.csv").read_text(
-            encoding="utf-8")))
-    for row in reader:
-        rows.append((f"catalog/data/{name}.csv", reader.line_num, row))
+    for file in files:
+        reader = csv.DictReader(io.StringIO(file.read_text(encoding="utf-8")))
+        for row in reader:
+            rows.append((f"catalog/data/{file.name}", reader.line_num, row))
     return rows
 
 
