@@ -88,13 +88,14 @@ def estate_to_dict(estate: Estate) -> dict[str, Any]:
         ],
         "subprocessors": [
             {"id": s.id, "name": s.name, "entity": s.entity, "placements": _placements(s.placements),
-             "evidence": _evidence(s.evidence), "links": _links(s.links), "tags": dict(s.tags)}
+             "evidence": _evidence(s.evidence), "links": _links(s.links), "tags": dict(s.tags),
+             "attributes": dict(s.attributes)}
             for s in sorted(estate.subprocessors, key=lambda s: s.id)
         ],
         "entities": [
             {"id": e.id, "name": e.name, "country": e.country, "parent": e.parent,
              "evidence": _evidence(e.evidence), "parent_evidence": _evidence(e.parent_evidence),
-             "notes": e.notes}
+             "notes": e.notes, "certifications": sorted(e.certifications)}
             for e in sorted(estate.entities, key=lambda e: e.id)
         ],
         "data": [
@@ -169,12 +170,14 @@ def estate_from_dict(d: Mapping[str, Any], *, origin: str = "<estate>") -> Estat
                              placements=tuple(_pl(p) for p in s.get("placements", ())),
                              evidence=_req_ev(s["evidence"]),
                              links=tuple(_ln(x) for x in s.get("links", ())),
-                             tags=freeze_tags(s.get("tags")))
+                             tags=freeze_tags(s.get("tags")),
+                             attributes=freeze_tags(s.get("attributes")))
                 for s in d.get("subprocessors", ())),
             entities=tuple(
                 Entity(id=e["id"], name=e["name"], country=e["country"], parent=e.get("parent"),
                        evidence=_req_ev(e["evidence"]), parent_evidence=_ev(e.get("parent_evidence")),
-                       notes=e.get("notes", ""))
+                       notes=e.get("notes", ""),
+                       certifications=tuple(e.get("certifications", ())))
                 for e in d.get("entities", ())),
             data=tuple(
                 DataCategory(id=x["id"], name=x["name"], classification=x.get("classification", ""),

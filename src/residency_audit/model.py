@@ -198,6 +198,7 @@ class Entity:
     evidence: Evidence
     parent_evidence: Evidence | None = None
     notes: str = ""
+    certifications: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -211,6 +212,7 @@ class Subprocessor:
     evidence: Evidence
     links: tuple[Link, ...] = ()
     tags: Mapping[str, str] = field(default_factory=lambda: freeze_tags(None))
+    attributes: Mapping[str, str] = field(default_factory=lambda: freeze_tags(None))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

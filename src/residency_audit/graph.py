@@ -1,0 +1,411 @@
+"""The estate as a graph: who holds which data, where, operated by whom, under which laws.
+
+:func:`build` turns an :class:`~residency_audit.model.Estate` and a
+:class:`~residency_audit.catalog.Catalog` into a plain :class:`networkx.MultiDiGraph`. Node ids
+carry a kind prefix (``data:``, ``resource:<provider>:``, ``subprocessor:``, ``location:``,
+``country:``, ``entity:``, ``law:``); every node has a ``kind`` attribute. Edges point the way
+the data or the control goes:
+
+==================  ==============================  =====================================
+relation            from → to                       meaning
+==================  ==============================  =====================================
+stored_in           data → resource                 the data category is kept there
+processed_by        data → subprocessor             the data category is processed there
+replicates_to       holder → holder                 a copy is replicated there
+backs_up_to         holder → holder                 a backup copy is kept there
+subcontracts        subprocessor → subprocessor     the processor passes the data on
+located_in          holder → location               a copy is at that place (``role``)
+in_country          location → country              the place is in (or may be in) that country
+operated_by         holder → entity                 the entity runs the holder
+controlled_by       entity → entity                 the parent controls the entity
+incorporated_in     entity → country                where the entity is incorporated
+applies_in          law → country                   the country that issues the law
+==================  ==============================  =====================================
+
+Every edge carries its evidence (``evidence_source``, ``evidence_ref``, ``evidence_detail``),
+and a mitigated edge carries ``mitigation_kind``, ``mitigation_description`` and
+``mitigation_evidence``. All attributes are plain strings, booleans or numbers, so that GraphML
+and node-link JSON round-trip with nothing lost.
+
+>>> from residency_audit.model import Estate
+>>> g = build(Estate())
+>>> g.nodes["law:us-cloud-act"]["kind"]
+'law'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from residency_audit.catalog import Catalog, Region, default_catalog
+from residency_audit.errors import InputError
+from residency_audit.model import (
+    DataCategory,
+    Estate,
+    Evidence,
+    Mitigation,
+    Placement,
+    Resource,
+    Subprocessor,
+)
+
+__all__ = [
+    "COPY_RELATIONS",
+    "GRAPH_SCHEMA_VERSION",
+    "build",
+    "country_id",
+    "data_id",
+    "edge_evidence",
+    "entity_id",
+    "law_id",
+    "location_id",
+    "read_graphml",
+    "read_node_link",
+    "resource_id",
+    "subprocessor_id",
+    "write_graphml",
+    "write_node_link",
+]
+
+GRAPH_SCHEMA_VERSION = 1
+
+COPY_RELATIONS = frozenset({"stored_in", "processed_by", "replicates_to", "backs_up_to",
+                            "subcontracts"})
+"""Relations along which data flows from a data category to every holder of a copy."""
+
+
+def resource_id(provider: str, rid: str) -> str:
+    return f"resource:{provider}:{rid}"
+
+
+def subprocessor_id(sid: str) -> str:
+    return f"subprocessor:{sid}"
+
+
+def data_id(did: str) -> str:
+    return f"data:{did}"
+
+
+def entity_id(eid: str) -> str:
+    return f"entity:{eid}"
+
+
+def country_id(code: str) -> str:
+    return f"country:{code}"
+
+
+def law_id(lid: str) -> str:
+    return f"law:{lid}"
+
+
+def location_id(key: str) -> str:
+    return f"location:{key}"
+
+
+def _ev_attrs(ev: Evidence) -> dict[str, str]:
+    return {"evidence_source": ev.source, "evidence_ref": ev.ref, "evidence_detail": ev.detail}
+
+
+def _catalog_ev(source: Any, what: str) -> Evidence:
+    mark = "" if source.verified else "; unverified"
+    return Evidence(source="catalog", ref=f"{source.ref} ({what})",
+                    detail=f"{source.url}, retrieved {source.retrieved}{mark}")
+
+
+def edge_evidence(attrs: Mapping[str, Any]) -> str:
+    """The evidence of an edge as one line of text."""
+    ev = Evidence(source=str(attrs.get("evidence_source", "")), ref=str(attrs.get("evidence_ref", "")),
+                  detail=str(attrs.get("evidence_detail", "")))
+    return str(ev)
+
+
+class _Builder:
+    def __init__(self, estate: Estate, catalog: Catalog) -> None:
+        self.estate = estate
+        self.catalog = catalog
+        self.g: nx.MultiDiGraph = nx.MultiDiGraph()
+        self.g.graph.update({"schema_version": GRAPH_SCHEMA_VERSION, "catalog_version": catalog.version()})
+        self.declared_entities = {e.id: e for e in estate.entities}
+        self.default_operator = self._default_operators()
+
+    def _default_operators(self) -> dict[str, str]:
+        counts: dict[str, Counter[str]] = defaultdict(Counter)
+        for region in self.catalog.regions.values():
+            if region.operator:
+                counts[region.provider][region.operator] += 1
+        return {p: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for p, c in counts.items()}
+
+    # nodes -----------------------------------------------------------------------------------
+    def add_edge(self, u: str, v: str, relation: str, ev: Evidence, key: str | None = None,
+                 **attrs: Any) -> None:
+        k = key or relation
+        if self.g.has_edge(u, v, k):
+            return
+        self.g.add_edge(u, v, key=k, relation=relation, **_ev_attrs(ev), **attrs)
+
+    def country(self, code: str) -> str:
+        node = country_id(code)
+        if node not in self.g:
+            c = self.catalog.countries.get(code)
+            self.g.add_node(node, kind="country", code=code, label=c.name if c else code,
+                            eu=bool(c and c.eu), eea=bool(c and c.eea),
+                            adequacy=c.adequacy if c else "",
+                            adequacy_scope=c.adequacy_scope if c else "",
+                            known=c is not None)
+        return node
+
+    def entity(self, eid: str, *, seen: frozenset[str] = frozenset()) -> str:
+        node = entity_id(eid)
+        if node in self.g:
+            return node
+        declared = self.declared_entities.get(eid)
+        cat = self.catalog.entities.get(eid)
+        if declared is not None:
+            self.g.add_node(node, kind="entity", label=declared.name, country=declared.country,
+                            known=True, certifications=" ".join(sorted(declared.certifications)),
+                            notes=declared.notes)
+            self.add_edge(node, self.country(declared.country), "incorporated_in", declared.evidence)
+            if declared.parent:
+                parent = self.entity(declared.parent, seen=seen | {eid})
+                self.add_edge(node, parent, "controlled_by",
+                              declared.parent_evidence or declared.evidence)
+        elif cat is not None:
+            self.g.add_node(node, kind="entity", label=cat.name, country=cat.country, known=True,
+                            certifications="", notes=cat.notes)
+            self.add_edge(node, self.country(cat.country), "incorporated_in",
+                          _catalog_ev(cat.source, f"{cat.id} incorporated in {cat.country}"))
+            if cat.parent:
+                parent = self.entity(cat.parent, seen=seen | {eid})
+                self.add_edge(node, parent, "controlled_by",
+                              _catalog_ev(cat.source, f"{cat.id} controlled by {cat.parent}"))
+        else:
+            self.g.add_node(node, kind="entity", label=eid, country="", known=False,
+                            certifications="", notes="not in the catalog or the inventory")
+        return node
+
+    def location(self, placement: Placement, *, service: str = "") -> tuple[str, Region | None]:
+        namespace, code = placement.namespace, placement.code
+        if namespace == "country":
+            cc = code.upper()
+            node = location_id(f"country:{cc}")
+            if node not in self.g:
+                known = cc in self.catalog.countries
+                self.g.add_node(node, kind="location", provider="country", code=cc, label=cc,
+                                zone=False, known=known, countries=cc)
+                self.add_edge(node, self.country(cc), "in_country",
+                              Evidence(source="derived", ref="a declared country is that country"))
+            return node, None
+        region = self.catalog.region(placement.location, service=service)
+        key = region.key if region is not None else f"{namespace.lower()}:{code}"
+        node = location_id(key)
+        if node in self.g:
+            return node, region
+        if region is None:
+            self.g.add_node(node, kind="location", provider=namespace.lower(), code=code, label=code,
+                            zone=False, known=False, countries="")
+            return node, None
+        countries = self.catalog.region_countries(region)
+        self.g.add_node(node, kind="location", provider=region.provider, code=region.code,
+                        label=f"{region.code} ({region.city})" if region.city else region.code,
+                        zone=region.country is None, known=bool(countries),
+                        countries=" ".join(countries), region_kind=region.kind,
+                        pair=region.pair or "", operator=region.operator)
+        for cc in countries:
+            what = (f"{region.code} in {cc}" if region.country == cc
+                    else f"{region.code} may store data in {cc}")
+            self.add_edge(node, self.country(cc), "in_country", _catalog_ev(region.source, what),
+                          zone=region.country is None)
+        return node, region
+
+    def holder_placements(self, node: str, placements: Iterable[Placement], service: str) -> list[Region]:
+        regions: list[Region] = []
+        for p in sorted(placements, key=lambda p: (p.role, p.location)):
+            loc, region = self.location(p, service=service)
+            self.add_edge(node, loc, "located_in", p.evidence, key=f"located_in:{p.role}",
+                          role=str(p.role))
+            if region is not None:
+                regions.append(region)
+        return regions
+
+    def resource(self, r: Resource) -> None:
+        node = resource_id(r.provider, r.id)
+        self.g.add_node(node, kind="resource", label=r.name, provider=r.provider, service=r.service,
+                        resource_kind=r.kind, account=r.account, native_id=r.id,
+                        tags=json.dumps(dict(r.tags), sort_keys=True), stub=False)
+        regions = self.holder_placements(node, r.placements, r.service)
+        if r.operator:
+            ev = r.operator_evidence or Evidence(source="derived", ref=f"{r.id} declared operator")
+            self.add_edge(node, self.entity(r.operator), "operated_by", ev)
+            return
+        operators = sorted({reg.operator for reg in regions if reg.operator})
+        if operators:
+            for op in operators:
+                reg = next(x for x in regions if x.operator == op)
+                self.add_edge(node, self.entity(op), "operated_by",
+                              _catalog_ev(reg.source, f"{reg.code} is operated by {op}"),
+                              key=f"operated_by:{op}")
+        elif r.provider in self.default_operator:
+            op = self.default_operator[r.provider]
+            self.add_edge(node, self.entity(op), "operated_by",
+                          Evidence(source="derived",
+                                   ref=f"catalog: most {r.provider} regions are operated by {op}",
+                                   detail="the resource's own region is unknown"))
+
+    def subprocessor(self, s: Subprocessor) -> None:
+        node = subprocessor_id(s.id)
+        self.g.add_node(node, kind="subprocessor", label=s.name, entity=s.entity,
+                        tags=json.dumps(dict(s.tags), sort_keys=True),
+                        transfer_tool=s.attributes.get("transfer_tool", ""))
+        self.holder_placements(node, s.placements, "")
+        self.add_edge(node, self.entity(s.entity), "operated_by", s.evidence)
+
+    # build ---------------------------------------------------------------------------------
+    def run(self) -> nx.MultiDiGraph:
+        g = self.g
+        for law in sorted(self.catalog.laws.values(), key=lambda x: x.id):
+            node = law_id(law.id)
+            g.add_node(node, kind="law", label=law.name, country=law.country,
+                       territorial=law.territorial, extraterritorial=law.extraterritorial,
+                       citation=law.citation, summary=law.summary)
+            if len(law.country) == 2:
+                self.add_edge(node, self.country(law.country), "applies_in",
+                              _catalog_ev(law.source, f"{law.id} is a law of {law.country}"))
+        for e in sorted(self.estate.entities, key=lambda x: x.id):
+            self.entity(e.id)
+        resource_nodes: dict[str, str] = {}
+        for r in sorted(self.estate.resources, key=lambda x: (x.provider, x.id)):
+            self.resource(r)
+            resource_nodes.setdefault(r.id, resource_id(r.provider, r.id))
+        for s in sorted(self.estate.subprocessors, key=lambda x: x.id):
+            self.subprocessor(s)
+        for r in self.estate.resources:
+            src = resource_id(r.provider, r.id)
+            for link in r.links:
+                dst = resource_nodes.get(link.target) or self._stub(r.provider, link.target)
+                self.add_edge(src, dst, str(link.relation), link.evidence,
+                              categories=" ".join(sorted(link.categories)))
+        for s in self.estate.subprocessors:
+            src = subprocessor_id(s.id)
+            for link in s.links:
+                dst = subprocessor_id(link.target)
+                if dst not in g:
+                    dst = resource_nodes.get(link.target) or self._stub("", link.target)
+                self.add_edge(src, dst, str(link.relation), link.evidence,
+                              categories=" ".join(sorted(link.categories)))
+        self._data(resource_nodes)
+        self._mitigations(self.estate.mitigations)
+        return g
+
+    def _stub(self, provider: str, rid: str) -> str:
+        node = resource_id(provider or "unknown", rid)
+        if node not in self.g:
+            self.g.add_node(node, kind="resource", label=rid, provider=provider or "unknown",
+                            service="", resource_kind="", account="", native_id=rid, tags="{}",
+                            stub=True)
+        return node
+
+    def _data(self, resource_nodes: Mapping[str, str]) -> None:
+        tag_index: dict[tuple[str, str], list[str]] = defaultdict(list)
+        needed = {(k, v) for d in self.estate.data for sel in d.selectors for k, v in sel.items()}
+        if needed:
+            for r in self.estate.resources:
+                for k, v in r.tags.items():
+                    if (k, v) in needed:
+                        tag_index[(k, v)].append(resource_id(r.provider, r.id))
+        for d in sorted(self.estate.data, key=lambda x: x.id):
+            self._data_category(d, resource_nodes, tag_index)
+
+    def _data_category(self, d: DataCategory, resource_nodes: Mapping[str, str],
+                       tag_index: Mapping[tuple[str, str], list[str]]) -> None:
+        node = data_id(d.id)
+        self.g.add_node(node, kind="data", label=d.name, classification=d.classification,
+                        description=d.description)
+        for rid in sorted(d.resources):
+            target = resource_nodes.get(rid) or self._stub("", rid)
+            self.add_edge(node, target, "stored_in", d.evidence)
+        for sel in d.selectors:
+            items = sorted(sel.items())
+            matched: set[str] | None = None
+            for kv in items:
+                hits = set(tag_index.get(kv, ()))
+                matched = hits if matched is None else matched & hits
+            text = ", ".join(f"{k}={v}" for k, v in items)
+            for target in sorted(matched or ()):
+                self.add_edge(node, target, "stored_in",
+                              Evidence(source=d.evidence.source, ref=d.evidence.ref,
+                                       detail=f"selected by tag {text}"))
+        for sid in sorted(d.subprocessors):
+            target = subprocessor_id(sid)
+            if target not in self.g:
+                raise InputError(d.evidence.ref, None, f"data.{d.id}.processed_by",
+                                 f"unknown subprocessor {sid!r}")
+            self.add_edge(node, target, "processed_by", d.evidence)
+
+    def _mitigations(self, mitigations: Iterable[Mitigation]) -> None:
+        g = self.g
+        for m in sorted(mitigations, key=lambda x: (x.source, x.target, x.kind)):
+            attrs = {"mitigation_kind": m.kind, "mitigation_description": m.description,
+                     "mitigation_evidence": str(m.evidence),
+                     "mitigation_expires": m.expires.isoformat() if m.expires else ""}
+            hit = False
+            if m.target == "*":
+                for u, _, k, rel in list(g.in_edges(m.source, keys=True, data="relation")):
+                    if rel in COPY_RELATIONS:
+                        g.edges[u, m.source, k].update(attrs)
+                        hit = True
+            else:
+                for u, v in ((m.source, m.target), (m.target, m.source)):
+                    if g.has_node(u) and g.has_node(v) and g.has_edge(u, v):
+                        for k in list(g[u][v]):
+                            g.edges[u, v, k].update(attrs)
+                            hit = True
+            if not hit:
+                raise InputError(m.evidence.ref, None, "mitigations",
+                                 f"no link between {m.source!r} and {m.target!r} to mitigate")
+
+
+def build(estate: Estate, catalog: Catalog | None = None) -> nx.MultiDiGraph:
+    """The graph of ``estate`` with the facts of ``catalog`` (the packaged one by default)."""
+    return _Builder(estate, catalog or default_catalog()).run()
+
+
+# export --------------------------------------------------------------------------------------
+
+def write_graphml(g: nx.MultiDiGraph, path: str | os.PathLike[str]) -> None:
+    """Write ``g`` as GraphML (owner-readable only)."""
+    from residency_audit.estate_io import write_private_text
+
+    text = "\n".join(nx.generate_graphml(g, named_key_ids=True, edge_id_from_attribute=None))
+    write_private_text(path, text + "\n")
+
+
+def read_graphml(path: str | os.PathLike[str]) -> nx.MultiDiGraph:
+    """Read a graph written by :func:`write_graphml`."""
+    g = nx.read_graphml(Path(path), force_multigraph=True)
+    if not isinstance(g, nx.MultiDiGraph):
+        g = nx.MultiDiGraph(g)
+    return g
+
+
+def write_node_link(g: nx.MultiDiGraph, path: str | os.PathLike[str]) -> None:
+    """Write ``g`` as node-link JSON (sorted; owner-readable only)."""
+    from residency_audit.estate_io import write_private_text
+
+    data = nx.node_link_data(g, edges="edges")
+    data["nodes"] = sorted(data["nodes"], key=lambda n: n["id"])
+    data["edges"] = sorted(data["edges"], key=lambda e: (e["source"], e["target"], str(e["key"])))
+    write_private_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def read_node_link(path: str | os.PathLike[str]) -> nx.MultiDiGraph:
+    """Read a graph written by :func:`write_node_link`."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    g = nx.node_link_graph(data, directed=True, multigraph=True, edges="edges")
+    return g

@@ -1,0 +1,202 @@
+"""Which nodes each disclosure law reaches, and the shortest witness path to each.
+
+A law reaches a **holder** (a resource, a replica, a backup, a subprocessor) when it applies by
+territory and the holder has a copy at a location in (or possibly in) the law's country, or when
+it applies extraterritorially and the holder is operated by an entity incorporated in the law's
+country or controlled, through any chain of parents, by one that is. A **data category** is
+reached when any of its copies is: walking back from a reached holder along the links that
+brought the data there (``replicates_to``, ``backs_up_to``, ``subcontracts``, ``stored_in``,
+``processed_by``). A link that carries a mitigation is not crossed; the mitigation is reported.
+
+All of this is one breadth-first traversal per law over the reversed edges, in two phases
+(*reaching* holders, then *walking back* to the data), so it is linear in the size of the graph
+and each reached node's parent pointer gives its shortest witness path.
+
+>>> from residency_audit.demo import demo_estate
+>>> from residency_audit.graph import build
+>>> g = build(demo_estate())
+>>> reach = exposure(g)["law:us-cloud-act"]
+>>> reach.path("data:patient-records")[0]
+'law:us-cloud-act'
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from residency_audit.graph import COPY_RELATIONS, edge_evidence
+
+__all__ = ["Blocked", "Reach", "exposure", "path_evidence", "reach_of"]
+
+_HOLDER_KINDS = frozenset({"resource", "subprocessor"})
+
+# A state of the traversal: (node, phase, category filter). Phase "A" reaches holders from the
+# law's country; phase "B" walks back from a reached holder to the data it holds.
+_State = tuple[str, str, frozenset[str] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    """A link that a mitigation kept the law from crossing."""
+
+    law: str
+    source: str
+    target: str
+    relation: str
+    kind: str
+    description: str
+    evidence: str
+
+
+@dataclass(slots=True)
+class Reach:
+    """What one law reaches. Paths are rebuilt on demand from parent pointers."""
+
+    law: str
+    holders: set[str] = field(default_factory=set)
+    data: set[str] = field(default_factory=set)
+    entities: set[str] = field(default_factory=set)
+    locations: set[str] = field(default_factory=set)
+    blocked: list[Blocked] = field(default_factory=list)
+    _parent: dict[_State, _State | None] = field(default_factory=dict, repr=False)
+    _first: dict[str, _State] = field(default_factory=dict, repr=False)
+
+    def reaches(self, node: str) -> bool:
+        return node in self._first
+
+    @property
+    def nodes(self) -> set[str]:
+        """Every node the law reaches: holders, data, and the places and entities on the way."""
+        return set(self._first)
+
+    def path(self, node: str) -> tuple[str, ...]:
+        """The shortest witness path ``law → … → node``, or ``()`` if not reached."""
+        state = self._first.get(node)
+        if state is None:
+            return ()
+        out: list[str] = []
+        current: _State | None = state
+        while current is not None:
+            if not out or out[-1] != current[0]:
+                out.append(current[0])
+            current = self._parent[current]
+        return tuple(reversed(out))
+
+
+def _edges_between(g: nx.MultiDiGraph, a: str, b: str) -> Iterable[Mapping[str, Any]]:
+    if g.has_edge(a, b):
+        yield from (g[a][b][k] for k in sorted(g[a][b]))
+    if g.has_edge(b, a):
+        yield from (g[b][a][k] for k in sorted(g[b][a]))
+
+
+def path_evidence(g: nx.MultiDiGraph, path: tuple[str, ...]) -> tuple[str, ...]:
+    """For each link of ``path``, its relation and evidence as one line of text."""
+    out: list[str] = []
+    for a, b in zip(path, path[1:], strict=False):
+        attrs = next(iter(_edges_between(g, a, b)), None)
+        if attrs is None:
+            out.append(f"{a} — {b}: no link")
+            continue
+        out.append(f"{a} —{attrs.get('relation', '')}— {b}: {edge_evidence(attrs)}")
+    return tuple(out)
+
+
+def reach_of(g: nx.MultiDiGraph, law: str) -> Reach:
+    """What ``law`` (a ``law:`` node id) reaches in ``g``: one two-phase traversal."""
+    attrs = g.nodes[law]
+    territorial = bool(attrs.get("territorial"))
+    extraterritorial = bool(attrs.get("extraterritorial"))
+    reach = Reach(law=law)
+    parent = reach._parent
+    first = reach._first
+    pred = g._pred
+    kinds = g.nodes
+    start: _State = (law, "A", None)
+    parent[start] = None
+    first[law] = start
+    queue: deque[_State] = deque([start])
+
+    def visit(node: str, phase: str, filt: frozenset[str] | None, prev: _State) -> None:
+        state = (node, phase, filt)
+        if state in parent or (filt is not None and (node, phase, None) in parent):
+            return
+        parent[state] = prev
+        seen = first.get(node)
+        if seen is None or (phase == "A" and seen[1] == "B"):
+            first[node] = state
+        queue.append(state)
+
+    def blocked(u: str, v: str, edge: Mapping[str, Any]) -> None:
+        reach.blocked.append(Blocked(
+            law=law, source=u, target=v, relation=str(edge.get("relation", "")),
+            kind=str(edge["mitigation_kind"]), description=str(edge.get("mitigation_description", "")),
+            evidence=str(edge.get("mitigation_evidence", ""))))
+
+    while queue:
+        state = queue.popleft()
+        node, phase, filt = state
+        kind = kinds[node].get("kind")
+        if phase == "A" and kind == "law":
+            for _, country, _key, rel in g.out_edges(node, keys=True, data="relation"):
+                if rel == "applies_in":
+                    visit(country, "A", None, state)
+            continue
+        if phase == "A" and kind in _HOLDER_KINDS:
+            reach.holders.add(node)
+            visit(node, "B", None, state)
+            continue
+        for u, keyed in pred[node].items():
+            for edge in keyed.values():
+                rel = edge["relation"]
+                if phase == "A":
+                    ok = ((kind == "country" and rel == "in_country" and territorial)
+                          or (kind == "location" and rel == "located_in")
+                          or (kind == "country" and rel == "incorporated_in" and extraterritorial)
+                          or (kind == "entity" and rel in ("controlled_by", "operated_by")))
+                    if not ok:
+                        continue
+                    if "mitigation_kind" in edge:
+                        blocked(u, node, edge)
+                        continue
+                    visit(u, "A", None, state)
+                elif rel in COPY_RELATIONS:
+                    if "mitigation_kind" in edge:
+                        blocked(u, node, edge)
+                        continue
+                    cats = edge.get("categories") or ""
+                    new_filt = filt
+                    if cats:
+                        allowed = frozenset(cats.split())
+                        new_filt = allowed if filt is None else filt & allowed
+                    if kinds[u].get("kind") == "data":
+                        if new_filt is None or u.removeprefix("data:") in new_filt:
+                            reach.data.add(u)
+                            visit(u, "B", None, state)
+                    else:
+                        visit(u, "B", new_filt, state)
+        if phase == "A":
+            if kind == "entity":
+                reach.entities.add(node)
+            elif kind == "location":
+                reach.locations.add(node)
+    # A node first seen only on the walk back is not itself reached, unless it is data.
+    for node in list(first):
+        st = first[node]
+        if st[1] == "B" and kinds[node].get("kind") != "data" and node not in reach.holders:
+            del first[node]
+    reach.blocked.sort(key=lambda b: (b.source, b.target, b.relation, b.kind))
+    reach.blocked[:] = list(dict.fromkeys(reach.blocked))
+    return reach
+
+
+def exposure(g: nx.MultiDiGraph, *, laws: Iterable[str] | None = None) -> dict[str, Reach]:
+    """For each law in ``g`` (or each of ``laws``), what it reaches, keyed by law node id."""
+    chosen = sorted(laws) if laws is not None else sorted(
+        n for n, k in g.nodes(data="kind") if k == "law")
+    return {law: reach_of(g, law) for law in chosen}
