@@ -27,7 +27,7 @@ _OPERATORS = {
 # partitions (aws-iso, aws-iso-b, aws-iso-e, aws-iso-f) are not public regions.
 _PUBLIC_PARTITIONS = {"aws", "aws-cn", "aws-us-gov"}
 # The 249 officially assigned ISO 3166-1 alpha-2 codes (as listed by pycountry 26.2.16).
-_ISO_ALPHA2 = frozenset((
+_ISO_ALPHA2_TEXT = (
     "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE "
     "BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD "
     "CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM "
@@ -40,8 +40,9 @@ _ISO_ALPHA2 = frozenset((
     "PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI "
     "SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK "
     "TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI "
-    "VN VU WF WS YE YT ZA ZM ZW "
-).split())
+    "VN VU WF WS YE YT ZA ZM ZW"
+)
+_ISO_ALPHA2 = frozenset(_ISO_ALPHA2_TEXT.split())
 
 
 def _raw_rows(provider: str) -> list[dict[str, str]]:
@@ -116,7 +117,7 @@ def test_known_facts(location: str, country: str) -> None:
     assert region.country == country
 
 
-def test_operators_of_special_aws_regions() -> None:
+def test_operators_of_special_regions() -> None:
     cat = default_catalog()
     expected = {
         "aws:cn-north-1": "beijing-sinnet-technology",
