@@ -22,6 +22,9 @@ def demo_inventory_path() -> Path:
 
 def demo_estate() -> Estate:
     """The demo estate, read from the packaged inventory."""
-    from residency_audit.providers.inventory import load_inventory
+    from residency_audit.providers.inventory import parse_inventory
+    from residency_audit.yamlfile import load_yaml_text
 
-    return load_inventory(demo_inventory_path())
+    origin = "residency_audit/demo/inventory.yaml"
+    text = demo_inventory_path().read_text(encoding="utf-8")
+    return parse_inventory(load_yaml_text(text, origin), origin)

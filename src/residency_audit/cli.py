@@ -1,0 +1,344 @@
+"""The ``residency-audit`` command: a thin layer over the library.
+
+Exit codes: 0 the policy holds, 1 findings at or above ``--fail-on``, 2 bad usage or input.
+
+Examples::
+
+    residency-audit demo --format md
+    residency-audit audit --inventory inventory.yaml --policy esam --fail-on high
+    residency-audit explain --demo data:sms-reminders
+    residency-audit regions --provider gcp --format json
+    residency-audit scan --aws --aws-profile audit -o estate.json
+    residency-audit permissions aws
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+from typing import Any, TextIO
+
+from residency_audit import __version__
+from residency_audit.errors import InputError, ResidencyAuditError
+
+__all__ = ["main"]
+
+PROVIDERS = ("aws", "azure", "gcp")
+SEVERITIES = ("info", "low", "medium", "high", "critical", "none")
+log = logging.getLogger("residency_audit")
+
+
+def _provider_cli(name: str) -> ModuleType | None:
+    """The CLI hooks of a provider adapter, or None if that adapter is not part of this build."""
+    try:
+        return importlib.import_module(f"residency_audit.providers.{name}.cli")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith(f"residency_audit.providers.{name}"):
+            return None
+        raise
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _add_report_options(p: argparse.ArgumentParser, *, fail_on: str) -> None:
+    from residency_audit.report import FORMATS
+
+    p.add_argument("--policy", default=None,
+                   help="a preset name or a policy YAML file (default: swedish-public-sector)")
+    p.add_argument("--format", choices=sorted(FORMATS), default="md", help="report format")
+    p.add_argument("-o", "--output", help="write the report here (owner-readable only) "
+                   "instead of standard output")
+    p.add_argument("--fail-on", choices=SEVERITIES, default=fail_on,
+                   help=f"exit 1 when an active finding is at or above this severity (default {fail_on})")
+    p.add_argument("--today", type=_date, default=None,
+                   help="the evaluation date (YYYY-MM-DD), to reproduce a report; default today")
+    p.add_argument("--catalog", action="append", default=[], metavar="FILE",
+                   help="a catalog YAML file that adds or overrides facts (repeatable)")
+    p.add_argument("--graph-output", metavar="PATH",
+                   help="also write the graph (.graphml or .json node-link)")
+
+
+def _add_estate_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--inventory", action="append", default=[], metavar="FILE",
+                   help="an inventory YAML file (repeatable)")
+    p.add_argument("--estate", action="append", default=[], metavar="FILE",
+                   help="an estate JSON file written by 'scan' (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="residency-audit",
+        description="Audit where cloud data lives and which foreign laws can compel its disclosure.")
+    parser.add_argument("--version", action="version", version=f"residency-audit {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only errors on standard error")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more detail on standard error")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="audit the shipped demo estate (no cloud account needed)",
+                       description="Audit the shipped demo estate: a Swedish healthcare region. "
+                       "Example: residency-audit demo --format md")
+    _add_report_options(p, fail_on="none")
+
+    p = sub.add_parser("audit", help="audit an inventory and/or scanned estate",
+                       description="Example: residency-audit audit --inventory inv.yaml "
+                       "--estate estate.json --policy esam --fail-on high")
+    _add_estate_options(p)
+    _add_report_options(p, fail_on="high")
+
+    p = sub.add_parser("explain", help="print the witness paths from each law to a node",
+                       description="Example: residency-audit explain --demo data:sms-reminders")
+    _add_estate_options(p)
+    p.add_argument("--demo", action="store_true", help="explain a node of the demo estate")
+    p.add_argument("--policy", default=None, help="a preset name or a policy YAML file")
+    p.add_argument("--catalog", action="append", default=[], metavar="FILE")
+    p.add_argument("--today", type=_date, default=None)
+    p.add_argument("nodes", nargs="+", metavar="NODE",
+                   help="a node id (data:x, resource:aws:arn…) or a bare data/subprocessor/resource id")
+
+    p = sub.add_parser("regions", help="list the catalog's regions, multi- and dual-regions",
+                       description="Example: residency-audit regions --provider gcp --format json")
+    p.add_argument("--provider", choices=("aws", "azure", "gcp", "oci"), default=None)
+    p.add_argument("--format", choices=("json", "table"), default="table")
+    p.add_argument("--catalog", action="append", default=[], metavar="FILE")
+
+    p = sub.add_parser("scan", help="read the clouds (read-only) and write an estate file",
+                       description="Example: residency-audit scan --aws --aws-profile audit "
+                       "-o estate.json")
+    p.add_argument("-o", "--output", required=True, help="the estate JSON file to write")
+    p.add_argument("--inventory", action="append", default=[], metavar="FILE",
+                   help="also merge these inventory files into the estate")
+    for name in PROVIDERS:
+        hooks = _provider_cli(name)
+        if hooks is not None:
+            hooks.add_arguments(p)
+
+    p = sub.add_parser("permissions", help="print the least-privilege permissions a scan needs",
+                       description="Example: residency-audit permissions aws")
+    p.add_argument("provider", choices=PROVIDERS)
+    return parser
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    level = logging.ERROR if args.quiet else logging.DEBUG if args.verbose else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+
+
+def _load_estate(args: argparse.Namespace, catalog: Any) -> Any:
+    from residency_audit.estate_io import read_estate
+    from residency_audit.model import Estate
+    from residency_audit.providers.inventory import load_inventory
+
+    if getattr(args, "demo", False):
+        from residency_audit.demo import demo_estate
+
+        return demo_estate()
+    if not args.inventory and not args.estate:
+        raise InputError("<command line>", None, None, "give --inventory FILE and/or --estate FILE")
+    parts = [read_estate(p) for p in args.estate]
+    if args.inventory:
+        parts.append(load_inventory(*args.inventory, catalog=catalog))
+    return parts[0].merge(*parts[1:]) if len(parts) > 1 else parts[0] if parts else Estate()
+
+
+def _write(text: str, output: str | None, stdout: TextIO) -> None:
+    if output:
+        from residency_audit.estate_io import write_private_text
+
+        write_private_text(output, text)
+    else:
+        stdout.write(text)
+
+
+def _run_audit(args: argparse.Namespace, estate: Any, catalog: Any, stdout: TextIO) -> int:
+    from residency_audit.pipeline import DEFAULT_POLICY, audit
+    from residency_audit.report import render
+
+    result = audit(estate, policy=args.policy or DEFAULT_POLICY, catalog=catalog, today=args.today)
+    _write(render(result, args.format), args.output, stdout)
+    if args.graph_output:
+        from residency_audit.graph import write_graphml, write_node_link
+
+        if args.graph_output.endswith(".graphml"):
+            write_graphml(result.graph, args.graph_output)
+        else:
+            write_node_link(result.graph, args.graph_output)
+    counts = ", ".join(f"{k} {v}" for k, v in result.counts().items() if v)
+    log.info("%d resources, %d findings (%s), %d gaps", len(estate.resources),
+             len(result.active_findings), counts or "none", len(estate.gaps))
+    if args.fail_on == "none":
+        return 0
+    return 1 if result.failed(args.fail_on) else 0
+
+
+def _catalog(args: argparse.Namespace) -> Any:
+    from residency_audit.catalog import default_catalog, load_catalog
+
+    return load_catalog(extra=args.catalog) if getattr(args, "catalog", None) else default_catalog()
+
+
+def _regions(args: argparse.Namespace, stdout: TextIO) -> int:
+    cat = _catalog(args)
+    rows = []
+    for r in sorted(cat.regions.values(), key=lambda r: (r.provider, r.service, r.code.lower())):
+        if args.provider and r.provider != args.provider:
+            continue
+        rows.append({"provider": r.provider, "code": r.code, "service": r.service or None,
+                     "kind": r.kind, "country": r.country, "city": r.city or None,
+                     "countries": list(cat.region_countries(r)), "members": list(r.members),
+                     "pair": r.pair, "operator": r.operator or None, "notes": r.notes or None,
+                     "source": r.source.url, "retrieved": r.source.retrieved,
+                     "verified": r.source.verified})
+    if args.format == "json":
+        stdout.write(json.dumps(rows, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("provider", "code", "kind", "country", "city", "members", "pair")
+    for row in rows:
+        table.add_row(row["provider"], row["code"] + (f" ({row['service']})" if row["service"] else ""),
+                      row["kind"], row["country"] or "/".join(row["countries"]), row["city"] or "",
+                      " ".join(row["members"]), row["pair"] or "")
+    Console(file=stdout, width=140).print(table)
+    return 0
+
+
+def _progress_callback(quiet: bool) -> Any:
+    if quiet:
+        return None
+    if sys.stderr.isatty():
+        from rich.progress import Progress
+
+        progress = Progress(transient=True)
+        tasks: dict[str, Any] = {}
+
+        def update(label: str, done: int, total: int) -> None:
+            if not progress.live.is_started:
+                progress.start()
+            if label not in tasks:
+                tasks[label] = progress.add_task(label, total=total or None)
+            progress.update(tasks[label], completed=done, total=total or None)
+            if total and done >= total:
+                progress.remove_task(tasks.pop(label))
+
+        update.progress = progress  # type: ignore[attr-defined]
+        return update
+    last: dict[str, int] = {}
+
+    def plain(label: str, done: int, total: int) -> None:
+        step = max(1, total // 10) if total else 100
+        if done == total or done - last.get(label, -step) >= step:
+            last[label] = done
+            log.info("%s: %d/%s", label, done, total or "?")
+
+    return plain
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from residency_audit.estate_io import write_estate
+    from residency_audit.model import Estate
+    from residency_audit.providers.inventory import load_inventory
+
+    progress = _progress_callback(args.quiet)
+    parts: list[Estate] = []
+    for name in PROVIDERS:
+        hooks = _provider_cli(name)
+        if hooks is not None and hooks.is_requested(args):
+            log.info("scanning %s", name)
+            try:
+                parts.append(hooks.scan_from_args(args, progress=progress))
+            finally:
+                live = getattr(progress, "progress", None)
+                if live is not None and live.live.is_started:
+                    live.stop()
+    if args.inventory:
+        parts.append(load_inventory(*args.inventory))
+    if not parts:
+        raise InputError("<command line>", None, None,
+                         "name at least one source: " + ", ".join(f"--{p}" for p in PROVIDERS
+                                                                  if _provider_cli(p) is not None))
+    estate = parts[0].merge(*parts[1:]) if len(parts) > 1 else parts[0]
+    write_estate(estate, args.output)
+    log.info("wrote %s: %d resources, %d gaps", args.output, len(estate.resources), len(estate.gaps))
+    return 0
+
+
+def _permissions(args: argparse.Namespace, stdout: TextIO) -> int:
+    hooks = _provider_cli(args.provider)
+    if hooks is None:
+        raise InputError("<command line>", None, "provider",
+                         f"the {args.provider} adapter is not part of this installation")
+    text = hooks.permissions_text()
+    stdout.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
+    """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
+    out = stdout or sys.stdout
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) if isinstance(exc.code, int) else 2
+    _setup_logging(args)
+    try:
+        if args.command == "regions":
+            return _regions(args, out)
+        if args.command == "permissions":
+            return _permissions(args, out)
+        if args.command == "scan":
+            return _scan(args)
+        catalog = _catalog(args)
+        if args.command == "demo":
+            from residency_audit.demo import demo_estate
+
+            return _run_audit(args, demo_estate(), catalog, out)
+        if args.command == "audit":
+            return _run_audit(args, _load_estate(args, catalog), catalog, out)
+        if args.command == "explain":
+            from residency_audit.pipeline import DEFAULT_POLICY, audit
+
+            result = audit(_load_estate(args, catalog), policy=args.policy or DEFAULT_POLICY,
+                           catalog=catalog, today=args.today)
+            for node in args.nodes:
+                try:
+                    out.write(str(result.explain(node)) + "\n")
+                except KeyError:
+                    raise InputError("<command line>", None, "NODE",
+                                     f"no node {node!r} in the graph (or the id is ambiguous)") from None
+            return 0
+    except InputError as exc:
+        print(f"residency-audit: error: {exc}", file=sys.stderr)
+        return 2
+    except ResidencyAuditError as exc:
+        print(f"residency-audit: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"residency-audit: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("residency-audit: interrupted", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+def entry_point() -> None:
+    """The console script: exits with :func:`main`'s code."""
+    sys.exit(main())

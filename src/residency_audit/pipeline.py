@@ -1,0 +1,193 @@
+"""The whole pipeline in one call: graph, exposure, policy, and explanations.
+
+>>> from residency_audit.demo import demo_estate
+>>> import datetime as dt
+>>> result = audit(demo_estate(), policy="esam", today=dt.date(2026, 11, 24))
+>>> "law:us-cloud-act" in {f.law for f in result.findings}
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from residency_audit.catalog import Catalog, default_catalog
+from residency_audit.graph import build
+from residency_audit.jurisdiction import Blocked, Reach, exposure, path_evidence
+from residency_audit.model import Estate, Finding, Severity
+from residency_audit.policy import Policy, data_copies, evaluate, is_foreign, load_policy
+
+__all__ = ["Audit", "Explanation", "PathExplanation", "audit"]
+
+DEFAULT_POLICY = "swedish-public-sector"
+
+
+@dataclass(frozen=True, slots=True)
+class PathExplanation:
+    """One law's witness path to a node, each link with its evidence."""
+
+    law: str
+    law_name: str
+    citation: str
+    foreign: bool
+    path: tuple[str, ...]
+    labels: tuple[str, ...]
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why (and by which laws) a node can be reached; prints as text, renders as HTML."""
+
+    node: str
+    label: str
+    kind: str
+    paths: tuple[PathExplanation, ...]
+    blocked: tuple[Blocked, ...]
+    findings: tuple[Finding, ...]
+
+    def __str__(self) -> str:
+        lines = [f"{self.label} [{self.node}]"]
+        if not self.paths:
+            lines.append("  No law in the catalog reaches it.")
+        for p in self.paths:
+            tag = "foreign" if p.foreign else "home"
+            lines.append(f"  {p.law_name} ({p.citation}; {tag}):")
+            for i, (n, label) in enumerate(zip(p.path, p.labels, strict=True)):
+                lines.append(f"    {'  ' * min(i, 1)}{'→ ' if i else ''}{label} [{n}]")
+                if i < len(p.evidence):
+                    lines.append(f"        evidence: {p.evidence[i].split(': ', 1)[-1]}")
+        for b in self.blocked:
+            lines.append(f"  Mitigated ({b.kind}): {b.source} — {b.target}: {b.description} "
+                         f"[{b.evidence}]")
+        for f in self.findings:
+            lines.append(f"  Finding [{f.severity}] {f.rule}: {f.title}")
+        return "\n".join(lines)
+
+    def __rich__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        from residency_audit.display import explanation_html
+
+        return explanation_html(self)
+
+
+@dataclass(slots=True)
+class Audit:
+    """The result of :func:`audit`: findings, the graph, what each law reaches."""
+
+    estate: Estate
+    catalog: Catalog
+    policy: Policy
+    graph: nx.MultiDiGraph
+    reach: dict[str, Reach]
+    findings: list[Finding]
+    evaluated_on: dt.date
+    copies: dict[str, set[str]] = field(default_factory=dict)
+    _by_node: dict[str, list[Finding]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for f in self.findings:
+            self._by_node.setdefault(f.node, []).append(f)
+
+    @property
+    def active_findings(self) -> list[Finding]:
+        """Findings not covered by an unexpired exception."""
+        return [f for f in self.findings if not f.exception]
+
+    def counts(self) -> dict[str, int]:
+        """Active findings per severity, every severity present (0 where none)."""
+        c = Counter(str(f.severity) for f in self.active_findings)
+        return {str(s): c.get(str(s), 0) for s in reversed(list(Severity))}
+
+    def failed(self, fail_on: Severity | str = Severity.HIGH) -> bool:
+        """True when an active finding is at or above ``fail_on``."""
+        threshold = Severity(fail_on).rank
+        return any(f.severity.rank >= threshold for f in self.active_findings)
+
+    def is_foreign(self, law: str) -> bool:
+        eu = {n.removeprefix("country:") for n, a in self.graph.nodes(data=True)
+              if a.get("kind") == "country" and a.get("eu")}
+        return is_foreign(str(self.graph.nodes[law].get("country", "")), self.policy.home, eu)
+
+    @property
+    def mitigations(self) -> list[Blocked]:
+        """Every mitigation that kept a law from crossing a link, sorted."""
+        out = {b for r in self.reach.values() for b in r.blocked}
+        return sorted(out, key=lambda b: (b.law, b.source, b.target, b.kind))
+
+    def resolve(self, node: str) -> str:
+        """The graph node id for ``node``: an id as is, or a bare id of data/subprocessor/resource."""
+        if node in self.graph:
+            return node
+        for prefix in ("data:", "subprocessor:", "entity:", "law:", "country:"):
+            if prefix + node in self.graph:
+                return prefix + node
+        matches = sorted(n for n, a in self.graph.nodes(data=True)
+                         if a.get("kind") == "resource" and a.get("native_id") == node)
+        if len(matches) == 1:
+            return matches[0]
+        raise KeyError(node)
+
+    def explain(self, node: str) -> Explanation:
+        """Every law's witness path to ``node``, with the evidence of each link."""
+        n = self.resolve(node)
+        g = self.graph
+        paths = []
+        for law in sorted(self.reach):
+            r = self.reach[law]
+            if not r.reaches(n) or n == law:
+                continue
+            path = r.path(n)
+            paths.append(PathExplanation(
+                law=law, law_name=str(g.nodes[law].get("label", law)),
+                citation=str(g.nodes[law].get("citation", "")), foreign=self.is_foreign(law),
+                path=path, labels=tuple(str(g.nodes[x].get("label", x)) for x in path),
+                evidence=path_evidence(g, path)))
+        paths.sort(key=lambda p: (not p.foreign, len(p.path), p.law))
+        blocked = tuple(b for b in self.mitigations if n in (b.source, b.target))
+        return Explanation(node=n, label=str(g.nodes[n].get("label", n)),
+                           kind=str(g.nodes[n].get("kind", "")), paths=tuple(paths),
+                           blocked=blocked, findings=tuple(self._by_node.get(n, ())))
+
+    def to_frame(self, what: str = "findings") -> Any:
+        """A pandas DataFrame of ``findings``, ``resources`` or ``placements`` (extra [notebook])."""
+        from residency_audit.frames import audit_frame
+
+        return audit_frame(self, what)
+
+    def plot(self, **kwargs: Any) -> Any:
+        """Draw the graph with the reached nodes marked (extra [notebook])."""
+        from residency_audit.display import plot_audit
+
+        return plot_audit(self, **kwargs)
+
+    def _repr_html_(self) -> str:
+        from residency_audit.display import audit_html
+
+        return audit_html(self)
+
+
+def audit(estate: Estate, *, policy: Policy | str | os.PathLike[str] = DEFAULT_POLICY,
+          catalog: Catalog | None = None, today: dt.date | None = None) -> Audit:
+    """Build the graph of ``estate``, compute each law's reach, and evaluate ``policy``.
+
+    ``policy`` is a :class:`Policy`, a preset name or a policy file; ``today`` is the evaluation
+    date (default: today), so that a report can be reproduced.
+    """
+    cat = catalog or default_catalog()
+    pol = policy if isinstance(policy, Policy) else load_policy(policy)
+    day = today or dt.date.today()
+    g = build(estate, cat)
+    reach = exposure(g)
+    copies = data_copies(g)
+    findings = evaluate(g, reach, pol, gaps=estate.gaps, today=day, copies=copies)
+    return Audit(estate=estate, catalog=cat, policy=pol, graph=g, reach=reach, findings=findings,
+                 evaluated_on=day, copies=copies)

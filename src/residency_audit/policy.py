@@ -1,0 +1,553 @@
+"""Policies as data: rules, scopes, exceptions, and their evaluation into findings.
+
+A policy (YAML) names its home country and a list of rules of four types:
+
+``location``
+    every copy of in-scope data is in an allowed place (``EEA``, ``EU`` or country codes);
+``transfer``
+    every copy outside the EEA is covered by an adequacy decision that reaches the recipient,
+    or by a transfer tool declared on the holder (GDPR chapter V);
+``reach``
+    no selected law reaches in-scope data (``foreign-extraterritorial``, ``foreign``, or law ids);
+``coverage``
+    everything that could not be seen (coverage gaps, unknown locations, unknown operators) is a
+    finding: unknown is never compliant.
+
+Built-in presets: ``eea-only``, ``sweden-only``, ``gdpr-transfers``, ``esam`` and
+``swedish-public-sector`` (all four together, the default).
+
+>>> policy = load_policy("esam")
+>>> policy.home, [r.type for r in policy.rules]
+('SE', ['reach', 'coverage'])
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections import defaultdict, deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import networkx as nx
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
+
+from residency_audit.errors import InputError
+from residency_audit.graph import COPY_RELATIONS
+from residency_audit.jurisdiction import Reach, path_evidence
+from residency_audit.model import CoverageGap, Finding, Role, Severity
+from residency_audit.yamlfile import line_of, load_yaml, validation_error_to_input_error
+
+__all__ = ["EU_LAW", "Policy", "PolicyException", "Rule", "Scope", "data_copies", "evaluate", "is_foreign",
+           "load_policy", "preset_names"]
+
+EU_LAW = "EU"
+Text = Annotated[str, StringConstraints(max_length=10_000)]
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9/][^\s]*$", max_length=2048)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Scope(_Model):
+    """Which data a rule is about: data categories, tags, classifications (any of them).
+
+    An empty scope means every holder in the estate.
+    """
+
+    data: list[Id] = []
+    tags: dict[str, str] = {}
+    classification: list[Text] = []
+
+    @property
+    def empty(self) -> bool:
+        return not (self.data or self.tags or self.classification)
+
+
+class Rule(_Model):
+    id: Id
+    type: Literal["location", "transfer", "reach", "coverage"]
+    severity: Severity = Severity.HIGH
+    description: Text = ""
+    remedy: Text = ""
+    scope: Scope = Scope()
+    allowed: list[Annotated[str, StringConstraints(pattern=r"^(EEA|EU|[A-Za-z]{2})$")]] = []
+    roles: list[Role] = []
+    laws: Literal["foreign-extraterritorial", "foreign"] | list[Id] = "foreign-extraterritorial"
+
+    @model_validator(mode="after")
+    def _shape(self) -> Rule:
+        if self.type == "location" and not self.allowed:
+            raise ValueError("a location rule needs 'allowed' (EEA, EU or country codes)")
+        if self.type != "location" and self.allowed:
+            raise ValueError("'allowed' belongs to location rules only")
+        return self
+
+
+class PolicyException(_Model):
+    """A finding that is accepted for a while: the rule, the node, why, and until when."""
+
+    rule: Id
+    node: Id
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+    expires: dt.date
+
+
+class Policy(_Model):
+    name: Text
+    home: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
+    description: Text = ""
+    rules: list[Rule]
+    exceptions: list[PolicyException] = []
+
+    @model_validator(mode="after")
+    def _unique(self) -> Policy:
+        ids = [r.id for r in self.rules]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"rule ids must be unique; repeated: {', '.join(dup)}")
+        unknown = sorted({e.rule for e in self.exceptions} - set(ids))
+        if unknown:
+            raise ValueError(f"exceptions name rules the policy does not have: {', '.join(unknown)}")
+        return self
+
+
+def preset_names() -> list[str]:
+    """The names of the built-in policies."""
+    folder = resources.files("residency_audit.policies")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _parse_policy(doc: Any, origin: str) -> Policy:
+    if not isinstance(doc, dict):
+        raise InputError(origin, line_of(doc), None, "a policy is a mapping (name, home, rules)")
+    try:
+        policy = Policy.model_validate(doc)
+    except ValidationError as exc:
+        raise validation_error_to_input_error(exc, doc, origin) from None
+    return policy.model_copy(update={"home": policy.home.upper()})
+
+
+def load_policy(name_or_path: str | os.PathLike[str]) -> Policy:
+    """A built-in policy by name, or a policy YAML file by path."""
+    text = str(name_or_path)
+    if text in preset_names():
+        from residency_audit.yamlfile import load_yaml_text
+
+        body = resources.files("residency_audit.policies").joinpath(f"{text}.yaml").read_text(
+            encoding="utf-8")
+        return _parse_policy(load_yaml_text(body, f"preset:{text}"), f"preset:{text}")
+    path = Path(name_or_path)
+    if not path.exists() and path.suffix not in (".yaml", ".yml"):
+        raise InputError(text, None, None,
+                         f"no such policy file or preset; presets: {', '.join(preset_names())}")
+    return _parse_policy(load_yaml(path), str(path))
+
+
+def is_foreign(law_country: str, home: str, eu_members: Iterable[str]) -> bool:
+    """True unless the law is the home country's, or EU law for a home in the EU.
+
+    >>> is_foreign("US", "SE", {"SE"}), is_foreign("SE", "SE", {"SE"}), is_foreign("EU", "SE", {"SE"})
+    (True, False, False)
+    """
+    if law_country == home:
+        return False
+    return not (law_country == EU_LAW and home in set(eu_members))
+
+
+# facts the rules need, computed once per evaluation ------------------------------------------
+
+@dataclass(slots=True)
+class _Facts:
+    g: nx.MultiDiGraph
+    holders: list[str]
+    data_of: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    copies: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    eu: set[str] = field(default_factory=set)
+
+    def tags(self, node: str) -> dict[str, str]:
+        raw = self.g.nodes[node].get("tags") or "{}"
+        value = json.loads(raw)
+        return value if isinstance(value, dict) else {}
+
+    def in_scope(self, scope: Scope) -> list[str]:
+        if scope.empty:
+            return self.holders
+        selected: set[str] = set()
+        for d in scope.data:
+            selected |= self.copies.get(f"data:{d}", set())
+        if scope.classification:
+            wanted = set(scope.classification)
+            for d, holders in self.copies.items():
+                if self.g.nodes[d].get("classification") in wanted:
+                    selected |= holders
+        if scope.tags:
+            for h in self.holders:
+                t = self.tags(h)
+                if all(t.get(k) == v for k, v in scope.tags.items()):
+                    selected.add(h)
+        return sorted(selected)
+
+    def data_scope(self, scope: Scope) -> list[str]:
+        """The data categories a scope selects (all, for an empty scope)."""
+        datas = sorted(self.copies)
+        if scope.empty:
+            return datas
+        out = {f"data:{d}" for d in scope.data if f"data:{d}" in self.g}
+        if scope.classification:
+            out |= {d for d in datas if self.g.nodes[d].get("classification") in set(scope.classification)}
+        if scope.tags:
+            tagged = set(self.in_scope(Scope(tags=scope.tags)))
+            out |= {d for d in datas if self.copies[d] & tagged}
+        return sorted(out)
+
+    def placements(self, holder: str) -> list[tuple[str, str]]:
+        """``(location node, role)`` of each copy at the holder, sorted."""
+        out = [(v, str(attrs.get("role", ""))) for _, v, attrs in self.g.out_edges(holder, data=True)
+               if attrs.get("relation") == "located_in"]
+        return sorted(out)
+
+    def countries(self, location: str) -> list[str]:
+        raw = self.g.nodes[location].get("countries") or ""
+        return sorted(raw.split())
+
+    def operators(self, holder: str) -> list[str]:
+        return sorted(v for _, v, rel in self.g.out_edges(holder, data="relation") if rel == "operated_by")
+
+    def chain(self, entity: str) -> list[str]:
+        out: list[str] = []
+        current: str | None = entity
+        while current is not None and current not in out:
+            out.append(current)
+            current = next((v for _, v, rel in self.g.out_edges(current, data="relation")
+                            if rel == "controlled_by"), None)
+        return out
+
+
+def _facts(g: nx.MultiDiGraph, copies: Mapping[str, set[str]] | None = None) -> _Facts:
+    holders = sorted(n for n, k in g.nodes(data="kind") if k in ("resource", "subprocessor"))
+    facts = _Facts(g=g, holders=holders)
+    facts.eu = {n.removeprefix("country:") for n, a in g.nodes(data=True)
+                if a.get("kind") == "country" and a.get("eu")}
+    if copies is not None:
+        for d, hs in copies.items():
+            facts.copies[d] = set(hs)
+            for h in hs:
+                facts.data_of[h].add(d)
+        return facts
+    succ = g._adj
+    for d in sorted(n for n, k in g.nodes(data="kind") if k == "data"):
+        category = d.removeprefix("data:")
+        seen = {d}
+        queue = deque([d])
+        facts.copies[d] = set()
+        while queue:
+            node = queue.popleft()
+            for v, keyed in succ[node].items():
+                if v in seen:
+                    continue
+                for edge in keyed.values():
+                    if edge["relation"] not in COPY_RELATIONS:
+                        continue
+                    cats = edge.get("categories") or ""
+                    if cats and category not in cats.split():
+                        continue
+                    seen.add(v)
+                    facts.copies[d].add(v)
+                    facts.data_of[v].add(d)
+                    queue.append(v)
+                    break
+    return facts
+
+
+# rules ---------------------------------------------------------------------------------------
+
+def _label(g: nx.MultiDiGraph, node: str) -> str:
+    return str(g.nodes[node].get("label") or node) if node in g else node
+
+
+def _unknown_location(rule: Rule, facts: _Facts, holder: str, locations: Sequence[str]) -> Finding:
+    g = facts.g
+    where = ", ".join(g.nodes[x].get("code", x) for x in locations) or "no location at all"
+    return Finding(
+        rule=rule.id, severity=max(rule.severity, Severity.HIGH, key=lambda s: s.rank),
+        node=holder, title="Unknown location",
+        message=(f"{_label(g, holder)}: where the copy is could not be established ({where}); "
+                 "an unknown location is not compliant."),
+        remedy="Add the region to the catalog with a source, or declare the location in the inventory.",
+        data=tuple(sorted(facts.data_of.get(holder, ()))), locations=tuple(sorted(locations)))
+
+
+def _location_rule(rule: Rule, facts: _Facts) -> list[Finding]:
+    g = facts.g
+    allowed = set()
+    for a in rule.allowed:
+        if a == "EEA":
+            allowed |= {n.removeprefix("country:") for n, attrs in g.nodes(data=True)
+                        if attrs.get("kind") == "country" and attrs.get("eea")}
+        elif a == "EU":
+            allowed |= facts.eu
+        else:
+            allowed.add(a.upper())
+    roles = {str(r) for r in rule.roles}
+    findings = []
+    for holder in facts.in_scope(rule.scope):
+        placements = [(loc, role) for loc, role in facts.placements(holder) if not roles or role in roles]
+        unknown = sorted({loc for loc, _ in placements if not facts.countries(loc)})
+        if unknown or (not placements and not roles):
+            findings.append(_unknown_location(rule, facts, holder, unknown))
+        outside: dict[str, set[str]] = defaultdict(set)
+        for loc, role in placements:
+            bad = [c for c in facts.countries(loc) if c not in allowed]
+            if bad:
+                outside[loc].update(bad)
+                outside[loc].add(f"role:{role}")
+        if not outside:
+            continue
+        countries = sorted({c for v in outside.values() for c in v if not c.startswith("role:")})
+        parts = []
+        for loc in sorted(outside):
+            cs = sorted(c for c in outside[loc] if not c.startswith("role:"))
+            rs = sorted(c[5:] for c in outside[loc] if c.startswith("role:"))
+            zone = " (a zone that may store data in " + ", ".join(cs) + ")" if g.nodes[loc].get("zone") \
+                else f" ({', '.join(cs)})"
+            parts.append(f"{'/'.join(rs)} copy in {g.nodes[loc].get('code', loc)}{zone}")
+        notes = []
+        for c in countries:
+            adequacy = g.nodes[f"country:{c}"].get("adequacy") if f"country:{c}" in g else ""
+            if adequacy:
+                notes.append(f"{c} has an EU adequacy decision: {adequacy}")
+        message = f"{_label(g, holder)}: " + "; ".join(parts) + f" — outside {', '.join(rule.allowed)}."
+        if notes:
+            message += " Note: " + "; ".join(notes) + "."
+        findings.append(Finding(
+            rule=rule.id, severity=rule.severity, node=holder, title="Copy outside the allowed area",
+            message=message, remedy=rule.remedy, data=tuple(sorted(facts.data_of.get(holder, ()))),
+            locations=tuple(sorted(outside)), countries=tuple(countries)))
+    return findings
+
+
+def _certified(facts: _Facts, holder: str) -> list[str]:
+    out = []
+    for op in facts.operators(holder):
+        for ent in facts.chain(op):
+            certs = str(facts.g.nodes[ent].get("certifications") or "").split()
+            if "dpf" in certs:
+                out.append(ent)
+    return sorted(set(out))
+
+
+def _transfer_rule(rule: Rule, facts: _Facts) -> list[Finding]:
+    g = facts.g
+    findings = []
+    for holder in facts.in_scope(rule.scope):
+        placements = facts.placements(holder)
+        unknown = sorted({loc for loc, _ in placements if not facts.countries(loc)})
+        if unknown or not placements:
+            findings.append(_unknown_location(rule, facts, holder, unknown))
+        tool = str(g.nodes[holder].get("transfer_tool") or "")
+        if not tool and g.nodes[holder].get("kind") == "resource":
+            tool = ""
+        uncovered: dict[str, str] = {}
+        covered: dict[str, str] = {}
+        for loc, _role in placements:
+            for c in facts.countries(loc):
+                node = g.nodes.get(f"country:{c}", {})
+                if node.get("eea"):
+                    continue
+                adequacy, scope = str(node.get("adequacy") or ""), str(node.get("adequacy_scope") or "")
+                if adequacy and scope in ("full", ""):
+                    covered[c] = f"adequacy decision: {adequacy}"
+                elif adequacy and scope == "certified-only" and _certified(facts, holder):
+                    covered[c] = (f"adequacy decision for certified organisations ({adequacy}); "
+                                  f"certified: {', '.join(_certified(facts, holder))}")
+                elif adequacy and scope == "partial":
+                    covered[c] = f"partial adequacy decision: {adequacy} — check that it covers the recipient"
+                elif tool:
+                    covered[c] = f"declared transfer tool: {tool}"
+                else:
+                    why = ("adequacy covers only certified organisations and no entity in the "
+                           "operator's chain is declared certified" if adequacy else
+                           "no adequacy decision")
+                    uncovered[c] = why
+        data = tuple(sorted(facts.data_of.get(holder, ())))
+        if uncovered:
+            text = "; ".join(f"{c}: {why}" for c, why in sorted(uncovered.items()))
+            findings.append(Finding(
+                rule=rule.id, severity=rule.severity, node=holder,
+                title="Transfer outside the EEA without a legal basis",
+                message=f"{_label(g, holder)} keeps a copy outside the EEA — {text}.",
+                remedy=rule.remedy, data=data, countries=tuple(sorted(uncovered)),
+                locations=tuple(sorted({loc for loc, _ in placements
+                                        if set(facts.countries(loc)) & set(uncovered)}))))
+        elif covered:
+            text = "; ".join(f"{c}: {why}" for c, why in sorted(covered.items()))
+            findings.append(Finding(
+                rule=rule.id, severity=Severity.INFO, node=holder,
+                title="Transfer outside the EEA, covered",
+                message=f"{_label(g, holder)} keeps a copy outside the EEA, covered by {text}.",
+                remedy="Keep the basis under review.", data=data, countries=tuple(sorted(covered)),
+                locations=tuple(sorted({loc for loc, _ in placements
+                                        if set(facts.countries(loc)) & set(covered)}))))
+    return findings
+
+
+def _selected_laws(rule: Rule, g: nx.MultiDiGraph, home: str, eu: set[str]) -> list[str]:
+    laws = sorted(n for n, k in g.nodes(data="kind") if k == "law")
+    if isinstance(rule.laws, list):
+        wanted = {x if x.startswith("law:") else f"law:{x}" for x in rule.laws}
+        return [x for x in laws if x in wanted]
+    out = []
+    for law in laws:
+        attrs = g.nodes[law]
+        if not is_foreign(str(attrs.get("country", "")), home, eu):
+            continue
+        if rule.laws == "foreign-extraterritorial" and not attrs.get("extraterritorial"):
+            continue
+        out.append(law)
+    return out
+
+
+def _reach_rule(rule: Rule, facts: _Facts, reach: Mapping[str, Reach], home: str) -> list[Finding]:
+    g = facts.g
+    findings = []
+    datas = facts.data_scope(rule.scope)
+    holders = facts.in_scope(rule.scope)
+    uncategorised = [h for h in holders if not facts.data_of.get(h)]
+    for law in _selected_laws(rule, g, home, facts.eu):
+        r = reach.get(law)
+        if r is None:
+            continue
+        law_name = _label(g, law)
+        blocked = [b for b in r.blocked]
+        for d in datas:
+            if d not in r.data:
+                continue
+            path = r.path(d)
+            reached = sorted(facts.copies[d] & r.holders)
+            findings.append(Finding(
+                rule=rule.id, severity=rule.severity, node=d, law=law,
+                title=f"Reachable by {law_name}",
+                message=(f"{_label(g, d)} can be compelled under {law_name} "
+                         f"({g.nodes[law].get('citation', '')}): {len(reached)} of "
+                         f"{len(facts.copies[d])} copies are reached, e.g. through "
+                         + " → ".join(_label(g, n) for n in path) + "."),
+                remedy=rule.remedy, data=(d,), path=path, path_evidence=path_evidence(g, path),
+                locations=tuple(reached),
+                mitigations=tuple(sorted({f"{b.kind}: {b.description} ({b.evidence})" for b in blocked
+                                          if b.source in facts.copies[d] or b.target in facts.copies[d]
+                                          or b.source == d}))))
+        for h in uncategorised:
+            if h not in r.holders:
+                continue
+            path = r.path(h)
+            findings.append(Finding(
+                rule=rule.id, severity=rule.severity, node=h, law=law,
+                title=f"Reachable by {law_name}",
+                message=(f"{_label(g, h)} (no declared data category) can be compelled under "
+                         f"{law_name}: " + " → ".join(_label(g, n) for n in path) + "."),
+                remedy=rule.remedy, path=path, path_evidence=path_evidence(g, path)))
+    return findings
+
+
+def _coverage_rule(rule: Rule, facts: _Facts, gaps: Sequence[CoverageGap]) -> list[Finding]:
+    g = facts.g
+    findings = []
+    for gap in gaps:
+        node = "gap:" + ":".join(x for x in (gap.provider, gap.scope, gap.region, gap.service,
+                                              gap.operation, gap.resource) if x)
+        where = " ".join(x for x in (gap.provider, gap.scope, gap.region) if x)
+        findings.append(Finding(
+            rule=rule.id, severity=rule.severity, node=node, title="Not seen",
+            message=(f"{where}: {gap.service} {gap.operation} failed with {gap.error}"
+                     + (f" on {gap.resource}" if gap.resource else "")
+                     + (f" ({gap.message})" if gap.message else "")
+                     + ". What is behind it is unknown, not compliant."),
+            remedy=rule.remedy))
+    for h in facts.holders:
+        attrs = g.nodes[h]
+        if attrs.get("stub"):
+            findings.append(Finding(
+                rule=rule.id, severity=max(rule.severity, Severity.HIGH, key=lambda s: s.rank),
+                node=h, title="Copy not seen",
+                message=(f"{_label(g, h)} receives data but was not seen by any scan or declared in the "
+                         "inventory: where it is and who runs it are unknown."),
+                remedy=rule.remedy, data=tuple(sorted(facts.data_of.get(h, ())))))
+            continue
+        ops = facts.operators(h)
+        if not ops:
+            findings.append(Finding(
+                rule=rule.id, severity=rule.severity, node=h, title="Unknown operator",
+                message=f"{_label(g, h)}: no operating entity is known, so foreign reach cannot be decided.",
+                remedy="Declare 'operator' on the resource in the inventory.",
+                data=tuple(sorted(facts.data_of.get(h, ())))))
+        for op in ops:
+            unknown = [e for e in facts.chain(op) if not g.nodes[e].get("known")]
+            if unknown:
+                findings.append(Finding(
+                    rule=rule.id, severity=rule.severity, node=h, title="Unknown entity",
+                    message=(f"{_label(g, h)} is operated through {', '.join(unknown)}, which is in "
+                             "neither the catalog nor the inventory: its country and parents are unknown."),
+                    remedy="Declare the entity with its country and parent in the inventory.",
+                    data=tuple(sorted(facts.data_of.get(h, ())))))
+        if not facts.placements(h):
+            continue
+    for d in sorted(facts.copies):
+        if not facts.copies[d]:
+            findings.append(Finding(
+                rule=rule.id, severity=Severity.LOW, node=d, title="Data with no known copy",
+                message=f"{_label(g, d)} is declared but no holder of it was found.",
+                remedy="Check the data category's 'stored_in' selectors and resource ids."))
+    return findings
+
+
+def _apply_exceptions(findings: list[Finding], policy: Policy, today: dt.date) -> list[Finding]:
+    from dataclasses import replace
+
+    active = {(e.rule, e.node): e for e in policy.exceptions if e.expires >= today}
+    expired = {(e.rule, e.node): e for e in policy.exceptions if e.expires < today}
+    out = []
+    for f in findings:
+        exc = active.get((f.rule, f.node))
+        if exc is not None:
+            out.append(replace(f, exception=f"{exc.reason} (until {exc.expires.isoformat()})"))
+            continue
+        old = expired.get((f.rule, f.node))
+        if old is not None:
+            f = replace(f, message=f.message + f" (An exception expired on {old.expires.isoformat()}.)")
+        out.append(f)
+    return out
+
+
+def data_copies(g: nx.MultiDiGraph) -> dict[str, set[str]]:
+    """For each data node, every holder of a copy: one forward walk along the copy links."""
+    return dict(_facts(g).copies)
+
+
+def evaluate(g: nx.MultiDiGraph, reach: Mapping[str, Reach], policy: Policy, *,
+             gaps: Sequence[CoverageGap] = (), today: dt.date | None = None,
+             copies: Mapping[str, set[str]] | None = None) -> list[Finding]:
+    """The findings of ``policy`` over graph ``g`` and its ``reach``, sorted, most severe first.
+
+    ``today`` is the evaluation date (exceptions that expired before it stop applying); pass it
+    to reproduce a report.
+    """
+    day = today or dt.date.today()
+    facts = _facts(g, copies)
+    findings: list[Finding] = []
+    for rule in policy.rules:
+        if rule.type == "location":
+            findings += _location_rule(rule, facts)
+        elif rule.type == "transfer":
+            findings += _transfer_rule(rule, facts)
+        elif rule.type == "reach":
+            findings += _reach_rule(rule, facts, reach, policy.home)
+        else:
+            findings += _coverage_rule(rule, facts, gaps)
+    unique = {f.id: f for f in findings}
+    return sorted(_apply_exceptions(list(unique.values()), policy, day), key=lambda f: f.sort_key)
