@@ -1,0 +1,52 @@
+"""Spanner instances: the instance configuration gives the member regions.
+
+A regional configuration ``regional-europe-north1`` is the region ``gcp:europe-north1``; a
+multi-region configuration (``eur3``, ``nam-eur-asia1``) is written ``gcp:spanner/eur3``, the
+catalog's Spanner row with its member regions. A custom configuration (``custom-…``) is kept as
+is; the catalog does not know it, so the audit reports it as an unknown location.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from residency_audit.model import Resource, Role
+from residency_audit.providers.gcp.assetdata import SEARCH, labels, last_segment, versioned
+from residency_audit.providers.gcp.locations import gcp_location
+from residency_audit.providers.gcp.records import Context, build_resource, placement
+
+__all__ = ["ASSET_TYPES", "config_location", "parse_asset"]
+
+ASSET_TYPES = ("spanner.googleapis.com/Instance",)
+
+
+def config_location(config: str) -> str:
+    """The placement location of an instance configuration name or id.
+
+    >>> config_location("projects/p/instanceConfigs/regional-europe-north1")
+    'gcp:europe-north1'
+    >>> config_location("eur3")
+    'gcp:spanner/eur3'
+    """
+    code = config.rsplit("/", 1)[-1].strip().lower()
+    if code.startswith("regional-"):
+        return gcp_location(code.removeprefix("regional-"))
+    return gcp_location(code, service="spanner")
+
+
+def parse_asset(result: Mapping[str, Any], ctx: Context) -> list[Resource]:
+    """An instance's Resource from its search result (``config`` when present, else ``location``)."""
+    data = versioned(result)
+    config = str(data.get("config") or "")
+    places = []
+    if config:
+        places = [placement(config_location(config), Role.PRIMARY, SEARCH,
+                            "versionedResources.resource.config")]
+    elif result.get("location"):
+        places = [placement(config_location(str(result["location"])), Role.PRIMARY, SEARCH,
+                            "location")]
+    return [build_resource(id=result["name"], service="spanner", kind="instance",
+                           name=last_segment(result["name"]), ctx=ctx, placements=places,
+                           labels=labels(result),
+                           attributes={"instance_config": config.rsplit("/", 1)[-1]})]
