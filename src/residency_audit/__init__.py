@@ -70,7 +70,6 @@ _MODEL = {"CoverageGap", "DataCategory", "Entity", "Estate", "Evidence", "Findin
           "LinkRelation", "Mitigation", "Placement", "Resource", "Role", "Severity", "Subprocessor"}
 
 if TYPE_CHECKING:
-    from residency_audit.pipeline import Audit, audit
     from residency_audit.catalog import Catalog, default_catalog, load_catalog
     from residency_audit.demo import demo_estate
     from residency_audit.errors import InputError
@@ -93,6 +92,7 @@ if TYPE_CHECKING:
         Severity,
         Subprocessor,
     )
+    from residency_audit.pipeline import Audit, audit
     from residency_audit.policy import Policy, load_policy
     from residency_audit.providers.inventory import load_inventory
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import networkx as nx
@@ -98,7 +99,7 @@ def _edges_between(g: nx.MultiDiGraph, a: str, b: str) -> Iterable[Mapping[str, 
 def path_evidence(g: nx.MultiDiGraph, path: tuple[str, ...]) -> tuple[str, ...]:
     """For each link of ``path``, its relation and evidence as one line of text."""
     out: list[str] = []
-    for a, b in zip(path, path[1:], strict=False):
+    for a, b in pairwise(path):
         attrs = next(iter(_edges_between(g, a, b)), None)
         if attrs is None:
             out.append(f"{a} — {b}: no link")

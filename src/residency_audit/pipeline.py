@@ -130,7 +130,7 @@ class Audit:
         for prefix in ("data:", "subprocessor:", "entity:", "law:", "country:"):
             if prefix + node in self.graph:
                 return prefix + node
-        matches = sorted(n for n, a in self.graph.nodes(data=True)
+        matches = sorted(str(n) for n, a in self.graph.nodes(data=True)
                          if a.get("kind") == "resource" and a.get("native_id") == node)
         if len(matches) == 1:
             return matches[0]

@@ -347,9 +347,13 @@ def load_catalog(*, extra: Sequence[str | os.PathLike[str]] = (), packaged: bool
         for name, rows in layer.items():
             parse = _PARSERS[name]
             for file, line, row in rows:
-                item = parse(row, file, line)
-                key = _region_key(item) if isinstance(item, Region) else item.code if isinstance(
-                    item, Country) else item.id
+                item: Any = parse(row, file, line)
+                if isinstance(item, Region):
+                    key: Any = _region_key(item)
+                elif isinstance(item, Country):
+                    key = item.code
+                else:
+                    key = item.id
                 groups[name][key] = item
     return Catalog(regions=groups["regions"], entities=groups["entities"], laws=groups["laws"],
                    countries=groups["countries"], files=tuple(str(p) for p in extra))

@@ -11,10 +11,10 @@ from importlib import resources
 from typing import Any
 
 from residency_audit import __version__
-from residency_audit.pipeline import Audit
 from residency_audit.model import Finding
+from residency_audit.pipeline import Audit
 
-__all__ = ["REPORT_SCHEMA_VERSION", "report_dict", "report_schema", "render_json"]
+__all__ = ["REPORT_SCHEMA_VERSION", "render_json", "report_dict", "report_schema"]
 
 REPORT_SCHEMA_VERSION = 1
 
