@@ -1,0 +1,67 @@
+"""Command-line hooks of the GCP adapter (``residency-audit scan --gcp …``).
+
+No Google SDK is imported until a scan runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from residency_audit.model import Estate
+from residency_audit.providers.base import ProgressCallback
+
+__all__ = ["add_arguments", "is_requested", "permissions_text", "scan_from_args"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``--gcp…`` options in their own group."""
+    g = parser.add_argument_group("Google Cloud", "read the hierarchy, Cloud Storage and Cloud "
+                                  "Asset Inventory (read-only; see `residency-audit permissions gcp`)")
+    g.add_argument("--gcp", action="store_true", help="scan Google Cloud")
+    g.add_argument("--gcp-organization", metavar="ID", default=None,
+                   help="scan the whole organisation (numeric id)")
+    g.add_argument("--gcp-folder", metavar="ID", action="append", default=[],
+                   help="scan a folder and everything under it (repeatable)")
+    g.add_argument("--gcp-project", metavar="ID", action="append", default=[],
+                   help="scan a project (repeatable)")
+    g.add_argument("--gcp-endpoint", metavar="URL", action="append", default=[],
+                   help="send API calls to URL (Private Service Connect, a local fake); "
+                        "SERVICE=URL for one API (storage, resourcemanager, cloudasset); "
+                        "repeatable")
+    g.add_argument("--gcp-transport", choices=("grpc", "rest"), default="grpc",
+                   help="transport of the Resource Manager and Cloud Asset clients (default grpc)")
+    g.add_argument("--gcp-no-asset-search", action="store_true",
+                   help="do not use Cloud Asset search; list Cloud Storage per project "
+                        "(other services become coverage gaps)")
+    g.add_argument("--gcp-anonymous", action="store_true",
+                   help="send no credentials (local emulators and fakes only)")
+
+
+def is_requested(args: argparse.Namespace) -> bool:
+    """True when ``--gcp`` or a GCP scope was given."""
+    return bool(getattr(args, "gcp", False) or getattr(args, "gcp_organization", None)
+                or getattr(args, "gcp_folder", None) or getattr(args, "gcp_project", None))
+
+
+def scan_from_args(args: argparse.Namespace, *, progress: ProgressCallback | None) -> Estate:
+    """Run :func:`~residency_audit.providers.gcp.scanner.scan_gcp` with the parsed options."""
+    from residency_audit.providers.gcp.clients import parse_endpoints
+    from residency_audit.providers.gcp.scanner import scan_gcp
+
+    endpoints = parse_endpoints(list(args.gcp_endpoint or ()))
+    credentials = None
+    if args.gcp_anonymous:
+        from google.auth.credentials import AnonymousCredentials
+
+        credentials = AnonymousCredentials()
+    return scan_gcp(organization=args.gcp_organization, folders=list(args.gcp_folder or ()),
+                    projects=list(args.gcp_project or ()), credentials=credentials,
+                    transport=args.gcp_transport, endpoints=endpoints,
+                    use_asset_search=not args.gcp_no_asset_search, progress=progress)
+
+
+def permissions_text() -> str:
+    """The shipped least-privilege custom role (JSON), for ``residency-audit permissions gcp``."""
+    from residency_audit.providers.gcp.operations import permissions_text as text
+
+    return text()
