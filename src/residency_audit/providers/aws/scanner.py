@@ -1,0 +1,390 @@
+"""Orchestration of an AWS scan: accounts, regions, services, with bounded concurrency.
+
+The work is a set of small tasks over (account, region, service), run on one
+:class:`~concurrent.futures.ThreadPoolExecutor`. boto3 sessions are not thread-safe, so every
+client is created up front in the calling thread; clients are thread-safe and shared by tasks.
+Every client carries botocore's adaptive retry mode and a ``residency-audit`` user-agent mark.
+No ``endpoint_url`` is ever passed: ``AWS_ENDPOINT_URL`` and the per-service endpoint settings of
+the user's configuration (VPC or FIPS endpoints) keep working.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from residency_audit.errors import InputError
+from residency_audit.model import CoverageGap, Estate, Resource, ScanMetadata
+from residency_audit.providers.aws import backup, discovery, dynamodb, efs, kms, rds, s3
+from residency_audit.providers.aws.faults import Attempt, Scope
+from residency_audit.providers.aws.records import merge_resources
+from residency_audit.providers.base import ProgressCallback
+
+__all__ = ["DEFAULT_MAX_WORKERS", "SERVICES", "USER_AGENT_MARK", "build_config", "scan_aws"]
+
+SERVICES: tuple[str, ...] = ("s3", "dynamodb", "rds", "backup", "efs", "kms")
+"""The services a scan covers (all by default)."""
+
+DEFAULT_MAX_WORKERS = 16
+USER_AGENT_MARK = "residency-audit"
+"""Added to the user agent of every client the adapter creates (``user_agent_extra``)."""
+
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+T = TypeVar("T")
+
+Parser = Callable[[Mapping[str, Any], str, str, str], list[Resource]]
+
+_REGIONAL: dict[str, tuple[Callable[[Any, Attempt], dict[str, Any]], Parser]] = {
+    "dynamodb": (dynamodb.fetch_dynamodb,
+                 lambda p, account, region, partition: dynamodb.parse_dynamodb(p, account=account, region=region)),
+    "rds": (rds.fetch_rds,
+            lambda p, account, region, partition: rds.parse_rds(p, account=account, region=region, partition=partition)),
+    "backup": (backup.fetch_backup,
+               lambda p, account, region, partition: backup.parse_backup(p, account=account, region=region,
+                                                                         partition=partition)),
+    "efs": (efs.fetch_efs,
+            lambda p, account, region, partition: efs.parse_efs(p, account=account, region=region, partition=partition)),
+    "kms": (kms.fetch_kms,
+            lambda p, account, region, partition: kms.parse_kms(p, account=account, region=region)),
+}
+
+
+def build_config(config: Any = None, *, max_workers: int = DEFAULT_MAX_WORKERS) -> Any:
+    """The botocore ``Config`` of every client: adaptive retries, the user-agent mark, a pool
+    as large as the worker count; ``config`` (the caller's) is merged over it."""
+    from botocore.config import Config
+
+    base = Config(retries={"mode": "adaptive", "max_attempts": 8},
+                  max_pool_connections=max(10, max_workers), user_agent_extra=USER_AGENT_MARK)
+    if config is None:
+        return base
+    merged = base.merge(config)
+    extra = getattr(config, "user_agent_extra", None)
+    if extra and USER_AGENT_MARK not in extra:
+        merged = merged.merge(Config(user_agent_extra=f"{extra} {USER_AGENT_MARK}"))
+    return merged
+
+
+@dataclass
+class _Run:
+    """State shared by the phases of one scan (mutated only in the calling thread)."""
+
+    session: Any
+    config: Any
+    pool: ThreadPoolExecutor
+    progress: ProgressCallback | None
+    partition: str = "aws"
+    home_region: str = "us-east-1"
+    clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    credentials: dict[str, Mapping[str, str] | None] = field(default_factory=dict)
+    gaps: list[CoverageGap] = field(default_factory=list)
+    resources: list[Resource] = field(default_factory=list)
+    done: int = 0
+    total: int = 0
+
+    def client(self, account: str, region: str, service: str) -> Any:
+        """The client for (account, region, service), created on first use (calling thread only)."""
+        key = (account, region, service)
+        if key not in self.clients:
+            creds = self.credentials.get(account) or {}
+            self.clients[key] = self.session.client(service, region_name=region, config=self.config, **creds)
+        return self.clients[key]
+
+    def run(self, label: str, tasks: Sequence[Callable[[], T]]) -> list[T]:
+        """Run ``tasks`` on the pool; results in task order; progress after each."""
+        self.total += len(tasks)
+        self._tick(label)
+        futures = [self.pool.submit(t) for t in tasks]
+        results: list[T] = []
+        for f in futures:
+            results.append(f.result())
+            self.done += 1
+            self._tick(label)
+        return results
+
+    def _tick(self, label: str) -> None:
+        if self.progress is not None:
+            self.progress(label, self.done, self.total)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _validate(regions: Sequence[str] | None, services: Sequence[str] | None, max_workers: int) -> None:
+    for r in regions or ():
+        if not _REGION_RE.match(r):
+            raise InputError("--aws-regions", None, None, f"{r!r} is not an AWS region code (e.g. eu-north-1)")
+    for s in services or ():
+        if s not in SERVICES:
+            raise InputError("--aws-services", None, None, f"unknown service {s!r}; known: {', '.join(SERVICES)}")
+    if max_workers < 1:
+        raise InputError("--aws-max-workers", None, None, "must be at least 1")
+
+
+def _session(session: Any, profile: str | None) -> Any:
+    if session is not None:
+        return session
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        return boto3.Session(profile_name=profile)
+    except ProfileNotFound as exc:
+        raise InputError("--aws-profile", None, None, str(exc)) from None
+
+
+def scan_aws(*, session: Any = None, profile: str | None = None, regions: Sequence[str] | None = None,
+             services: Sequence[str] | None = None, org_role: str | None = None,
+             external_id: str | None = None, max_workers: int = DEFAULT_MAX_WORKERS,
+             config: Any = None, progress: ProgressCallback | None = None) -> Estate:
+    """Scan AWS and return what was found, with a coverage gap for everything not seen.
+
+    ``session`` is a ``boto3.Session`` (default: one built from ``profile`` or boto3's default
+    chain). ``regions`` limits the regions (default: every enabled region, found with
+    ``DescribeRegions``); ``services`` limits the services (default :data:`SERVICES`).
+    With ``org_role``, every active account of the organisation is scanned by assuming that role
+    (with ``external_id``). ``config`` is a botocore ``Config`` merged over the adapter's.
+    ``progress(label, done, total)`` is called as tasks finish.
+
+    Example (against a moto-mocked AWS)::
+
+        estate = scan_aws(session=boto3.Session(region_name="eu-north-1"), regions=["eu-north-1"])
+    """
+    _validate(regions, services, max_workers)
+    chosen = tuple(s for s in SERVICES if s in set(services or SERVICES))
+    started = _now()
+    sess = _session(session, profile)
+    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="residency-audit-aws") as pool:
+        run = _Run(session=sess, config=build_config(config, max_workers=max_workers), pool=pool,
+                   progress=progress, home_region=sess.region_name or "us-east-1")
+        accounts = _accounts(run, org_role=org_role, external_id=external_id)
+        regions_by_account = _regions(run, accounts, requested=regions)
+        _scan_regional(run, regions_by_account, [s for s in chosen if s in _REGIONAL])
+        if "s3" in chosen:
+            _scan_s3(run, regions_by_account)
+    gaps = {g.key: g for g in run.gaps}
+    return Estate(
+        resources=merge_resources(run.resources),
+        gaps=tuple(gaps[k] for k in sorted(gaps)),
+        metadata=ScanMetadata(sources=("aws",), started=started, finished=_now(),
+                              scopes=tuple(sorted(f"aws:{a}" for a in regions_by_account))))
+
+
+# ---------------------------------------------------------------- accounts and regions
+
+def _accounts(run: _Run, *, org_role: str | None, external_id: str | None) -> list[str]:
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    sts = run.client("", run.home_region, "sts")
+    try:
+        identity = discovery.fetch_caller_identity(sts)
+    except NoCredentialsError:
+        raise InputError("aws", None, None, "no AWS credentials found (set a profile with --aws-profile "
+                         "or configure boto3's credential chain)") from None
+    except (ClientError, BotoCoreError) as exc:
+        from residency_audit.providers.aws.faults import error_code
+
+        raise InputError("aws", None, None, f"GetCallerIdentity failed ({error_code(exc)}): "
+                         "the credentials cannot be used") from None
+    caller = str(identity["Account"])
+    run.partition = str(identity.get("Arn", "arn:aws:")).split(":")[1] or "aws"
+    run.credentials[caller] = None
+    run.clients[(caller, run.home_region, "sts")] = sts
+    accounts = [caller]
+    if not org_role:
+        return accounts
+    attempt = Attempt(scope=Scope(account=caller, region=run.home_region, service="organizations"))
+    pages = discovery.fetch_accounts(run.client(caller, run.home_region, "organizations"), attempt)
+    run.gaps.extend(attempt.gaps)
+    members = [a for a, _ in discovery.parse_accounts(pages or []) if a != caller]
+
+    def assume(account: str) -> tuple[str, Mapping[str, str] | None, list[CoverageGap]]:
+        a = Attempt(scope=Scope(account=account, region=run.home_region, service="sts", partition=run.partition))
+        creds = discovery.fetch_assumed_credentials(
+            sts, a, arn=discovery.role_arn(account, org_role, run.partition), external_id=external_id)
+        return account, creds, a.gaps
+
+    for account, creds, gaps in run.run("aws: accounts", [lambda m=m: assume(m) for m in members]):
+        run.gaps.extend(gaps)
+        if creds is not None:
+            run.credentials[account] = creds
+            accounts.append(account)
+    return accounts
+
+
+def _regions(run: _Run, accounts: Sequence[str], *, requested: Sequence[str] | None) -> dict[str, tuple[str, ...]]:
+    ec2 = {a: run.client(a, run.home_region, "ec2") for a in accounts}
+
+    def one(account: str) -> tuple[str, tuple[str, ...], list[CoverageGap]]:
+        attempt = Attempt(scope=Scope(account=account, region=run.home_region, service="ec2"))
+        answer = discovery.fetch_regions(ec2[account], attempt)
+        if answer is None:
+            # Region list unknown: scan what was asked, or the home region; the gap says so.
+            return account, tuple(sorted(set(requested or [run.home_region]))), attempt.gaps
+        plan = discovery.parse_regions(answer, requested=requested)
+        for r in plan.disabled:
+            attempt.gap("DescribeRegions", "RegionNotEnabled",
+                        f"region {r} is not enabled for this account (opt-in region); not scanned", region=r)
+        for r in plan.unknown:
+            attempt.gap("DescribeRegions", "RegionUnknown",
+                        f"region {r} is not listed by DescribeRegions; not scanned", region=r)
+        return account, plan.enabled, attempt.gaps
+
+    out: dict[str, tuple[str, ...]] = {}
+    for account, enabled, gaps in run.run("aws: regions", [lambda a=a: one(a) for a in accounts]):
+        run.gaps.extend(gaps)
+        out[account] = enabled
+    return out
+
+
+# ---------------------------------------------------------------- regional services
+
+def _scan_regional(run: _Run, regions_by_account: Mapping[str, Sequence[str]], services: Sequence[str]) -> None:
+    tasks: list[Callable[[], tuple[list[Resource], list[CoverageGap]]]] = []
+    for account in sorted(regions_by_account):
+        for region in regions_by_account[account]:
+            for service in services:
+                client = run.client(account, region, service)
+                tasks.append(lambda a=account, r=region, s=service, c=client: _regional_task(run, a, r, s, c))
+    for resources, gaps in run.run("aws: services", tasks):
+        run.resources.extend(resources)
+        run.gaps.extend(gaps)
+
+
+def _regional_task(run: _Run, account: str, region: str, service: str, client: Any,
+                   ) -> tuple[list[Resource], list[CoverageGap]]:
+    fetch, parse = _REGIONAL[service]
+    attempt = Attempt(scope=Scope(account=account, region=region, service=service, partition=run.partition))
+    payload = fetch(client, attempt)
+    return parse(payload, account, region, run.partition), attempt.gaps
+
+
+# ---------------------------------------------------------------- S3
+
+@dataclass
+class _Bucket:
+    account: str
+    region: str | None = None
+    ref: str = ""
+
+
+def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]]) -> None:
+    # Phase 1: the bucket list, the per-region filtered lists, tags, Multi-Region Access Points.
+    tasks: list[Callable[[], tuple[str, Any, Any]]] = []
+    for account in sorted(regions_by_account):
+        home = run.client(account, run.home_region, "s3")
+        tasks.append(lambda a=account, c=home: ("list", a, _s3_list(run, a, c, None)))
+        for region in regions_by_account[account]:
+            c = run.client(account, region, "s3")
+            tasks.append(lambda a=account, r=region, c=c: ("list-region", (a, r), _s3_list(run, a, c, r)))
+            t = run.client(account, region, "resourcegroupstaggingapi")
+            tasks.append(lambda a=account, r=region, c=t: ("tags", (a, r), _s3_tags(run, a, r, c)))
+        ctl = run.client(account, s3.MRAP_CONTROL_REGION, "s3control")
+        tasks.append(lambda a=account, c=ctl: ("mrap", a, _s3_mraps(run, a, c)))
+    buckets: dict[str, _Bucket] = {}
+    by_region: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    tags: dict[str, Mapping[str, str]] = {}
+    for kind, key, (result, gaps) in run.run("aws: s3", tasks):
+        run.gaps.extend(gaps)
+        if result is None:
+            continue
+        if kind == "list":
+            for name, region in s3.parse_bucket_list(result).items():
+                buckets[name] = _Bucket(account=key, region=region,
+                                        ref="ListBuckets Buckets[].BucketRegion" if region else "")
+        elif kind == "list-region":
+            by_region.setdefault(key[0], {})[key[1]] = result
+        elif kind == "tags":
+            tags.update(s3.parse_tag_mappings(result))
+        else:
+            run.resources.extend(result)
+    for account, pages in by_region.items():
+        for name, region in s3.buckets_by_region(pages).items():
+            b = buckets.get(name)
+            if b is not None and b.account == account and b.region is None:
+                b.region, b.ref = region, f"ListBuckets(BucketRegion={region}) Buckets[].Name"
+    # Phase 2: each bucket's location (only where still unknown) and its replication.
+    names = sorted(buckets)
+    tasks2 = []
+    for name in names:
+        b = buckets[name]
+        home = run.client(b.account, run.home_region, "s3")
+        regional = run.clients.get((b.account, b.region or "", "s3"))
+        tasks2.append(lambda n=name, b=b, h=home, rc=regional: _s3_bucket(run, n, b, h, rc, tags))
+    known: dict[str, str | None] = {}
+    pending: dict[str, tuple[s3.ReplicationTarget, str]] = {}
+    outcomes = run.run("aws: s3 buckets", tasks2)
+    for resource, gaps, region, _ in outcomes:
+        run.resources.append(resource)
+        run.gaps.extend(gaps)
+        known[resource.id] = region
+    for resource, _, _, targets in outcomes:
+        for t in targets:
+            if t.bucket_arn not in known:
+                pending.setdefault(t.bucket_arn, (t, resource.account))
+    # Phase 3: destinations no scanned account lists.
+    tasks3 = []
+    for arn in sorted(pending):
+        target, source_account = pending[arn]
+        client = run.client(source_account, run.home_region, "s3")
+        tasks3.append(lambda t=target, a=source_account, c=client: _s3_destination(run, t, a, c))
+    for resource, gaps in run.run("aws: s3 destinations", tasks3):
+        run.resources.append(resource)
+        run.gaps.extend(gaps)
+
+
+def _s3_list(run: _Run, account: str, client: Any, region: str | None) -> tuple[Any, list[CoverageGap]]:
+    attempt = Attempt(scope=Scope(account=account, region=region or run.home_region, service="s3",
+                                  partition=run.partition))
+    pages = s3.fetch_bucket_names(client, attempt, region=region)
+    return pages, attempt.gaps
+
+
+def _s3_tags(run: _Run, account: str, region: str, client: Any) -> tuple[Any, list[CoverageGap]]:
+    attempt = Attempt(scope=Scope(account=account, region=region, service="resourcegroupstaggingapi",
+                                  partition=run.partition))
+    return s3.fetch_tags(client, attempt), attempt.gaps
+
+
+def _s3_mraps(run: _Run, account: str, client: Any) -> tuple[Any, list[CoverageGap]]:
+    attempt = Attempt(scope=Scope(account=account, region=s3.MRAP_CONTROL_REGION, service="s3control",
+                                  partition=run.partition))
+    points = s3.fetch_multi_region_access_points(client, attempt)
+    if points is None:
+        return None, attempt.gaps
+    return [s3.parse_multi_region_access_point(p, account=account, partition=run.partition)
+            for p in points], attempt.gaps
+
+
+def _s3_bucket(run: _Run, name: str, bucket: _Bucket, home: Any, regional: Any,
+               tags: Mapping[str, Mapping[str, str]],
+               ) -> tuple[Resource, list[CoverageGap], str | None, list[s3.ReplicationTarget]]:
+    attempt = Attempt(scope=Scope(account=bucket.account, region=bucket.region or "", service="s3",
+                                  partition=run.partition))
+    region, ref = bucket.region, bucket.ref
+    if region is None:
+        answer = s3.fetch_bucket_location(home, attempt, name)
+        if answer is not None:
+            region, ref = s3.normalize_bucket_location(answer.get("LocationConstraint")), \
+                "GetBucketLocation LocationConstraint"
+    replication = None
+    if region is not None:
+        replication = s3.fetch_bucket_replication(regional or home, attempt, name)
+    resource = s3.parse_bucket(name=name, account=bucket.account, partition=run.partition, region=region,
+                               region_ref=ref, replication=replication,
+                               tags=tags.get(s3.bucket_arn(name, run.partition)))
+    return resource, attempt.gaps, region, s3.parse_replication(replication or {})
+
+
+def _s3_destination(run: _Run, target: s3.ReplicationTarget, source_account: str, client: Any,
+                    ) -> tuple[Resource, list[CoverageGap]]:
+    attempt = Attempt(scope=Scope(account=source_account, region="", service="s3", partition=run.partition))
+    answer = s3.fetch_bucket_location(client, attempt, s3.bucket_name_from_arn(target.bucket_arn))
+    region = s3.normalize_bucket_location(answer.get("LocationConstraint")) if answer is not None else None
+    return s3.parse_destination(target=target, region=region, source_account=source_account), attempt.gaps
