@@ -64,6 +64,8 @@ class FakeGcp:
     assets: list[dict[str, Any]] = field(default_factory=list)
     faults: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     bucket_versioned: bool = True
+    list_page_size: int = 100
+    bucket_page_size: int = 1000
     on_request: Callable[[str, str], None] = readonly_gcp.record
     requests: list[tuple[str, str]] = field(default_factory=list)
 
@@ -124,7 +126,7 @@ class FakeGcp:
     # -- helpers -------------------------------------------------------------------------
     def _project_by_id(self, key: str) -> dict[str, Any]:
         for p in self.projects.values():
-            if key in (p["projectId"], p["name"], p["name"].removeprefix("projects/")):
+            if key.removeprefix("projects/") in (p["projectId"], p["name"].removeprefix("projects/")):
                 return p
         raise KeyError(key)
 
@@ -176,10 +178,12 @@ class FakeGcp:
         token = q.get("pageToken", "")
         if path == "/v3/folders":
             items = [f for f in self.folders.values() if f["parent"] == q.get("parent")]
-            return self._paged("folders.list", q.get("parent", ""), "folders", items, q, 100)
+            return self._paged("folders.list", q.get("parent", ""), "folders", items, q,
+                               self.list_page_size)
         if path == "/v3/projects":
             items = [p for p in self.projects.values() if p["parent"] == q.get("parent")]
-            return self._paged("projects.list", q.get("parent", ""), "projects", items, q, 100)
+            return self._paged("projects.list", q.get("parent", ""), "projects", items, q,
+                               self.list_page_size)
         if path.startswith("/v3/folders/"):
             name = path.removeprefix("/v3/")
             fault = self._fault("folders.get", name)
@@ -215,7 +219,7 @@ class FakeGcp:
                 return _not_found(project)
             items = sorted(self.buckets.get(self._project_by_id(project)["projectId"], []),
                            key=lambda b: b["name"])
-            size = min(int(q.get("maxResults") or 1000), 1000)
+            size = min(int(q.get("maxResults") or 1000), self.bucket_page_size)
             status, body = self._page("items", items, token, size)
             body["kind"] = "storage#buckets"
             return status, body

@@ -2,8 +2,9 @@
 
 ``fetch_search`` calls ``searchAllResources`` over a scope (an organisation, a folder or a
 project) for the asset types below, asking for the resources' own representations
-(``versionedResources``) through the read mask. A first page refused with permission denied or
-a disabled API tells the scanner to fall back to per-project listing; a later page that fails
+(``versionedResources``) through the read mask. A first page that fails (permission denied, a
+disabled API, quota exhausted after retries) tells the scanner to fall back to per-project
+listing; a later page that fails
 (after the retries for quota errors) is a coverage gap, and what was read before it is kept.
 """
 
@@ -26,7 +27,7 @@ from residency_audit.providers.gcp import (
     storage,
 )
 from residency_audit.providers.gcp.assetdata import SEARCH
-from residency_audit.providers.gcp.faults import error_code, error_message, is_fallback_error
+from residency_audit.providers.gcp.faults import api_errors, error_code, error_message
 from residency_audit.providers.gcp.records import Context
 
 __all__ = ["ASSET_TYPES", "OPERATIONS", "PARSERS", "READ_MASK", "ROUTES", "SearchOutcome",
@@ -79,7 +80,6 @@ def _to_dict(message: Any) -> dict[str, Any]:
 def fetch_search(client: Any, scope: str, *, asset_types: Sequence[str] = ASSET_TYPES,
                  page_size: int = 500, retry: Any = None) -> SearchOutcome:
     """Every matching resource in ``scope`` (paged by ``nextPageToken``)."""
-    from google.api_core import exceptions as gexc
     from google.protobuf import field_mask_pb2
 
     request = {"scope": scope, "asset_types": list(asset_types), "page_size": page_size,
@@ -91,10 +91,10 @@ def fetch_search(client: Any, scope: str, *, asset_types: Sequence[str] = ASSET_
         for page in pager.pages:
             pages += 1
             results.extend(_to_dict(r) for r in page.results)
-    except gexc.GoogleAPICallError as exc:
+    except api_errors() as exc:
         code = error_code(exc)
         gap = CoverageGap(provider="gcp", scope=scope, service="cloudasset", operation=SEARCH,
                           error=code, message=f"page {pages + 1}: {error_message(exc)}")
         return SearchOutcome(scope=scope, results=results, gaps=[gap], pages=pages,
-                             fallback=pages == 0 and is_fallback_error(code))
+                             fallback=pages == 0)
     return SearchOutcome(scope=scope, results=results, pages=pages)

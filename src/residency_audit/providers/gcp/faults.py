@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["DISABLED_REASONS", "build_retry", "error_code", "error_message", "is_fallback_error"]
+__all__ = ["DISABLED_REASONS", "api_errors", "build_retry", "error_code", "error_message"]
+
+
+def api_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions a Google API call ends with: an error answer, or retries exhausted."""
+    from google.api_core import exceptions as gexc
+
+    return (gexc.GoogleAPICallError, gexc.RetryError)
 
 DISABLED_REASONS = frozenset({"SERVICE_DISABLED", "accessNotConfigured", "API_DISABLED"})
 """Reasons Google gives when an API is not enabled on the project (ErrorInfo / JSON errors)."""
@@ -49,6 +56,9 @@ def error_code(exc: BaseException) -> str:
     >>> error_code(e.TooManyRequests("slow down"))
     'RESOURCE_EXHAUSTED'
     """
+    cause = getattr(exc, "cause", None)
+    if type(exc).__name__ == "RetryError" and isinstance(cause, BaseException):
+        return error_code(cause)
     if any(r in DISABLED_REASONS for r in _reasons(exc)):
         return "SERVICE_DISABLED"
     status = getattr(exc, "grpc_status_code", None)
@@ -62,14 +72,11 @@ def error_code(exc: BaseException) -> str:
 
 def error_message(exc: BaseException) -> str:
     """The server's message for ``exc`` (one line, bounded); never request headers or tokens."""
+    cause = getattr(exc, "cause", None)
+    if type(exc).__name__ == "RetryError" and isinstance(cause, BaseException):
+        return "retries exhausted: " + error_message(cause)
     text = getattr(exc, "message", None) or str(exc)
     return " ".join(str(text).split())[:300]
-
-
-def is_fallback_error(code: str) -> bool:
-    """True when a failed organisation-wide call should fall back to per-project listing."""
-    return code in {"PERMISSION_DENIED", "SERVICE_DISABLED", "UNAUTHENTICATED", "NOT_FOUND",
-                    "UNIMPLEMENTED"}
 
 
 def build_retry(*, deadline: float = 120.0, initial: float = 1.0, maximum: float = 32.0) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 
 from residency_audit.model import CoverageGap
 from residency_audit.providers.base import ReadOperation
-from residency_audit.providers.gcp.faults import error_code, error_message
+from residency_audit.providers.gcp.faults import api_errors, error_code, error_message
 
 __all__ = ["OPERATIONS", "ROUTES", "Folder", "Hierarchy", "Project", "build_hierarchy",
            "fetch_hierarchy", "parse_folder", "parse_project"]
@@ -163,17 +163,15 @@ def fetch_children(clients: Any, parent: str, *, retry: Any = None
     folders: list[dict[str, Any]] = []
     projects: list[dict[str, Any]] = []
     gaps: list[CoverageGap] = []
-    from google.api_core import exceptions as gexc
-
     try:
         for f in clients.folders.list_folders(parent=parent, retry=retry):
             folders.append(_to_dict(f))
-    except gexc.GoogleAPICallError as exc:
+    except api_errors() as exc:
         gaps.append(_gap(parent, "cloudresourcemanager.folders.list", exc))
     try:
         for p in clients.projects.list_projects(parent=parent, retry=retry):
             projects.append(_to_dict(p))
-    except gexc.GoogleAPICallError as exc:
+    except api_errors() as exc:
         gaps.append(_gap(parent, "cloudresourcemanager.projects.list", exc))
     return folders, projects, gaps
 
@@ -181,14 +179,12 @@ def fetch_children(clients: Any, parent: str, *, retry: Any = None
 def fetch_folder_ancestry(clients: Any, name: str, *, retry: Any = None
                           ) -> tuple[list[dict[str, Any]], list[CoverageGap]]:
     """``name`` (a folder) and its parent folders up to the organisation."""
-    from google.api_core import exceptions as gexc
-
     out: list[dict[str, Any]] = []
     current = name
     while current.startswith("folders/") and all(f["name"] != current for f in out):
         try:
             payload = _to_dict(clients.folders.get_folder(name=current, retry=retry))
-        except gexc.GoogleAPICallError as exc:
+        except api_errors() as exc:
             return out, [_gap(current, "cloudresourcemanager.folders.get", exc)]
         out.append(payload)
         current = payload.get("parent") or ""
@@ -199,8 +195,6 @@ def fetch_hierarchy(clients: Any, *, organization: str | None = None,
                     folders: Sequence[str] = (), projects: Sequence[str] = (),
                     retry: Any = None) -> Hierarchy:
     """Walk the hierarchy under the organisation or folders, or get the listed projects."""
-    from google.api_core import exceptions as gexc
-
     folder_payloads: list[dict[str, Any]] = []
     project_payloads: list[dict[str, Any]] = []
     gaps: list[CoverageGap] = []
@@ -229,7 +223,7 @@ def fetch_hierarchy(clients: Any, *, organization: str | None = None,
         key = project.removeprefix("projects/")
         try:
             payload = _to_dict(clients.projects.get_project(name=f"projects/{key}", retry=retry))
-        except gexc.GoogleAPICallError as exc:
+        except api_errors() as exc:
             gaps.append(_gap(f"projects/{key}", "cloudresourcemanager.projects.get", exc))
             project_payloads.append({"name": f"projects/{key}", "projectId": key})
             continue

@@ -20,7 +20,7 @@ from typing import Any
 
 from residency_audit.model import CoverageGap, Resource, Role
 from residency_audit.providers.base import ReadOperation
-from residency_audit.providers.gcp.faults import error_code, error_message
+from residency_audit.providers.gcp.faults import api_errors, error_code, error_message
 from residency_audit.providers.gcp.locations import gcp_location
 from residency_audit.providers.gcp.records import Context, build_resource, placement
 
@@ -111,8 +111,6 @@ def _gap(scope: str, operation: str, exc: BaseException, resource: str = "") -> 
 def fetch_buckets(client: Any, project: str, *, retry: Any = None, page_size: int | None = None
                   ) -> tuple[list[dict[str, Any]], list[CoverageGap]]:
     """Every bucket of ``project`` (buckets.list, paged); a failure is a gap, with what was read."""
-    from google.api_core import exceptions as gexc
-
     out: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"project": project}
     if retry is not None:
@@ -122,7 +120,7 @@ def fetch_buckets(client: Any, project: str, *, retry: Any = None, page_size: in
     try:
         for bucket in client.list_buckets(**kwargs):
             out.append(bucket_payload(bucket))
-    except gexc.GoogleAPICallError as exc:
+    except api_errors() as exc:
         return out, [_gap(project, LIST, exc)]
     return out, []
 
@@ -130,12 +128,10 @@ def fetch_buckets(client: Any, project: str, *, retry: Any = None, page_size: in
 def fetch_bucket(client: Any, name: str, *, scope: str, retry: Any = None
                  ) -> tuple[dict[str, Any] | None, list[CoverageGap]]:
     """One bucket (buckets.get); a failure is a gap naming the bucket."""
-    from google.api_core import exceptions as gexc
-
     kwargs: dict[str, Any] = {}
     if retry is not None:
         kwargs["retry"] = retry
     try:
         return bucket_payload(client.get_bucket(name, **kwargs)), []
-    except gexc.GoogleAPICallError as exc:
+    except api_errors() as exc:
         return None, [_gap(scope, GET, exc, resource=bucket_id(name))]
