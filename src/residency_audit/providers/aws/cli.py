@@ -1,0 +1,65 @@
+"""Command-line hooks of the AWS adapter: ``residency-audit scan --aws ...``.
+
+This module imports neither boto3 nor botocore at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+from importlib import resources
+
+from residency_audit.errors import InputError
+from residency_audit.model import Estate
+from residency_audit.providers.base import ProgressCallback
+
+__all__ = ["add_arguments", "is_requested", "permissions_text", "scan_from_args"]
+
+_SERVICES = ("s3", "dynamodb", "rds", "backup", "efs", "kms")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``--aws*`` options in their own group."""
+    g = parser.add_argument_group("AWS", "Scan AWS accounts (needs the 'aws' extra: boto3).")
+    g.add_argument("--aws", action="store_true", help="scan AWS with boto3's credential chain")
+    g.add_argument("--aws-profile", metavar="P", help="named profile to use (implies --aws)")
+    g.add_argument("--aws-regions", metavar="R1,R2", action="append",
+                   help="regions to scan, comma-separated or repeated (default: every enabled region)")
+    g.add_argument("--aws-services", metavar="S1,S2", action="append",
+                   help=f"services to scan (default: all of {','.join(_SERVICES)})")
+    g.add_argument("--aws-org-role", metavar="ROLE",
+                   help="scan every account of the organisation by assuming this role name or ARN")
+    g.add_argument("--aws-external-id", metavar="ID", help="external id for --aws-org-role")
+    g.add_argument("--aws-max-workers", metavar="N", type=int, default=16,
+                   help="concurrent requests (default 16)")
+
+
+def is_requested(args: argparse.Namespace) -> bool:
+    """True when any ``--aws*`` option selecting a scan was given."""
+    return bool(getattr(args, "aws", False) or getattr(args, "aws_profile", None)
+                or getattr(args, "aws_org_role", None))
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    items = sorted({v.strip() for value in values for v in value.split(",") if v.strip()})
+    return items or None
+
+
+def scan_from_args(args: argparse.Namespace, *, progress: ProgressCallback | None) -> Estate:
+    """Run :func:`~residency_audit.providers.aws.scanner.scan_aws` with the parsed options."""
+    if getattr(args, "aws_external_id", None) and not getattr(args, "aws_org_role", None):
+        raise InputError("<command line>", None, "--aws-external-id", "needs --aws-org-role")
+    try:
+        from residency_audit.providers.aws.scanner import scan_aws
+    except ImportError as exc:
+        raise InputError("<command line>", None, "--aws",
+                         f"the AWS adapter needs boto3: pip install 'residency-audit[aws]' ({exc.name})") from None
+    return scan_aws(profile=args.aws_profile, regions=_split(args.aws_regions),
+                    services=_split(args.aws_services), org_role=args.aws_org_role,
+                    external_id=args.aws_external_id, max_workers=args.aws_max_workers, progress=progress)
+
+
+def permissions_text() -> str:
+    """The least-privilege IAM policy (``iam-policy.json``) that a scan needs."""
+    return resources.files("residency_audit.providers.aws").joinpath("iam-policy.json").read_text(encoding="utf-8")
