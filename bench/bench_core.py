@@ -1,0 +1,220 @@
+"""Core benchmark: graph build, exposure, policy evaluation and the whole audit at scale.
+
+Run ``python bench/bench_core.py`` (or ``nox -s bench -- core``). Each size is measured in a
+fresh subprocess over a synthetic estate (``bench/synthetic.py``; generation is not timed):
+
+(a) ``graph.build``, (b) ``jurisdiction.exposure`` for every law, (c) ``policy.data_copies`` and
+``policy.evaluate`` with the ``swedish-public-sector`` preset, (d) ``pipeline.audit`` from the
+estate, and a baseline over the same graph: for each law, a bare breadth-first traversal over
+the reversed edges from the law's country (no filtering, no parent pointers, no witness paths).
+
+Wall time is ``time.perf_counter``; memory is the process's resident set size, sampled every
+20 ms during each stage (``peak``) and its growth over the RSS before the stage (``+peak``),
+with ``ru_maxrss`` of the whole child at the end. Targets: 1M resources under 60 s and 8 GB,
+within 5x of the bare traversal.
+
+Options: ``--sizes 10000,100000`` (default ``10000,100000,1000000``), ``--seed``, ``--budget``
+(seconds for the whole run; a size whose estimated time does not fit is skipped and said so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+TODAY = dt.date(2026, 11, 24)
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_bytes() -> int:
+    """The current resident set size of this process (Linux ``/proc/self/statm``)."""
+    with open("/proc/self/statm", encoding="ascii") as fh:
+        return int(fh.read().split()[1]) * PAGE
+
+
+class RssSampler:
+    """Samples RSS in a thread while a stage runs and keeps the peak."""
+
+    def __init__(self, interval: float = 0.02) -> None:
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_bytes())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self.peak = rss_bytes()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_bytes())
+
+
+def measure(fn: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
+    """Run ``fn`` once: its result, wall seconds, peak RSS and peak growth over the RSS before."""
+    gc.collect()
+    before = rss_bytes()
+    with RssSampler() as sampler:
+        t0 = time.perf_counter()
+        result = fn()
+        wall = time.perf_counter() - t0
+    return result, {"seconds": wall, "peak_mb": sampler.peak / 2**20,
+                    "growth_mb": (sampler.peak - before) / 2**20}
+
+
+def bare_bfs(g: Any, countries: list[str]) -> int:
+    """Nodes a plain BFS over ``g``'s reversed edges reaches from each country, summed.
+
+    The same work exposure does at its core, without its filtering, phases or witness paths:
+    for each law, one traversal from the country that issues it.
+    """
+    pred = g._pred
+    total = 0
+    for start in countries:
+        seen = {start}
+        queue = deque([start])
+        while queue:
+            node = queue.popleft()
+            for u in pred[node]:
+                if u not in seen:
+                    seen.add(u)
+                    queue.append(u)
+        total += len(seen)
+    return total
+
+
+def run_child(n: int, seed: int) -> dict[str, Any]:
+    """Measure every stage for one size, in this process. Returns the figures."""
+    sys.path.insert(0, str(HERE))
+    from synthetic import synthetic_estate
+
+    from residency_audit.catalog import default_catalog
+    from residency_audit.graph import build
+    from residency_audit.jurisdiction import exposure
+    from residency_audit.pipeline import audit
+    from residency_audit.policy import data_copies, evaluate, load_policy
+
+    catalog = default_catalog()
+    policy = load_policy("swedish-public-sector")
+    t0 = time.perf_counter()
+    estate = synthetic_estate(n, seed=seed, catalog=catalog)
+    gen_seconds = time.perf_counter() - t0
+    out: dict[str, Any] = {"n": n, "seed": seed, "generate_seconds": gen_seconds,
+                           "estate_rss_mb": rss_bytes() / 2**20}
+
+    g, out["build"] = measure(lambda: build(estate, catalog))
+    out["nodes"], out["edges"] = g.number_of_nodes(), g.number_of_edges()
+    laws = sorted(x for x, k in g.nodes(data="kind") if k == "law")
+    starts = [v for law in laws for _, v, rel in g.out_edges(law, data="relation") if rel == "applies_in"]
+    out["bfs_visited"], out["bare_bfs"] = measure(lambda: bare_bfs(g, starts))
+    reach, out["exposure"] = measure(lambda: exposure(g))
+    out["exposure_visited"] = sum(len(r._parent) for r in reach.values())
+
+    def policy_stage() -> list[Any]:
+        copies = data_copies(g)
+        return evaluate(g, reach, policy, gaps=estate.gaps, today=TODAY, copies=copies)
+
+    findings, out["policy"] = measure(policy_stage)
+    out["findings"] = len(findings)
+    del g, reach, findings
+    gc.collect()
+    result, out["audit"] = measure(lambda: audit(estate, policy=policy, catalog=catalog, today=TODAY))
+    out["audit_findings"] = len(result.findings)
+    out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The figures as a plain text table, one row per size and stage."""
+    lines = [f"{'resources':>10} {'stage':<10} {'seconds':>9} {'peak MB':>9} {'+peak MB':>9} {'x bare BFS':>11}"]
+    for r in rows:
+        base = r["bare_bfs"]["seconds"]
+        for stage in ("build", "bare_bfs", "exposure", "policy", "audit"):
+            m = r[stage]
+            ratio = f"{m['seconds'] / base:>11.1f}" if stage in ("exposure", "policy", "audit") else f"{'':>11}"
+            lines.append(f"{r['n']:>10} {stage:<10} {m['seconds']:>9.2f} {m['peak_mb']:>9.0f} "
+                         f"{m['growth_mb']:>9.0f} {ratio}")
+        lines.append(f"{'':>10} graph {r['nodes']} nodes, {r['edges']} edges; {r['findings']} findings; "
+                     f"generate {r['generate_seconds']:.1f} s (untimed); child max RSS {r['maxrss_mb']:.0f} MB")
+    return "\n".join(lines)
+
+
+def verdict(r: dict[str, Any]) -> str:
+    """The issue's targets for one size: audit time and memory, and exposure within 5x of BFS."""
+    base = r["bare_bfs"]["seconds"]
+    exp_ratio = r["exposure"]["seconds"] / base
+    aud = r["audit"]
+    return (f"{r['n']}: audit {aud['seconds']:.1f} s, peak {r['maxrss_mb'] / 1024:.2f} GB; "
+            f"exposure/bare BFS {exp_ratio:.1f}x, audit/bare BFS {aud['seconds'] / base:.1f}x"
+            + ("" if r["n"] != 1_000_000 else
+               f" — targets <60 s: {'met' if aud['seconds'] < 60 else 'NOT met'}, "
+               f"<8 GB: {'met' if r['maxrss_mb'] < 8192 else 'NOT met'}, "
+               f"exposure within 5x: {'met' if exp_ratio <= 5 else 'NOT met'}"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES),
+                        help="comma-separated resource counts (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--budget", type=float, default=600.0,
+                        help="seconds for the whole run; sizes that would not fit are skipped")
+    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child is not None:
+        print(json.dumps(run_child(args.child, args.seed)))
+        return 0
+    sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
+    start = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    last: tuple[int, float] | None = None
+    for n in sizes:
+        left = args.budget - (time.perf_counter() - start)
+        # Cost grows a little faster than linearly (memory, GC); 1.3 is a margin.
+        estimate = last[1] * n / last[0] * 1.3 if last else 0.0
+        if last and estimate > left:
+            print(f"skipped {n}: estimated {estimate:.0f} s, {left:.0f} s of the budget left",
+                  flush=True)
+            continue
+        t0 = time.perf_counter()
+        print(f"measuring {n} resources …", file=sys.stderr, flush=True)
+        proc = subprocess.run([sys.executable, __file__, "--child", str(n), "--seed", str(args.seed)],
+                              capture_output=True, text=True, timeout=max(left, 60), check=False)
+        if proc.returncode != 0:
+            print(proc.stderr, file=sys.stderr)
+            print(f"size {n} failed (exit {proc.returncode})")
+            return 1
+        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        last = (n, time.perf_counter() - t0)
+    print(table(rows))
+    for r in rows:
+        print(verdict(r))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
