@@ -95,7 +95,8 @@ def estate_to_dict(estate: Estate) -> dict[str, Any]:
         "entities": [
             {"id": e.id, "name": e.name, "country": e.country, "parent": e.parent,
              "evidence": _evidence(e.evidence), "parent_evidence": _evidence(e.parent_evidence),
-             "notes": e.notes, "certifications": sorted(e.certifications)}
+             "notes": e.notes, "certifications": sorted(e.certifications),
+             "controlled_from": e.controlled_from}
             for e in sorted(estate.entities, key=lambda e: e.id)
         ],
         "data": [
@@ -177,7 +178,8 @@ def estate_from_dict(d: Mapping[str, Any], *, origin: str = "<estate>") -> Estat
                 Entity(id=e["id"], name=e["name"], country=e["country"], parent=e.get("parent"),
                        evidence=_req_ev(e["evidence"]), parent_evidence=_ev(e.get("parent_evidence")),
                        notes=e.get("notes", ""),
-                       certifications=tuple(e.get("certifications", ())))
+                       certifications=tuple(e.get("certifications", ())),
+                       controlled_from=e.get("controlled_from"))
                 for e in d.get("entities", ())),
             data=tuple(
                 DataCategory(id=x["id"], name=x["name"], classification=x.get("classification", ""),

@@ -19,6 +19,7 @@ in_country          location → country              the place is in (or may be
 operated_by         holder → entity                 the entity runs the holder
 controlled_by       entity → entity                 the parent controls the entity
 incorporated_in     entity → country                where the entity is incorporated
+controlled_from     entity → country                where a parentless entity is run from
 applies_in          law → country                   the country that issues the law
 ==================  ==============================  =====================================
 
@@ -172,6 +173,9 @@ class _Builder:
                             known=True, certifications=" ".join(sorted(declared.certifications)),
                             notes=declared.notes)
             self.add_edge(node, self.country(declared.country), "incorporated_in", declared.evidence)
+            if declared.controlled_from and declared.controlled_from != declared.country:
+                self.add_edge(node, self.country(declared.controlled_from), "controlled_from",
+                              declared.evidence)
             if declared.parent:
                 parent = self.entity(declared.parent, seen=seen | {eid})
                 self.add_edge(node, parent, "controlled_by",
@@ -181,6 +185,9 @@ class _Builder:
                             certifications="", notes=cat.notes)
             self.add_edge(node, self.country(cat.country), "incorporated_in",
                           _catalog_ev(cat.source, f"{cat.id} incorporated in {cat.country}"))
+            if cat.controlled_from and cat.controlled_from != cat.country:
+                self.add_edge(node, self.country(cat.controlled_from), "controlled_from",
+                              _catalog_ev(cat.source, f"{cat.id} controlled from {cat.controlled_from}"))
             if cat.parent:
                 parent = self.entity(cat.parent, seen=seen | {eid})
                 self.add_edge(node, parent, "controlled_by",

@@ -158,7 +158,8 @@ def reach_of(g: nx.MultiDiGraph, law: str) -> Reach:
                 if phase == "A":
                     ok = ((kind == "country" and rel == "in_country" and territorial)
                           or (kind == "location" and rel == "located_in")
-                          or (kind == "country" and rel == "incorporated_in" and extraterritorial)
+                          or (kind == "country" and extraterritorial
+                              and rel in ("incorporated_in", "controlled_from"))
                           or (kind == "entity" and rel in ("controlled_by", "operated_by")))
                     if not ok:
                         continue

@@ -199,6 +199,7 @@ class Entity:
     parent_evidence: Evidence | None = None
     notes: str = ""
     certifications: tuple[str, ...] = ()
+    controlled_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

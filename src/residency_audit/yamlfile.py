@@ -74,8 +74,10 @@ class _Builder:
         if isinstance(node, yaml.ScalarNode):
             try:
                 return self.constructor.construct_object(node, deep=True)
+            except yaml.MarkedYAMLError as exc:
+                raise InputError(self.origin, line, None, f"bad value: {exc.problem or exc}") from None
             except (yaml.YAMLError, ValueError, OverflowError) as exc:
-                raise InputError(self.origin, line, None, f"bad value: {exc}") from None
+                raise InputError(self.origin, line, None, f"bad value: {_one_line(exc)}") from None
         stack.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
@@ -109,22 +111,63 @@ class _Builder:
         raise InputError(self.origin, line, None, f"unsupported YAML node {node.tag}")
 
 
+def _one_line(exc: BaseException) -> str:
+    """The first line of an exception's message: errors are printed on one line."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int], active: set[int]) -> int:
+    """How many values ``node`` becomes once aliases are expanded, counted without expanding.
+
+    Shared (aliased) nodes are counted once per use from a memo, so an alias bomb is measured
+    in time linear in the text. A recursive alias counts 1 here; :class:`_Builder` refuses it.
+    """
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in active:
+        return 1
+    active.add(key)
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            total += _expanded_size(item, memo, active)
+            if total > MAX_NODES:
+                break
+    elif isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            total += _expanded_size(key_node, memo, active) + _expanded_size(value_node, memo, active)
+            if total > MAX_NODES:
+                break
+    active.discard(key)
+    memo[key] = total
+    return total
+
+
 def load_yaml_text(text: str, origin: str) -> Any:
     """Parse one YAML document from ``text``; ``origin`` names it in errors."""
     if "\x00" in text:
-        raise InputError(origin, None, None, "file contains NUL bytes: not a YAML text file")
+        raise InputError(origin, text[: text.index("\x00")].count("\n") + 1, None,
+                         "file contains NUL bytes: not a YAML text file")
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         raise InputError(origin, line, None, f"not valid YAML: {exc.problem or exc}") from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        raise InputError(origin, line, None, f"not valid YAML: {exc.reason} ({char})") from None
     except yaml.YAMLError as exc:
-        raise InputError(origin, None, None, f"not valid YAML: {exc}") from None
+        raise InputError(origin, None, None, f"not valid YAML: {_one_line(exc)}") from None
     except RecursionError:
         raise InputError(origin, None, None, f"nesting deeper than {MAX_DEPTH} levels") from None
     if root is None:
         return None
+    if _expanded_size(root, {}, set()) > MAX_NODES:
+        raise InputError(origin, root.start_mark.line + 1, None,
+                         f"document too large or too many aliases (over {MAX_NODES} values)")
     try:
         return _Builder(origin).build(root, 0, set())
     except RecursionError:

@@ -15,7 +15,7 @@ import pytest
 from residency_audit.catalog import Catalog, default_catalog
 
 _HEADERS = {
-    "entities": ["id", "name", "country", "parent", "notes", "source", "retrieved", "verified"],
+    "entities": ["id", "name", "country", "controlled_from", "parent", "notes", "source", "retrieved", "verified"],
     "laws": ["id", "name", "country", "territorial", "extraterritorial", "citation", "summary", "source",
              "retrieved", "verified"],
     "countries": ["code", "name", "eu", "eea", "adequacy", "adequacy_scope", "source", "retrieved", "verified"],

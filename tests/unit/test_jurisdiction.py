@@ -146,3 +146,14 @@ def test_exposure_is_linear_work_per_law() -> None:
     reach = reach_of(g, CLOUD)
     assert len(reach._parent) <= 2 * g.number_of_nodes()
     assert "data:d" in reach.data
+
+
+def test_holding_incorporated_offshore_but_controlled_from_a_country_is_reached() -> None:
+    from residency_audit.catalog import default_catalog
+
+    assert default_catalog().entities["alibaba-group-holding"].controlled_from == "CN"
+    estate = Estate(resources=(resource("r", "country:SG", operator="alibaba-cloud-singapore"),),
+                    data=(data("d", resources=("r",)),))
+    reach = reach_of(build(estate), "law:cn-national-intelligence-law")
+    path = reach.path("data:d")
+    assert path[:3] == ("law:cn-national-intelligence-law", "country:CN", "entity:alibaba-group-holding")

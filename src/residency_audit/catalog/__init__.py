@@ -89,7 +89,12 @@ class Region:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CatalogEntity:
-    """A legal entity in the catalog, with its parent (controller) and country of incorporation."""
+    """A legal entity in the catalog, with its parent (controller) and country of incorporation.
+
+    ``controlled_from`` names the country from which an entity with no parent is in fact
+    controlled when that differs from where it is incorporated (a Cayman Islands holding run from
+    China); laws that reach by control treat it like incorporation there.
+    """
 
     id: str
     name: str
@@ -97,6 +102,7 @@ class CatalogEntity:
     parent: str | None
     notes: str
     source: CatalogSource
+    controlled_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -203,6 +209,8 @@ def _entity(row: Mapping[str, Any], file: str, line: int) -> CatalogEntity:
         parent=_opt(row, "parent") or None,
         notes=_opt(row, "notes"),
         source=_source(row, file, line),
+        controlled_from=_country_code(_opt(row, "controlled_from"), file, line, "controlled_from")
+        if _opt(row, "controlled_from") else None,
     )
 
 

@@ -81,6 +81,7 @@ class EntityIn(_Model):
     name: Text
     country: CountryCode
     parent: Id | None = None
+    controlled_from: CountryCode | None = None
     source: Text = ""
     certifications: list[Id] = []
     notes: Text = ""
@@ -263,7 +264,8 @@ class _Converter:
                 id=e.id, name=e.name, country=e.country.upper(), parent=e.parent,
                 evidence=self.ev("entities", i, "country", source=e.source),
                 parent_evidence=self.ev("entities", i, "parent", source=e.source) if e.parent else None,
-                certifications=tuple(sorted(set(e.certifications))), notes=e.notes))
+                certifications=tuple(sorted(set(e.certifications))), notes=e.notes,
+                controlled_from=e.controlled_from.upper() if e.controlled_from else None))
         known_entities = ids | set(self.catalog.entities)
         for i, e in enumerate(inv.entities):
             if e.parent and e.parent not in known_entities:

@@ -71,10 +71,34 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
+ENABLED_REGIONS = ("ap-southeast-2", "ca-central-1", "eu-central-1", "eu-north-1", "eu-south-2", "eu-west-1",
+                   "sa-east-1", "us-east-1", "us-west-2")
+DISABLED_REGIONS = ("me-central-1",)
+
+
+def regions_xml(enabled: tuple[str, ...] = ENABLED_REGIONS, disabled: tuple[str, ...] = DISABLED_REGIONS) -> str:
+    """A DescribeRegions answer in AWS's documented shape (eu-south-2 is an opted-in region)."""
+    def item(name: str, status: str) -> str:
+        return (f"<item><regionName>{name}</regionName><regionEndpoint>ec2.{name}.amazonaws.com</regionEndpoint>"
+                f"<optInStatus>{status}</optInStatus></item>")
+
+    items = [item(r, "opted-in" if r == "eu-south-2" else "opt-in-not-required") for r in enabled]
+    items += [item(r, "not-opted-in") for r in disabled]
+    return ('<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+            f"<requestId>1</requestId><regionInfo>{''.join(items)}</regionInfo></DescribeRegionsResponse>")
+
+
 @pytest.fixture
-def session(aws: None) -> boto3.Session:
-    """A session in us-east-1 (the legacy S3 answers need a us-east-1 client)."""
+def raw_session(aws: None) -> boto3.Session:
+    """A session in us-east-1 (the legacy S3 answers need a us-east-1 client), moto answering all."""
     return boto3.Session(region_name="us-east-1", **CREDS)
+
+
+@pytest.fixture
+def session(raw_session: boto3.Session) -> boto3.Session:
+    """As ``raw_session``, with DescribeRegions answered in AWS's shape (moto's EC2 start-up is slow)."""
+    canned(raw_session, "ec2", "DescribeRegions", lambda region, p: regions_xml())
+    return raw_session
 
 
 def no_global_tables(session: boto3.Session) -> None:
