@@ -104,16 +104,38 @@ def bare_bfs(g: Any, countries: list[str]) -> int:
     return total
 
 
+def _stages(estate: Any, catalog: Any, policy: Any) -> dict[str, Any]:
+    """Stages (a)–(c) and the bare traversal over one graph; the graph is dropped on return."""
+    from residency_audit.graph import build
+    from residency_audit.jurisdiction import exposure
+    from residency_audit.policy import data_copies, evaluate
+
+    out: dict[str, Any] = {}
+    g, out["build"] = measure(lambda: build(estate, catalog))
+    out["nodes"], out["edges"] = g.number_of_nodes(), g.number_of_edges()
+    laws = sorted(x for x, k in g.nodes(data="kind") if k == "law")
+    starts = [v for law in laws for _, v, rel in g.out_edges(law, data="relation") if rel == "applies_in"]
+    out["bfs_visited"], out["bare_bfs"] = measure(lambda: bare_bfs(g, starts))
+    reach, out["exposure"] = measure(lambda: exposure(g))
+    out["exposure_states"] = sum(len(r._parent) for r in reach.values())
+
+    def policy_stage() -> list[Any]:
+        copies = data_copies(g)
+        return evaluate(g, reach, policy, gaps=estate.gaps, today=TODAY, copies=copies)
+
+    findings, out["policy"] = measure(policy_stage)
+    out["findings"] = len(findings)
+    return out
+
+
 def run_child(n: int, seed: int) -> dict[str, Any]:
     """Measure every stage for one size, in this process. Returns the figures."""
     sys.path.insert(0, str(HERE))
     from synthetic import synthetic_estate
 
     from residency_audit.catalog import default_catalog
-    from residency_audit.graph import build
-    from residency_audit.jurisdiction import exposure
     from residency_audit.pipeline import audit
-    from residency_audit.policy import data_copies, evaluate, load_policy
+    from residency_audit.policy import load_policy
 
     catalog = default_catalog()
     policy = load_policy("swedish-public-sector")
@@ -123,21 +145,7 @@ def run_child(n: int, seed: int) -> dict[str, Any]:
     out: dict[str, Any] = {"n": n, "seed": seed, "generate_seconds": gen_seconds,
                            "estate_rss_mb": rss_bytes() / 2**20}
 
-    g, out["build"] = measure(lambda: build(estate, catalog))
-    out["nodes"], out["edges"] = g.number_of_nodes(), g.number_of_edges()
-    laws = sorted(x for x, k in g.nodes(data="kind") if k == "law")
-    starts = [v for law in laws for _, v, rel in g.out_edges(law, data="relation") if rel == "applies_in"]
-    out["bfs_visited"], out["bare_bfs"] = measure(lambda: bare_bfs(g, starts))
-    reach, out["exposure"] = measure(lambda: exposure(g))
-    out["exposure_visited"] = sum(len(r._parent) for r in reach.values())
-
-    def policy_stage() -> list[Any]:
-        copies = data_copies(g)
-        return evaluate(g, reach, policy, gaps=estate.gaps, today=TODAY, copies=copies)
-
-    findings, out["policy"] = measure(policy_stage)
-    out["findings"] = len(findings)
-    del g, reach, findings
+    out.update(_stages(estate, catalog, policy))
     gc.collect()
     result, out["audit"] = measure(lambda: audit(estate, policy=policy, catalog=catalog, today=TODAY))
     out["audit_findings"] = len(result.findings)
