@@ -198,7 +198,7 @@ def test_nul_bytes_are_refused_with_the_line_of_the_first(tmp_path: Path) -> Non
 
 def test_non_utf8_bytes_are_refused_with_their_line(tmp_path: Path) -> None:
     path = tmp_path / "inv.yaml"
-    path.write_bytes("version: 1\n".encode() + "organisation: Region Skåne\n".encode("latin-1"))
+    path.write_bytes(b"version: 1\n" + "organisation: Region Skåne\n".encode("latin-1"))
     with pytest.raises(InputError) as info:
         load_yaml(path)
     assert (info.value.file, info.value.line) == (str(path), 2)
