@@ -63,10 +63,11 @@ READ_MASK = ("name", "asset_type", "project", "folders", "organization", "displa
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SearchOutcome:
-    """The results of one scope's search, the pages read, and whether to fall back."""
+    """One scope's search: results read (when not consumed page by page), pages, fallback."""
 
     scope: str
     results: list[dict[str, Any]] = field(default_factory=list)
+    count: int = 0
     gaps: list[CoverageGap] = field(default_factory=list)
     pages: int = 0
     fallback: bool = False
@@ -78,23 +79,31 @@ def _to_dict(message: Any) -> dict[str, Any]:
 
 
 def fetch_search(client: Any, scope: str, *, asset_types: Sequence[str] = ASSET_TYPES,
-                 page_size: int = 500, retry: Any = None) -> SearchOutcome:
-    """Every matching resource in ``scope`` (paged by ``nextPageToken``)."""
+                 page_size: int = 500, retry: Any = None,
+                 consume: Callable[[dict[str, Any]], None] | None = None) -> SearchOutcome:
+    """Every matching resource in ``scope`` (paged by ``nextPageToken``).
+
+    With ``consume``, each result is handed over as its page arrives and not kept, so that
+    memory stays at one page of raw results however large the organisation.
+    """
     from google.protobuf import field_mask_pb2
 
     request = {"scope": scope, "asset_types": list(asset_types), "page_size": page_size,
                "read_mask": field_mask_pb2.FieldMask(paths=list(READ_MASK))}
     results: list[dict[str, Any]] = []
-    pages = 0
+    take = consume or results.append
+    pages = count = 0
     try:
         pager = client.search_all_resources(request=request, retry=retry)
         for page in pager.pages:
             pages += 1
-            results.extend(_to_dict(r) for r in page.results)
+            for r in page.results:
+                take(_to_dict(r))
+                count += 1
     except api_errors() as exc:
         code = error_code(exc)
         gap = CoverageGap(provider="gcp", scope=scope, service="cloudasset", operation=SEARCH,
                           error=code, message=f"page {pages + 1}: {error_message(exc)}")
-        return SearchOutcome(scope=scope, results=results, gaps=[gap], pages=pages,
+        return SearchOutcome(scope=scope, results=results, count=count, gaps=[gap], pages=pages,
                              fallback=pages == 0)
-    return SearchOutcome(scope=scope, results=results, pages=pages)
+    return SearchOutcome(scope=scope, results=results, count=count, pages=pages)

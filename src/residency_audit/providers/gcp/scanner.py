@@ -90,6 +90,19 @@ def _bucket_from_search(result: Mapping[str, Any], ctx: Context, clients: Client
     return partial, gaps
 
 
+def _parse_result(result: Mapping[str, Any], hier: Hierarchy, clients: Clients, retry: Any,
+                  gaps: list[CoverageGap]) -> list[Resource]:
+    """The Resources of one search result (a bucket may need a buckets.get; gaps go to ``gaps``)."""
+    ctx = _context(result, hier)
+    asset_type = str(result.get("assetType") or "")
+    if asset_type == storage.ASSET_TYPE:
+        bucket, more = _bucket_from_search(result, ctx, clients, retry)
+        gaps.extend(more)
+        return [bucket]
+    parse = assets.PARSERS.get(asset_type)
+    return parse(result, ctx) if parse is not None else []
+
+
 def _not_scanned(project: Project, reason: str) -> CoverageGap:
     return CoverageGap(provider="gcp", scope=project.project_id, service="cloudasset",
                        operation=SEARCH, error="NOT_SCANNED",
@@ -146,15 +159,23 @@ def scan_gcp(
     hier = fetch_hierarchy(clients, organization=organization, folders=folders,
                            projects=projects, retry=retry)
     gaps: list[CoverageGap] = list(hier.gaps)
-    results: dict[str, dict[str, Any]] = {}
+    found: dict[str, Resource] = {}
     fallback: dict[str, tuple[Project, str]] = {}
+
+    def take(result: dict[str, Any]) -> None:
+        if str(result["name"]) in found:
+            return
+        for r in _parse_result(result, hier, clients, retry, gaps):
+            found[r.id] = r
+        if len(found) % 500 == 0:
+            report("gcp: resources found", len(found), 0)
+
     if use_asset_search:
         for i, scope in enumerate(scopes):
             report("gcp: asset search", i, len(scopes))
-            outcome = assets.fetch_search(clients.asset, scope, page_size=page_size, retry=retry)
+            outcome = assets.fetch_search(clients.asset, scope, page_size=page_size, retry=retry,
+                                          consume=take)
             gaps.extend(outcome.gaps)
-            for result in outcome.results:
-                results[str(result["name"])] = result
             if outcome.fallback:
                 reason = f"Cloud Asset search of {scope} failed ({outcome.gaps[0].error})"
                 for p in _projects_under(scope, hier):
@@ -164,31 +185,18 @@ def scan_gcp(
             for p in _projects_under(scope, hier):
                 fallback.setdefault(p.name, (p, "Cloud Asset search switched off"))
 
-    found: list[Resource] = []
-    for n, name in enumerate(sorted(results)):
-        if n % 500 == 0:
-            report("gcp: parse", n, len(results))
-        result = results[name]
-        ctx = _context(result, hier)
-        asset_type = str(result.get("assetType") or "")
-        if asset_type == storage.ASSET_TYPE:
-            bucket, more = _bucket_from_search(result, ctx, clients, retry)
-            found.append(bucket)
-            gaps.extend(more)
-        elif asset_type in assets.PARSERS:
-            found.extend(assets.PARSERS[asset_type](result, ctx))
-
     for n, key in enumerate(sorted(fallback)):
         project, reason = fallback[key]
         report("gcp: buckets per project", n, len(fallback))
         payloads, more = storage.fetch_buckets(clients.storage, project.project_id, retry=retry)
         gaps.extend(more)
         ctx = Context(project=project, project_ref=project.name)
-        found.extend(storage.parse_bucket(b, ctx) for b in payloads)
+        for b in payloads:
+            bucket = storage.parse_bucket(b, ctx)
+            found[bucket.id] = bucket
         gaps.append(_not_scanned(project, reason))
 
-    unique = {r.id: r for r in found}
-    linked, more = cloudsql.link_replicas(unique.values())
+    linked, more = cloudsql.link_replicas(found.values())
     gaps.extend(more)
     linked = _add_links(linked, filestore.backup_links(linked))
     linked = _add_links(linked, compute.snapshot_links(linked))
