@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-
 from tests.providers.gcp.fakes import ORG, FakeGcp
 
 

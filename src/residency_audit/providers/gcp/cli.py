@@ -53,7 +53,7 @@ def scan_from_args(args: argparse.Namespace, *, progress: ProgressCallback | Non
     if args.gcp_anonymous:
         from google.auth.credentials import AnonymousCredentials
 
-        credentials = AnonymousCredentials()
+        credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
     return scan_gcp(organization=args.gcp_organization, folders=list(args.gcp_folder or ()),
                     projects=list(args.gcp_project or ()), credentials=credentials,
                     transport=args.gcp_transport, endpoints=endpoints,

@@ -119,10 +119,10 @@ class Clients:
 
     @functools.cached_property
     def storage(self) -> Any:
-        from google.cloud import storage
+        from google.cloud.storage import Client as StorageClient
 
         options = self._options("storage")
         kwargs: dict[str, Any] = {"project": None}
         if options is not None:
             kwargs["client_options"] = options
-        return storage.Client(credentials=self.credentials, **kwargs)
+        return StorageClient(credentials=self.credentials, **kwargs)

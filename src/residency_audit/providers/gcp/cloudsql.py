@@ -16,8 +16,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from residency_audit.model import (CoverageGap, Evidence, Link, LinkRelation, Placement, Resource, Role,
-                                    freeze_tags)
+from residency_audit.model import (
+    CoverageGap,
+    Evidence,
+    Link,
+    LinkRelation,
+    Placement,
+    Resource,
+    Role,
+    freeze_tags,
+)
 from residency_audit.providers.gcp.assetdata import SEARCH, labels, last_segment, versioned
 from residency_audit.providers.gcp.locations import gcp_location
 from residency_audit.providers.gcp.records import Context, api_evidence, build_resource, placement

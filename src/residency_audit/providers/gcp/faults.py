@@ -61,9 +61,9 @@ def error_code(exc: BaseException) -> str:
         return error_code(cause)
     if any(r in DISABLED_REASONS for r in _reasons(exc)):
         return "SERVICE_DISABLED"
-    status = getattr(exc, "grpc_status_code", None)
-    if status is not None and getattr(status, "name", ""):
-        return str(status.name)
+    status_name = getattr(getattr(exc, "grpc_status_code", None), "name", None)
+    if isinstance(status_name, str) and status_name:
+        return status_name
     code = getattr(exc, "code", None)
     if isinstance(code, int) and code in _BY_STATUS:
         return _BY_STATUS[code]
