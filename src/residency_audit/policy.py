@@ -169,6 +169,10 @@ class _Facts:
     data_of: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     copies: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     eu: set[str] = field(default_factory=set)
+    # Memos: each rule asks the same questions of the same holders; the graph does not change.
+    _placements: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    _countries: dict[str, list[str]] = field(default_factory=dict)
+    _chains: dict[str, list[str]] = field(default_factory=dict)
 
     def tags(self, node: str) -> dict[str, str]:
         raw = self.g.nodes[node].get("tags") or "{}"
@@ -208,24 +212,36 @@ class _Facts:
 
     def placements(self, holder: str) -> list[tuple[str, str]]:
         """``(location node, role)`` of each copy at the holder, sorted."""
-        out = [(v, str(attrs.get("role", ""))) for _, v, attrs in self.g.out_edges(holder, data=True)
-               if attrs.get("relation") == "located_in"]
-        return sorted(out)
+        out = self._placements.get(holder)
+        if out is None:
+            out = sorted((v, str(attrs.get("role", ""))) for v, keyed in self.g._adj[holder].items()
+                         for attrs in keyed.values() if attrs.get("relation") == "located_in")
+            self._placements[holder] = out
+        return out
 
     def countries(self, location: str) -> list[str]:
-        raw = self.g.nodes[location].get("countries") or ""
-        return sorted(raw.split())
+        out = self._countries.get(location)
+        if out is None:
+            raw = self.g.nodes[location].get("countries") or ""
+            out = self._countries[location] = sorted(raw.split())
+        return out
 
     def operators(self, holder: str) -> list[str]:
-        return sorted(v for _, v, rel in self.g.out_edges(holder, data="relation") if rel == "operated_by")
+        return sorted(v for v, keyed in self.g._adj[holder].items() for attrs in keyed.values()
+                      if attrs.get("relation") == "operated_by")
 
     def chain(self, entity: str) -> list[str]:
+        memo = self._chains.get(entity)
+        if memo is not None:
+            return memo
         out: list[str] = []
         current: str | None = entity
+        adj = self.g._adj
         while current is not None and current not in out:
             out.append(current)
-            current = next((v for _, v, rel in self.g.out_edges(current, data="relation")
-                            if rel == "controlled_by"), None)
+            current = next((v for v, keyed in adj[current].items() for attrs in keyed.values()
+                            if attrs.get("relation") == "controlled_by"), None)
+        self._chains[entity] = out
         return out
 
 
