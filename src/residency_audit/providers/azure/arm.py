@@ -1,0 +1,151 @@
+"""Building Azure SDK clients for one scan, and turning their failures into coverage gaps.
+
+The adapter never reaches for ambient configuration on its own: the credential, the Resource
+Manager endpoint (public cloud, a sovereign cloud, a private endpoint) and any extra client
+keyword arguments (``connection_verify``, ``retry_total``, ``transport``, …) travel in one
+:class:`AzureContext`. SDK imports happen inside functions, never at import time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from residency_audit.model import CoverageGap
+
+__all__ = [
+    "PUBLIC_ARM",
+    "AzureContext",
+    "collect",
+    "error_code",
+    "gap_from_error",
+    "is_sdk_error",
+    "scopes_for_endpoint",
+    "subscription_of",
+    "to_rest",
+]
+
+PUBLIC_ARM = "https://management.azure.com"
+"""Resource Manager of the public cloud (the default endpoint)."""
+
+_SOVEREIGN_AUDIENCES = {
+    "management.chinacloudapi.cn": "https://management.chinacloudapi.cn/.default",
+    "management.usgovcloudapi.net": "https://management.usgovcloudapi.net/.default",
+}
+
+
+def scopes_for_endpoint(base_url: str) -> tuple[str, ...]:
+    """The token scope for a Resource Manager endpoint: the sovereign cloud's, else the public one.
+
+    A private endpoint (Azure Resource Manager private link) keeps the public cloud's audience.
+
+    >>> scopes_for_endpoint("https://management.chinacloudapi.cn/")
+    ('https://management.chinacloudapi.cn/.default',)
+    >>> scopes_for_endpoint("https://127.0.0.1:8443")
+    ('https://management.azure.com/.default',)
+    """
+    host = (urlsplit(base_url).hostname or "").lower()
+    return (_SOVEREIGN_AUDIENCES.get(host, "https://management.azure.com/.default"),)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AzureContext:
+    """What every client of one scan is built from: credential, endpoint and extra client options."""
+
+    credential: Any
+    base_url: str = PUBLIC_ARM
+    client_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    credential_scopes: tuple[str, ...] = ()
+
+    def client(self, cls: Any, subscription_id: str | None = None) -> Any:
+        """A new SDK client of class ``cls`` (per subscription when ``subscription_id`` is given)."""
+        kwargs = dict(self.client_kwargs)
+        kwargs.setdefault("credential_scopes", list(self.credential_scopes or scopes_for_endpoint(self.base_url)))
+        if subscription_id is None:
+            return cls(self.credential, base_url=self.base_url, **kwargs)
+        return cls(self.credential, subscription_id, base_url=self.base_url, **kwargs)
+
+
+def to_rest(item: Any) -> dict[str, Any]:
+    """An SDK model as the REST JSON it came from (camelCase keys, ``properties`` nested)."""
+    if isinstance(item, Mapping):
+        as_dict = getattr(item, "as_dict", None)
+        return dict(as_dict()) if callable(as_dict) else dict(item)
+    serialize = getattr(item, "serialize", None)
+    if callable(serialize):
+        out: dict[str, Any] = serialize(keep_readonly=True)
+        return out
+    raise TypeError(f"cannot read {type(item).__name__} as REST JSON")
+
+
+def is_sdk_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a failure the SDK reports for a request (HTTP error, connection, timeout)."""
+    from azure.core.exceptions import AzureError
+
+    return isinstance(exc, AzureError)
+
+
+def error_code(exc: BaseException) -> str:
+    """The Azure error code (``AuthorizationFailed``), else ``HTTP<status>``, else the exception type."""
+    from azure.core.exceptions import HttpResponseError
+
+    if isinstance(exc, HttpResponseError):
+        err = getattr(exc, "error", None)
+        code = getattr(err, "code", None) if err is not None else None
+        if code:
+            return str(code)
+        if exc.status_code:
+            return f"HTTP{exc.status_code}"
+    return type(exc).__name__
+
+
+_BEARER = re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+")
+
+
+def _message(exc: BaseException) -> str:
+    text = str(getattr(exc, "message", None) or exc).strip().splitlines()
+    first = _BEARER.sub("Bearer <redacted>", text[0] if text else "")
+    return first[:300]
+
+
+def gap_from_error(exc: BaseException, *, scope: str, service: str, operation: str,
+                   resource: str = "", region: str = "") -> CoverageGap:
+    """A coverage gap for a failed request; the message is the first line of the error, no secrets."""
+    status = getattr(exc, "status_code", None)
+    message = _message(exc)
+    if status:
+        message = f"HTTP {status}: {message}"
+    return CoverageGap(provider="azure", scope=scope, service=service, operation=operation,
+                       error=error_code(exc), message=message, region=region, resource=resource)
+
+
+def collect(pages: Iterable[Any]) -> tuple[list[dict[str, Any]], BaseException | None]:
+    """Every item of a pager as REST JSON, and the SDK error that stopped it (None when complete).
+
+    Items read before a failing page (a ``nextLink`` that fails) are kept.
+    """
+    items: list[dict[str, Any]] = []
+    try:
+        for item in pages:
+            items.append(to_rest(item))
+    except Exception as exc:
+        if not is_sdk_error(exc):
+            raise
+        return items, exc
+    return items, None
+
+
+_SUB = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
+
+
+def subscription_of(resource_id: str) -> str:
+    """The subscription id in an Azure resource id ('' when there is none).
+
+    >>> subscription_of("/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Sql/servers/a")
+    's1'
+    """
+    m = _SUB.match(resource_id)
+    return m.group(1) if m else ""

@@ -1,0 +1,71 @@
+"""Key vaults and managed HSMs: where the keys are (for the customer-held-keys mitigation).
+
+A key vault's contents are replicated by Microsoft to the paired region, where there is one
+(Key Vault availability and redundancy documentation); that copy is a SECONDARY placement with
+``derived`` evidence naming the page. A managed HSM stays in its region unless multi-region
+replication lists more ``properties.regions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from residency_audit.model import Evidence, Role
+from residency_audit.providers.azure.arm import AzureContext, collect
+from residency_audit.providers.azure.locations import RegionFacts, normalize
+from residency_audit.providers.azure.records import Parsed, api, base_resource, placement, region_gaps
+
+__all__ = ["HSM_LIST_OPERATION", "HSM_TYPE", "VAULT_LIST_OPERATION", "VAULT_TYPE", "fetch_key_vaults",
+           "fetch_managed_hsms", "parse_key_vault", "parse_managed_hsm"]
+
+VAULT_LIST_OPERATION = "Vaults_ListBySubscription"
+HSM_LIST_OPERATION = "ManagedHsms_ListBySubscription"
+VAULT_TYPE = "microsoft.keyvault/vaults"
+HSM_TYPE = "microsoft.keyvault/managedhsms"
+KEY_VAULT_REDUNDANCY_DOC = "https://learn.microsoft.com/en-us/azure/key-vault/general/disaster-recovery-guidance"
+
+
+def fetch_key_vaults(ctx: AzureContext, subscription: str) -> tuple[list[dict[str, Any]], BaseException | None]:
+    """Every key vault of a subscription."""
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+
+    with ctx.client(KeyVaultManagementClient, subscription) as client:
+        return collect(client.vaults.list_by_subscription())
+
+
+def fetch_managed_hsms(ctx: AzureContext, subscription: str) -> tuple[list[dict[str, Any]], BaseException | None]:
+    """Every managed HSM of a subscription."""
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+
+    with ctx.client(KeyVaultManagementClient, subscription) as client:
+        return collect(client.managed_hsms.list_by_subscription())
+
+
+def parse_key_vault(raw: Mapping[str, Any], *, facts: RegionFacts, operation: str = VAULT_LIST_OPERATION) -> Parsed:
+    """A key vault: its region, and the paired region Microsoft replicates it to."""
+    location = normalize(raw["location"])
+    placements = [placement(location, Role.PRIMARY, api(operation, "location"))]
+    pair = facts.pair(location)
+    if pair is not None:
+        placements.append(placement(pair[0], Role.SECONDARY, Evidence(
+            source="derived", ref=KEY_VAULT_REDUNDANCY_DOC,
+            detail=f"key vault contents are replicated to the paired region; pair from {pair[1]}")))
+    props = raw.get("properties") or {}
+    r = base_resource(raw, service="keyvault", kind="key-vault", placements=placements, attributes={
+        "sku": str((props.get("sku") or {}).get("name") or ""),
+        "purge_protection": str(bool(props.get("enablePurgeProtection"))).lower(),
+    })
+    return Parsed(resources=[r], gaps=region_gaps(r, facts, service="keyvault", operation=operation))
+
+
+def parse_managed_hsm(raw: Mapping[str, Any], *, facts: RegionFacts, operation: str = HSM_LIST_OPERATION) -> Parsed:
+    """A managed HSM: its region and any extra regions of multi-region replication."""
+    placements = [placement(raw["location"], Role.PRIMARY, api(operation, "location"))]
+    for i, region in enumerate((raw.get("properties") or {}).get("regions") or []):
+        if region.get("name"):
+            role = Role.PRIMARY if region.get("isPrimary") else Role.REPLICA
+            placements.append(placement(region["name"], role, api(operation, f"properties.regions[{i}].name")))
+    r = base_resource(raw, service="keyvault", kind="managed-hsm", placements=placements,
+                      attributes={"sku": str((raw.get("sku") or {}).get("name") or "")})
+    return Parsed(resources=[r], gaps=region_gaps(r, facts, service="keyvault", operation=operation))

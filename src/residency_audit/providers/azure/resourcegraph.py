@@ -1,0 +1,77 @@
+"""Azure Resource Graph: one KQL query lists every supported resource across a whole tenant.
+
+The query runs over the given subscriptions (in batches of at most 1,000, the service's limit for
+one request) or over management groups, 1,000 rows a page, following ``$skipToken``. Rows carry
+the same ``id``, ``name``, ``type``, ``location``, ``sku``, ``kind``, ``tags`` and ``properties``
+as the ARM listing, so the same parsers read them.
+
+>>> "microsoft.storage/storageaccounts" in build_query(["microsoft.storage/storageaccounts"])
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from residency_audit.providers.azure.arm import AzureContext, to_rest
+
+__all__ = ["PAGE_SIZE", "QUERY_OPERATION", "SUBSCRIPTIONS_QUERY", "build_query", "fetch_graph"]
+
+QUERY_OPERATION = "Resources"
+PAGE_SIZE = 1000
+"""Rows a page: the most Resource Graph returns for one request."""
+SUBSCRIPTION_BATCH = 1000
+
+SUBSCRIPTIONS_QUERY = ("ResourceContainers | where type =~ 'microsoft.resources/subscriptions' "
+                       "| project id, subscriptionId, name | order by subscriptionId asc")
+"""Lists the subscriptions under management groups (scope of a management-group scan)."""
+
+
+def build_query(types: Sequence[str]) -> str:
+    """The KQL query for resources of ``types`` (lower-case ARM types), ordered by id for paging."""
+    quoted = ", ".join(f"'{t}'" for t in sorted(types))
+    return (f"Resources | where type in~ ({quoted}) "
+            "| project id, name, type, location, kind, sku, tags, properties, subscriptionId "
+            "| order by id asc")
+
+
+def fetch_graph(ctx: AzureContext, query: str, *, subscriptions: Sequence[str] = (),
+                management_groups: Sequence[str] = (),
+                page_size: int = PAGE_SIZE) -> tuple[list[dict[str, Any]], list[BaseException], list[str]]:
+    """All rows of ``query`` over the scope: (rows, errors, notes on truncated results).
+
+    A failing page stops that batch; rows of earlier pages are kept and the error returned.
+    """
+    from azure.mgmt.resourcegraph import ResourceGraphClient
+    from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+
+    batches: list[dict[str, Any]]
+    if management_groups:
+        batches = [{"management_groups": sorted(management_groups)}]
+    else:
+        subs = sorted(subscriptions)
+        batches = [{"subscriptions": subs[i:i + SUBSCRIPTION_BATCH]} for i in range(0, len(subs), SUBSCRIPTION_BATCH)]
+    rows: list[dict[str, Any]] = []
+    errors: list[BaseException] = []
+    notes: list[str] = []
+    with ctx.client(ResourceGraphClient) as client:
+        for scope in batches:
+            token: str | None = None
+            try:
+                while True:
+                    options = QueryRequestOptions(top=page_size, skip_token=token, result_format="objectArray")
+                    response = client.resources(QueryRequest(query=query, options=options, **scope))
+                    rows.extend(to_rest(r) if not isinstance(r, dict) else r for r in (response.data or []))
+                    token = response.skip_token
+                    if not token:
+                        if str(response.result_truncated).lower() == "true":
+                            notes.append(f"result truncated after {len(rows)} rows and no $skipToken given")
+                        break
+            except Exception as exc:
+                from residency_audit.providers.azure.arm import is_sdk_error
+
+                if not is_sdk_error(exc):
+                    raise
+                errors.append(exc)
+    return rows, errors, notes
