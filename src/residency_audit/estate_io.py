@@ -11,6 +11,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -34,6 +35,7 @@ from residency_audit.model import (
     ScanMetadata,
     Subprocessor,
     freeze_tags,
+    split_location,
 )
 
 __all__ = ["ESTATE_SCHEMA_VERSION", "estate_from_dict", "estate_to_dict", "read_estate",
@@ -152,7 +154,7 @@ def estate_from_dict(d: Mapping[str, Any], *, origin: str = "<estate>") -> Estat
             raise InputError(origin, None, "schema_version",
                              f"unsupported estate schema version {version!r}")
         m = d.get("metadata", {})
-        return Estate(
+        estate = Estate(
             metadata=ScanMetadata(sources=tuple(m.get("sources", ())), started=m.get("started", ""),
                                   finished=m.get("finished", ""),
                                   tool_version=m.get("tool_version", ""),
@@ -202,8 +204,45 @@ def estate_from_dict(d: Mapping[str, Any], *, origin: str = "<estate>") -> Estat
         )
     except InputError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise InputError(origin, None, str(exc).strip("'\""), f"malformed estate: {exc!r}") from None
+    except KeyError as exc:
+        raise InputError(origin, None, str(exc.args[0]), "malformed estate: missing field") from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InputError(origin, None, None, f"malformed estate: {exc}") from None
+    _check_types(estate, origin)
+    return estate
+
+
+def _check_value(value: Any, hint: str, origin: str, where: str) -> None:
+    """Refuse a field whose value is not of its declared ``str`` type (or a tuple of them)."""
+    if hint == "str | None" and value is None:
+        return
+    if hint in ("str", "str | None"):
+        ok = isinstance(value, str)
+    elif hint == "tuple[str, ...]":
+        ok = all(isinstance(x, str) for x in value)
+    else:
+        return
+    if not ok:
+        raise InputError(origin, None, where, f"malformed estate: expected {hint}, got {value!r:.80}")
+
+
+def _check_types(estate: Estate, origin: str) -> None:
+    """Every text field of every record is text, and every location is ``namespace:code``."""
+    for group in ("resources", "subprocessors", "entities", "data", "mitigations", "gaps"):
+        for i, record in enumerate(getattr(estate, group)):
+            for f in dataclasses.fields(record):
+                _check_value(getattr(record, f.name), str(f.type), origin, f"{group}[{i}].{f.name}")
+            for j, placement in enumerate(getattr(record, "placements", ())):
+                where = f"{group}[{i}].placements[{j}].location"
+                _check_value(placement.location, "str", origin, where)
+                try:
+                    split_location(placement.location)
+                except ValueError as exc:
+                    raise InputError(origin, None, where, f"malformed estate: {exc}") from None
+            for j, link in enumerate(getattr(record, "links", ())):
+                _check_value(link.target, "str", origin, f"{group}[{i}].links[{j}].target")
+                _check_value(link.categories, "tuple[str, ...]", origin,
+                             f"{group}[{i}].links[{j}].categories")
 
 
 def write_private_text(path: str | os.PathLike[str], text: str) -> None:
@@ -234,6 +273,10 @@ def read_estate(path: str | os.PathLike[str]) -> Estate:
         raise InputError(str(p), exc.lineno, None, f"not valid JSON: {exc.msg}") from None
     except (UnicodeDecodeError, OSError) as exc:
         raise InputError(str(p), None, None, f"cannot read: {exc}") from None
+    except RecursionError:
+        raise InputError(str(p), None, None, "not valid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer literal longer than Python converts
+        raise InputError(str(p), None, None, f"not valid JSON: {exc}") from None
     if not isinstance(raw, dict):
         raise InputError(str(p), 1, None, "an estate file holds a JSON object")
     return estate_from_dict(raw, origin=str(p))
