@@ -117,7 +117,7 @@ def reach_of(g: nx.MultiDiGraph, law: str) -> Reach:
     parent = reach._parent
     first = reach._first
     pred = g._pred
-    kinds = g.nodes
+    kinds = g._node  # the node attribute dicts, without a view per lookup
     start: _State = (law, "A", None)
     parent[start] = None
     first[law] = start
