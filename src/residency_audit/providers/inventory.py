@@ -8,7 +8,7 @@ names the file, the line and the field. ``docs/inventory.md`` documents the form
 >>> from residency_audit.demo import demo_inventory_path
 >>> estate = load_inventory(demo_inventory_path())
 >>> sorted(d.id for d in estate.data)[:2]
-['patient-records', 'sms-reminders']
+['archived-records', 'lab-results']
 """
 
 from __future__ import annotations
@@ -200,6 +200,7 @@ class _Converter:
         self.catalog = catalog
         self.subs: dict[str, Subprocessor] = {}
         self.sub_lines: dict[str, int | None] = {}
+        self.sub_paths: dict[str, list[int | str]] = {}
 
     def line(self, *path: int | str) -> int | None:
         node = self.root
@@ -211,6 +212,13 @@ class _Converter:
             except (KeyError, IndexError, TypeError):
                 break
         return line
+
+    def _spec(self, path: Sequence[int | str]) -> Any:
+        """The loaded YAML node at ``path`` (validated already, so the steps exist)."""
+        node = self.root
+        for step in path:
+            node = node[step]
+        return node
 
     def ev(self, *path: int | str, source: str = "") -> Evidence:
         ref = f"{self.origin}:{self.line(*path)}"
@@ -249,6 +257,7 @@ class _Converter:
             evidence=self.ev(*path, "entity", source=s.source), links=tuple(links),
             tags=freeze_tags(s.tags), attributes=freeze_tags(attrs))
         self.sub_lines[s.id] = self.line(*path)
+        self.sub_paths[s.id] = path
         for i, child in enumerate(s.subprocessors):
             if child.ref is None:
                 self.subprocessor(child, [*path, "subprocessors", i])
@@ -298,12 +307,10 @@ class _Converter:
             self.subprocessor(s, ["subprocessors", i])
         for sid, sub in self.subs.items():
             if sub.entity not in known_entities:
-                raise InputError(self.origin, self.sub_lines[sid], f"subprocessors.{sid}.entity",
-                                 f"unknown entity {sub.entity!r}")
-            for link in sub.links:
+                raise self.error([*self.sub_paths[sid], "entity"], f"unknown entity {sub.entity!r}")
+            for i, link in enumerate(sub.links):
                 if link.target not in self.subs:
-                    raise InputError(self.origin, int(link.evidence.ref.rsplit(":", 1)[1]),
-                                     f"subprocessors.{sid}.subprocessors",
+                    raise self.error([*self.sub_paths[sid], "subprocessors", i],
                                      f"unknown subprocessor {link.target!r}")
 
         data = []
@@ -321,12 +328,12 @@ class _Converter:
                 selectors=tuple(freeze_tags(s.tags) for s in d.stored_in if s.tags),
                 subprocessors=tuple(sorted(set(d.processed_by))),
                 evidence=self.ev("data", i)))
-        for sid, sub in self.subs.items():
-            for link in sub.links:
-                for cat in link.categories:
-                    if cat not in dids:
-                        raise InputError(self.origin, int(link.evidence.ref.rsplit(":", 1)[1]),
-                                         f"subprocessors.{sid}.subprocessors.data",
+        for sid in self.subs:
+            spec = self._spec(self.sub_paths[sid])
+            for i, child in enumerate(spec.get("subprocessors", [])):
+                for j, cat in enumerate(child.get("data", [])):
+                    if cat.strip() not in dids:
+                        raise self.error([*self.sub_paths[sid], "subprocessors", i, "data", j],
                                          f"unknown data category {cat!r}")
 
         mitigations = []
