@@ -68,9 +68,9 @@ def test_spanner_configs(estate: Estate) -> None:
     cat = default_catalog()
     multi = _get(estate, f"//spanner.googleapis.com/projects/{P}/instances/sp-eur3")
     regional = _get(estate, f"//spanner.googleapis.com/projects/{P}/instances/sp-fi")
-    assert _places(multi) == {("gcp:spanner/eur3", Role.PRIMARY)}
+    assert _places(multi) == {("gcp:eur3", Role.PRIMARY)}
     assert _places(regional) == {("gcp:europe-north1", Role.PRIMARY)}
-    found = cat.region(multi.placements[0].location)
+    found = cat.region(multi.placements[0].location, service=multi.service)
     assert found is not None and found.service == "spanner"
     assert "FI" in cat.region_countries(found)
 
@@ -78,7 +78,7 @@ def test_spanner_configs(estate: Estate) -> None:
 def test_firestore_databases(estate: Estate) -> None:
     native = _get(estate, f"//firestore.googleapis.com/projects/{P}/databases/(default)")
     datastore = _get(estate, f"//firestore.googleapis.com/projects/{P}/databases/ds-fi")
-    assert _places(native) == {("gcp:firestore/eur3", Role.PRIMARY)}
+    assert _places(native) == {("gcp:eur3", Role.PRIMARY)}
     assert _places(datastore) == {("gcp:europe-north1", Role.PRIMARY)}
     assert datastore.attributes["database_type"] == "DATASTORE_MODE"
 

@@ -1,7 +1,8 @@
 """Firestore databases (Native and Datastore mode), through Cloud Asset resource search.
 
 A regional database (``europe-north1``) is that region; a multi-region location (``eur3``,
-``nam5``) is written ``gcp:firestore/eur3`` (Firestore's own code space in the catalog).
+``nam5``) is written ``gcp:eur3``, looked up in Firestore's own code space (the resource's
+service ``firestore``); a Spanner configuration of the same name is a different place.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ ASSET_TYPES = ("firestore.googleapis.com/Database",)
 
 
 def firestore_location(code: str) -> str:
-    """``europe-north1`` → ``gcp:europe-north1``; ``eur3`` → ``gcp:firestore/eur3``.
+    """``europe-north1`` → ``gcp:europe-north1``; ``eur3`` → ``gcp:eur3``.
 
     >>> firestore_location("nam5"), firestore_location("europe-north1")
-    ('gcp:firestore/nam5', 'gcp:europe-north1')
+    ('gcp:nam5', 'gcp:europe-north1')
     """
     c = code.strip().lower()
-    return gcp_location(c) if "-" in c else gcp_location(c, service="firestore")
+    return gcp_location(c) if "-" in c else gcp_location(c, service_code=True)
 
 
 def parse_asset(result: Mapping[str, Any], ctx: Context) -> list[Resource]:

@@ -1,8 +1,9 @@
 """GCP location codes, spelled as the catalog spells them. Pure functions.
 
 Regions and zones are lower-case (``europe-north1``); multi- and dual-regions are upper-case
-(``EU``, ``EUR4``); a service's own location codes (Spanner instance configurations, Firestore
-multi-regions) are written ``<service>/<code>`` so that the catalog finds the service's row.
+(``EU``, ``EUR4``); a service's own location codes (Spanner instance configurations such as
+``eur3``, Firestore multi-regions such as ``nam5``) stay lower-case: the graph looks them up
+with the resource's ``service`` (``spanner``), which finds the catalog's row for that service.
 
 >>> gcp_location("EUROPE-NORTH1"), gcp_location("eu"), gcp_location("eur4")
 ('gcp:europe-north1', 'gcp:EU', 'gcp:EUR4')
@@ -41,12 +42,12 @@ def normalize_code(code: str) -> str:
     return c.lower() if "-" in c else c.upper()
 
 
-def gcp_location(code: str, *, service: str = "") -> str:
-    """The placement location for ``code``; ``service`` names a service's own code space.
+def gcp_location(code: str, *, service_code: bool = False) -> str:
+    """The placement location for ``code``; ``service_code`` for a service's own code space.
 
-    >>> gcp_location("eur3", service="spanner")
-    'gcp:spanner/eur3'
+    >>> gcp_location("eur3", service_code=True)
+    'gcp:eur3'
     """
-    if service:
-        return f"gcp:{service}/{code.strip().lower()}"
+    if service_code:
+        return f"gcp:{code.strip().lower()}"
     return f"gcp:{normalize_code(zone_region(code))}"

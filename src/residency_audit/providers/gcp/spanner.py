@@ -1,8 +1,8 @@
 """Spanner instances: the instance configuration gives the member regions.
 
 A regional configuration ``regional-europe-north1`` is the region ``gcp:europe-north1``; a
-multi-region configuration (``eur3``, ``nam-eur-asia1``) is written ``gcp:spanner/eur3``, the
-catalog's Spanner row with its member regions. A custom configuration (``custom-…``) is kept as
+multi-region configuration (``eur3``, ``nam-eur-asia1``) is written ``gcp:eur3``: with the
+resource's service ``spanner`` the catalog resolves it to its Spanner row and member regions. A custom configuration (``custom-…``) is kept as
 is; the catalog does not know it, so the audit reports it as an unknown location.
 """
 
@@ -27,12 +27,12 @@ def config_location(config: str) -> str:
     >>> config_location("projects/p/instanceConfigs/regional-europe-north1")
     'gcp:europe-north1'
     >>> config_location("eur3")
-    'gcp:spanner/eur3'
+    'gcp:eur3'
     """
     code = config.rsplit("/", 1)[-1].strip().lower()
     if code.startswith("regional-"):
         return gcp_location(code.removeprefix("regional-"))
-    return gcp_location(code, service="spanner")
+    return gcp_location(code, service_code=True)
 
 
 def parse_asset(result: Mapping[str, Any], ctx: Context) -> list[Resource]:
