@@ -65,3 +65,17 @@ def test_permissions_command(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert main(["permissions", "gcp"]) == 0
     assert "storage.buckets.list" in capsys.readouterr().out
+
+
+def test_grpc_clients_take_the_endpoint_host_without_scheme() -> None:
+    from google.auth.credentials import AnonymousCredentials
+
+    from residency_audit.providers.gcp.clients import ClientConfig, Clients
+
+    clients = Clients(ClientConfig(credentials=AnonymousCredentials(), transport="grpc",
+                                   endpoints={"*": "https://cloudasset-psc.p.googleapis.com",
+                                              "storage": "http://127.0.0.1:9"}))
+    assert clients._options("cloudasset").api_endpoint == "cloudasset-psc.p.googleapis.com"
+    assert clients._options("storage").api_endpoint == "http://127.0.0.1:9"
+    with pytest.raises(InputError):
+        Clients(ClientConfig(transport="carrier-pigeon"))

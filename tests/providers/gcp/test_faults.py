@@ -146,3 +146,18 @@ def test_scope_is_required_and_single() -> None:
         scan_gcp()
     with pytest.raises(InputError):
         scan_gcp(organization="1", projects=["p"])
+
+
+def test_quota_error_on_bucket_listing_is_retried(fake_org: FakeGcp, scan: Scan) -> None:
+    fake_org.fail("buckets.list", "research", "quota", times=2)
+    estate = scan(organization="100", use_asset_search=False)
+    assert not [g for g in estate.gaps if g.error != "NOT_SCANNED"]
+    assert "research-eu" in _buckets(estate)
+
+
+def test_progress_is_reported(scan: Scan) -> None:
+    calls: list[tuple[str, int, int]] = []
+    scan(organization="100", progress=lambda label, done, total: calls.append((label, done, total)))
+    labels = [c[0] for c in calls]
+    assert labels[0] == "gcp: hierarchy" and labels[-1] == "gcp: done"
+    assert "gcp: asset search" in labels
