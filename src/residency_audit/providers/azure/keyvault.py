@@ -63,7 +63,7 @@ def parse_managed_hsm(raw: Mapping[str, Any], *, facts: RegionFacts, operation: 
     """A managed HSM: its region and any extra regions of multi-region replication."""
     placements = [placement(raw["location"], Role.PRIMARY, api(operation, "location"))]
     for i, region in enumerate((raw.get("properties") or {}).get("regions") or []):
-        if region.get("name"):
+        if region.get("name") and normalize(region["name"]) != normalize(raw["location"]):
             role = Role.PRIMARY if region.get("isPrimary") else Role.REPLICA
             placements.append(placement(region["name"], role, api(operation, f"properties.regions[{i}].name")))
     r = base_resource(raw, service="keyvault", kind="managed-hsm", placements=placements,

@@ -1,0 +1,1 @@
+"""Adapter tests against local fakes of the clouds."""
