@@ -18,7 +18,6 @@ __all__ = ["SERVICES", "TRANSPORTS", "ClientConfig", "Clients", "parse_endpoints
 
 SERVICES = ("cloudasset", "resourcemanager", "storage")
 TRANSPORTS = ("grpc", "rest")
-READ_ONLY_SCOPE = "https://www.googleapis.com/auth/cloud-platform.read-only"
 
 
 def parse_endpoints(values: Sequence[str]) -> dict[str, str]:
@@ -80,7 +79,11 @@ class Clients:
             return self.config.credentials
         import google.auth
 
-        credentials, _project = google.auth.default(scopes=[READ_ONLY_SCOPE])
+        # No scopes here: each client asks for its own defaults. The Cloud Asset API accepts
+        # only the cloud-platform OAuth scope (its client's AUTH_SCOPES), so narrowing the
+        # token to cloud-platform.read-only would lose the organisation-wide search; read-only
+        # is enforced by the IAM role (custom-role.json) and by the allow-list instead.
+        credentials, _project = google.auth.default()
         return credentials
 
     def _options(self, service: str) -> Any:

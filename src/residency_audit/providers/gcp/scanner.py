@@ -136,7 +136,7 @@ def scan_gcp(
 ) -> Estate:
     """Scan an organisation, folders or projects and return what was found, with gaps.
 
-    ``credentials`` default to ``google.auth.default()`` (read-only scope). ``endpoints`` maps
+    ``credentials`` default to ``google.auth.default()``. ``endpoints`` maps
     ``"storage"``, ``"resourcemanager"``, ``"cloudasset"`` or ``"*"`` to a base URL (Private
     Service Connect, local fakes); ``client_options`` (a ``ClientOptions`` or dict with
     ``api_endpoint``) applies to every client. ``transport`` is ``"grpc"`` or ``"rest"``
