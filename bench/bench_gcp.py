@@ -1,7 +1,7 @@
 """GCP benchmark: Cloud Asset search against per-project listing over one fake organisation.
 
 Run ``python bench/bench_gcp.py`` (or ``nox -s bench -- gcp``). A fake organisation of
-``--projects`` projects (in ten folders) holding ``--resources`` Cloud Storage buckets of mixed
+``--projects`` projects (in ``--folders`` folders, default ten) holding ``--resources`` Cloud Storage buckets of mixed
 location types is served by the loopback REST fake of the test suite, in a child process, so
 that the scanner's memory is measured alone. The same adapter then scans it two ways, in the
 same run, alternating: the asset-search path (default) and per-project listing
@@ -36,12 +36,12 @@ _KINDS = (("EUROPE-NORTH1", "region", None), ("EUR4", "dual-region", None),
           ("US", "multi-region", None), ("NAM4", "dual-region", None))
 
 
-def build_fake(projects: int, resources: int) -> Any:
-    """The fake organisation: ten folders, ``projects`` projects, ``resources`` buckets."""
+def build_fake(projects: int, resources: int, folder_count: int = 10) -> Any:
+    """The fake organisation: ``folder_count`` folders, ``projects`` projects, ``resources`` buckets."""
     from tests.providers.gcp.fakes import FakeGcp
 
     fake = FakeGcp(on_request=lambda method, path: None)
-    folders = [fake.add_folder(str(10 + i), f"Unit {i}") for i in range(10)]
+    folders = [fake.add_folder(str(10 + i), f"Unit {i}") for i in range(folder_count)]
     for p in range(projects):
         pid = f"proj-{p:04d}"
         fake.add_project(pid, str(100000 + p), parent=folders[p % len(folders)],
@@ -53,8 +53,9 @@ def build_fake(projects: int, resources: int) -> Any:
     return fake
 
 
-def _serve(projects: int, resources: int, port_queue: Any, counter: Any, stop: Any) -> None:
-    fake = build_fake(projects, resources)
+def _serve(projects: int, resources: int, folder_count: int, port_queue: Any, counter: Any,
+           stop: Any) -> None:
+    fake = build_fake(projects, resources, folder_count)
 
     def count(method: str, path: str) -> None:
         with counter.get_lock():
@@ -83,13 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--projects", type=int, default=200)
     parser.add_argument("--resources", type=int, default=10_000)
+    parser.add_argument("--folders", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
 
     ctx = mp.get_context("fork")
     port_queue, counter, stop = ctx.Queue(), ctx.Value("l", 0), ctx.Event()
-    server = ctx.Process(target=_serve, args=(args.projects, args.resources, port_queue, counter,
-                                              stop), daemon=True)
+    server = ctx.Process(target=_serve, args=(args.projects, args.resources, args.folders,
+                                              port_queue, counter, stop), daemon=True)
     server.start()
     try:
         url = port_queue.get(timeout=120)
@@ -117,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     a, b = "asset search", "per-project listing"
     med = {name: statistics.median(values) for name, values in times.items()}
-    print(f"GCP scan: {args.projects} projects, {args.resources} buckets, "
+    print(f"GCP scan: {args.projects} projects in {args.folders} folders, {args.resources} buckets, "
           f"median of {args.repeat} runs each")
     print(f"{'path':<22}{'requests':>10}{'wall s':>10}{'peak MiB':>10}")
     for name in (a, b):
