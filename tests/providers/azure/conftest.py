@@ -103,3 +103,14 @@ def scan(fake_arm: FakeArm, ca: Any, ca_pem: Path) -> Iterator[Callable[..., Any
 
         run.url = url  # type: ignore[attr-defined]
         yield run
+
+
+@pytest.fixture(scope="module")
+def scan_once(ca: Any, ca_pem: Path) -> Any:
+    """One Resource Graph scan of the standard tenant, shared by a module's read-only checks."""
+    from residency_audit.providers.azure import scan_azure
+
+    fake = build_tenant()
+    with fake.serve(ca) as url:
+        return scan_azure(credential=FakeCredential(), base_url=url,
+                          client_kwargs={"connection_verify": str(ca_pem), "retry_total": 0})

@@ -239,6 +239,7 @@ def scan_azure(
     client_kwargs: Mapping[str, Any] | None = None,
     credential_scopes: Sequence[str] = (),
     max_workers: int = 4,
+    graph_page_size: int = 1000,
     progress: ProgressCallback | None = None,
 ) -> Estate:
     """Scan Azure: where storage accounts, SQL, Cosmos DB, vaults and key vaults keep their copies.
@@ -249,7 +250,9 @@ def scan_azure(
     Resource Graph). ``base_url`` is the Resource Manager endpoint: a sovereign cloud
     (``https://management.chinacloudapi.cn``, ``https://management.usgovcloudapi.net``) or a
     private endpoint. ``client_kwargs`` go to every SDK client (``connection_verify``,
-    ``retry_total``, ``transport``, …). ``use_resource_graph=False`` lists per subscription over ARM.
+    ``retry_total``, ``transport``, …). ``use_resource_graph=False`` lists per subscription over ARM
+    (``max_workers`` subscriptions at a time); ``graph_page_size`` rows per Resource Graph page
+    (at most 1,000).
 
     What could not be read becomes a :class:`~residency_audit.model.CoverageGap`, never an
     empty result.
@@ -288,7 +291,7 @@ def scan_azure(
     graph_done = False
     if use_resource_graph and subs:
         rows, errors, notes = fetch_graph(ctx, build_query([s.type for s in wanted]), subscriptions=subs,
-                                          management_groups=())
+                                          page_size=min(graph_page_size, 1000))
         if errors:
             log.warning("Resource Graph query failed (%s); listing per subscription over ARM instead",
                         "; ".join(type(e).__name__ for e in errors))
