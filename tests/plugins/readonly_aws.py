@@ -80,10 +80,10 @@ def _install() -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    try:
+    import importlib.util
+
+    if importlib.util.find_spec("botocore") is not None:  # without botocore nothing can call AWS
         _install()
-    except ImportError:  # botocore not installed: nothing can call AWS
-        pass
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -7,6 +7,7 @@ client's real retry machinery (adaptive mode) runs on them; nothing leaves the p
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from typing import Any
@@ -76,7 +77,7 @@ def _tables(region: str) -> tuple[int, str]:
 
 
 def _json_error(status: int, code: str) -> tuple[int, str]:
-    return status, '{"__type": "com.amazonaws.dynamodb.v20120810#%s", "message": "no"}' % code
+    return status, json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "no"})
 
 
 def _global_tables(region: str) -> tuple[int, str]:

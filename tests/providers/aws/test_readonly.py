@@ -8,7 +8,12 @@ import re
 import boto3
 
 from residency_audit.providers.aws import cli
-from residency_audit.providers.aws.operations import ALL_OPERATIONS, allowed_calls, iam_actions, iam_policy
+from residency_audit.providers.aws.operations import (
+    ALL_OPERATIONS,
+    allowed_calls,
+    iam_actions,
+    iam_policy,
+)
 from residency_audit.providers.aws.scanner import scan_aws
 from tests.plugins import readonly_aws
 

@@ -54,12 +54,24 @@ _REGIONAL: dict[str, tuple[Callable[[Any, Attempt], dict[str, Any]], Parser]] = 
 }
 
 
-def build_config(config: Any = None, *, max_workers: int = DEFAULT_MAX_WORKERS) -> Any:
+DEFAULT_MAX_ATTEMPTS = 8
+"""Retries (botocore's ``max_attempts``) unless the user's configuration (``AWS_MAX_ATTEMPTS``,
+``max_attempts`` in the profile) or ``config`` says otherwise."""
+
+
+def build_config(config: Any = None, *, max_workers: int = DEFAULT_MAX_WORKERS,
+                 max_attempts: int | None = DEFAULT_MAX_ATTEMPTS) -> Any:
     """The botocore ``Config`` of every client: adaptive retries, the user-agent mark, a pool
-    as large as the worker count; ``config`` (the caller's) is merged over it."""
+    as large as the worker count; ``config`` (the caller's) is merged over it.
+
+    ``max_attempts=None`` leaves the number of retries to the user's configuration.
+    """
     from botocore.config import Config
 
-    base = Config(retries={"mode": "adaptive", "max_attempts": 8},
+    retries: dict[str, Any] = {"mode": "adaptive"}
+    if max_attempts is not None:
+        retries["max_attempts"] = max_attempts
+    base = Config(retries=retries,
                   max_pool_connections=max(10, max_workers), user_agent_extra=USER_AGENT_MARK)
     if config is None:
         return base
@@ -92,7 +104,8 @@ class _Run:
         key = (account, region, service)
         if key not in self.clients:
             creds = self.credentials.get(account) or {}
-            self.clients[key] = self.session.client(service, region_name=region, config=self.config, **creds)
+            client = self.session.client(service, region_name=region, config=self.config, **creds)
+            self.clients[key] = client
         return self.clients[key]
 
     def run(self, label: str, tasks: Sequence[Callable[[], T]]) -> list[T]:
@@ -161,7 +174,10 @@ def scan_aws(*, session: Any = None, profile: str | None = None, regions: Sequen
     started = _now()
     sess = _session(session, profile)
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="residency-audit-aws") as pool:
-        run = _Run(session=sess, config=build_config(config, max_workers=max_workers), pool=pool,
+        configured = sess._session.get_config_variable("max_attempts")
+        run = _Run(session=sess, pool=pool,
+                   config=build_config(config, max_workers=max_workers,
+                                       max_attempts=None if configured is not None else DEFAULT_MAX_ATTEMPTS),
                    progress=progress, home_region=sess.region_name or "us-east-1")
         accounts = _accounts(run, org_role=org_role, external_id=external_id)
         regions_by_account = _regions(run, accounts, requested=regions)
