@@ -225,5 +225,5 @@ def validation_error_to_input_error(
     loc = [*prefix, *(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))]
     line, field = _locate(root, loc)
     more = len(exc.errors()) - 1
-    message = err["msg"] + (f" (and {more} more error{'s' if more > 1 else ''})" if more else "")
+    message = err["msg"].removeprefix("Value error, ") + (f" (and {more} more error{'s' if more > 1 else ''})" if more else "")
     return InputError(origin, line, field or None, message)
