@@ -106,7 +106,9 @@ _BEARER = re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+")
 
 
 def _message(exc: BaseException) -> str:
-    text = str(getattr(exc, "message", None) or exc).strip().splitlines()
+    err = getattr(exc, "error", None)
+    raw = getattr(err, "message", None) or getattr(exc, "message", None) or exc
+    text = str(raw).strip().splitlines()
     first = _BEARER.sub("Bearer <redacted>", text[0] if text else "")
     return first[:300]
 

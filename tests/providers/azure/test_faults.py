@@ -1,0 +1,105 @@
+"""Faults: 403 on a subscription, 429 with Retry-After, 5xx, a failing nextLink page, Resource Graph down."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.providers.azure import tenant as t
+from tests.providers.azure.fake_arm import FakeArm
+from tests.providers.azure.helpers import by_name, gaps
+
+ALL = [t.SUB_PROD, t.SUB_DR, t.SUB_DENIED]
+
+
+def test_403_on_one_subscription_is_a_gap_and_the_scan_goes_on(scan: Any, fake_arm: FakeArm) -> None:
+    fake_arm.fail(rf"^/subscriptions/{t.SUB_DENIED}/providers/", 403, "AuthorizationFailed", times=100,
+                  message="The client does not have authorization to perform action "
+                          "'Microsoft.Storage/storageAccounts/read' over scope '/subscriptions/3333'.")
+    estate = scan(use_resource_graph=False, subscriptions=ALL)
+    denied = gaps(estate, scope=t.SUB_DENIED, error="AuthorizationFailed")
+    assert {g.service for g in denied} == {"storage", "sql", "cosmosdb", "recoveryservices", "dataprotection",
+                                           "keyvault"}
+    assert all(g.message.startswith("HTTP 403: The client does not have authorization") for g in denied)
+    assert not [r for r in estate.resources if r.account == t.SUB_DENIED]
+    assert by_name(estate, "journalnl").account == t.SUB_PROD
+    assert "fake-token" not in repr(estate)
+
+
+def test_429_with_retry_after_is_retried(scan: Any, fake_arm: FakeArm) -> None:
+    fake_arm.fail(r"/providers/Microsoft.Storage/storageAccounts$", 429, "TooManyRequests",
+                  headers={"Retry-After": "0"}, times=1)
+    estate = scan(use_resource_graph=False, subscriptions=[t.SUB_PROD],
+                  client_kwargs={"retry_total": 2, "retry_backoff_factor": 0.01})
+    assert not estate.gaps or {g.error for g in estate.gaps} <= {"UnknownRegion", "UnknownRedundancy"}
+    assert fake_arm.count(rf"^/subscriptions/{t.SUB_PROD}/providers/Microsoft.Storage/storageAccounts$") == 4
+    assert by_name(estate, "journalnl")
+
+
+def test_429_past_retries_is_a_gap(scan: Any, fake_arm: FakeArm) -> None:
+    fake_arm.fail(r"/providers/Microsoft.Storage/storageAccounts$", 429, "TooManyRequests",
+                  headers={"Retry-After": "0"}, times=100)
+    estate = scan(use_resource_graph=False, subscriptions=[t.SUB_PROD])
+    [gap] = gaps(estate, service="storage", operation="StorageAccounts_List")
+    assert gap.error == "TooManyRequests" and gap.scope == t.SUB_PROD
+    assert by_name(estate, "journal-cosmos")  # the other services of the subscription still scanned
+
+
+def test_5xx_is_retried_then_a_gap(scan: Any, fake_arm: FakeArm) -> None:
+    fake_arm.fail(r"/providers/Microsoft.DocumentDB/databaseAccounts$", 503, "ServiceUnavailable", times=1)
+    estate = scan(use_resource_graph=False, subscriptions=[t.SUB_PROD],
+                  client_kwargs={"retry_total": 1, "retry_backoff_factor": 0.01})
+    assert by_name(estate, "journal-cosmos")
+    assert not gaps(estate, service="cosmosdb")
+    fake_arm.fail(r"/providers/Microsoft.DocumentDB/databaseAccounts$", 500, "InternalServerError", times=100)
+    estate = scan(use_resource_graph=False, subscriptions=[t.SUB_PROD])
+    assert [g.error for g in gaps(estate, service="cosmosdb")] == ["InternalServerError"]
+
+
+def test_failing_next_link_page_keeps_the_first_page_and_is_a_gap(scan: Any, fake_arm: FakeArm) -> None:
+    fake_arm.fail(r"/providers/Microsoft.Storage/storageAccounts$", 500, "InternalServerError",
+                  query="skiptoken=4", times=100)
+    estate = scan(use_resource_graph=False, subscriptions=[t.SUB_PROD])
+    storage = [r for r in estate.resources if r.service == "storage"]
+    assert len(storage) == 4  # page size 4: the first page survived
+    [gap] = gaps(estate, service="storage")
+    assert gap.error == "InternalServerError" and gap.operation == "StorageAccounts_List"
+
+
+def test_resource_graph_failure_falls_back_to_arm(scan: Any, fake_arm: FakeArm) -> None:
+    fake_arm.fail(r"^/providers/Microsoft.ResourceGraph/resources$", 403, "AuthorizationFailed",
+                  method="POST", times=100)
+    estate = scan()
+    assert by_name(estate, "journalnl")
+    listed = {p.split("/")[2] for _, p in fake_arm.requests if p.endswith("/Microsoft.Storage/storageAccounts")}
+    assert listed == set(ALL)
+
+
+def test_sql_details_denied_is_a_gap(scan: Any, fake_arm: FakeArm) -> None:
+    fake_arm.fail(r"/replicationLinks$", 403, "AuthorizationFailed", times=100)
+    estate = scan()
+    assert {g.resource.rsplit("/", 1)[-1] for g in gaps(estate, operation="ReplicationLinks_ListByServer")} == {
+        "journal-sql-weu", "journal-sql-neu", "labs-sql"}
+
+
+def test_subscription_list_denied_is_a_gap(scan: Any, fake_arm: FakeArm) -> None:
+    fake_arm.fail(r"^/subscriptions$", 401, "InvalidAuthenticationToken", times=100)
+    estate = scan()
+    assert [g.error for g in estate.gaps] == ["InvalidAuthenticationToken"]
+    assert estate.resources == ()
+
+
+def test_disabled_subscription_is_a_gap(scan: Any, fake_arm: FakeArm) -> None:
+    fake_arm.subscriptions[t.SUB_DENIED]["state"] = "Disabled"
+    estate = scan()
+    [gap] = gaps(estate, error="SubscriptionDisabled")
+    assert gap.scope == t.SUB_DENIED
+    assert not [r for r in estate.resources if r.account == t.SUB_DENIED]
+
+
+def test_locations_denied_is_a_gap_and_catalog_pairs_stand_in(scan: Any, fake_arm: FakeArm) -> None:
+    fake_arm.fail(r"/locations$", 403, "AuthorizationFailed", times=100)
+    estate = scan()
+    assert {g.scope for g in gaps(estate, operation="Subscriptions_ListLocations")} == set(ALL)
+    gzrs = by_name(estate, "gzrsacct")
+    secondary = next(p for p in gzrs.placements if p.role.value == "secondary")
+    assert (secondary.location, secondary.evidence.source) == ("azure:germanynorth", "catalog")
