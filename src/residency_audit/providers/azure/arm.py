@@ -151,3 +151,48 @@ def subscription_of(resource_id: str) -> str:
     """
     m = _SUB.match(resource_id)
     return m.group(1) if m else ""
+
+
+class StaticTokenCredential:
+    """A credential that hands out one bearer token read from a file (never logged, never stored).
+
+    For runs where the token is issued separately (``az account get-access-token``). The token's
+    expiry is not known here: a scan that outlives it fails with gaps (HTTP 401).
+    """
+
+    __slots__ = ("_token",)
+
+    def __init__(self, token: str) -> None:
+        self._token = token.strip()
+
+    def __repr__(self) -> str:
+        return "StaticTokenCredential(<redacted>)"
+
+    @classmethod
+    def from_file(cls, path: str) -> StaticTokenCredential:
+        """Read the token from ``path`` (plain text, or ``az`` JSON with ``accessToken``)."""
+        from pathlib import Path
+
+        from residency_audit.errors import InputError
+
+        try:
+            text = Path(path).read_text("utf-8").strip()
+        except OSError as exc:
+            raise InputError(path, None, "--azure-access-token-file", f"cannot read: {exc.strerror}") from None
+        if text.startswith("{"):
+            import json
+
+            text = str(json.loads(text).get("accessToken") or "")
+        if not text:
+            raise InputError(path, None, "--azure-access-token-file", "no token in the file")
+        return cls(text)
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.credentials import AccessToken
+
+        return AccessToken(self._token, 4_102_444_800)
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+        from azure.core.credentials import AccessTokenInfo
+
+        return AccessTokenInfo(self._token, 4_102_444_800)
