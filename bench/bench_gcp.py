@@ -8,6 +8,11 @@ same run, alternating: the asset-search path (default) and per-project listing
 (``use_asset_search=False``, Cloud Storage ``buckets.list`` per project), both over the REST
 transport with anonymous credentials.
 
+Loopback has no network: ``--latency-ms`` adds a server-side delay to every request, standing
+in for the round trip and API time of a real call (an assumption of the run, printed with it).
+With no delay the comparison is of client CPU alone, where the asset-search path pays for
+the REST transport's JSON-to-protobuf parsing of every search result.
+
 Reported per path: requests the server received, wall time (median of ``--repeat`` runs,
 ``time.perf_counter``), and the peak of Python allocations during one scan (``tracemalloc``, a
 separate run so that tracing does not slow the timed ones). Ratios are per-project / asset
@@ -53,9 +58,10 @@ def build_fake(projects: int, resources: int, folder_count: int = 10) -> Any:
     return fake
 
 
-def _serve(projects: int, resources: int, folder_count: int, port_queue: Any, counter: Any,
-           stop: Any) -> None:
+def _serve(projects: int, resources: int, folder_count: int, latency: float, port_queue: Any,
+           counter: Any, stop: Any) -> None:
     fake = build_fake(projects, resources, folder_count)
+    fake.latency = latency
 
     def count(method: str, path: str) -> None:
         with counter.get_lock():
@@ -85,13 +91,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--projects", type=int, default=200)
     parser.add_argument("--resources", type=int, default=10_000)
     parser.add_argument("--folders", type=int, default=10)
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="server-side delay per request, standing in for the network and "
+                             "API latency that loopback does not have (default 0)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
 
     ctx = mp.get_context("fork")
     port_queue, counter, stop = ctx.Queue(), ctx.Value("l", 0), ctx.Event()
     server = ctx.Process(target=_serve, args=(args.projects, args.resources, args.folders,
-                                              port_queue, counter, stop), daemon=True)
+                                              args.latency_ms / 1000, port_queue, counter, stop), daemon=True)
     server.start()
     try:
         url = port_queue.get(timeout=120)
@@ -120,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     a, b = "asset search", "per-project listing"
     med = {name: statistics.median(values) for name, values in times.items()}
     print(f"GCP scan: {args.projects} projects in {args.folders} folders, {args.resources} buckets, "
-          f"median of {args.repeat} runs each")
+          f"{args.latency_ms:g} ms per request, median of {args.repeat} runs each")
     print(f"{'path':<22}{'requests':>10}{'wall s':>10}{'peak MiB':>10}")
     for name in (a, b):
         print(f"{name:<22}{requests[name]:>10}{med[name]:>10.2f}{peaks[name] / 2**20:>10.1f}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ class FakeGcp:
     bucket_versioned: bool = True
     list_page_size: int = 100
     bucket_page_size: int = 1000
+    latency: float = 0.0
     on_request: Callable[[str, str], None] = readonly_gcp.record
     requests: list[tuple[str, str]] = field(default_factory=list)
 
@@ -170,6 +172,8 @@ class FakeGcp:
     def handle(self, method: str, raw_path: str) -> tuple[int, dict[str, Any]]:
         self.requests.append((method, raw_path))
         self.on_request(method, raw_path)
+        if self.latency:
+            time.sleep(self.latency)
         parts = urlsplit(raw_path)
         path, query = unquote(parts.path), parse_qs(parts.query)
         q = {k: v[0] for k, v in query.items()}
