@@ -6,11 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from tests.providers.gcp.conftest import add_services
-from tests.providers.gcp.fakes import FakeGcp
-
 from residency_audit.model import Estate
 from residency_audit.pipeline import audit
+from tests.providers.gcp.conftest import add_services
+from tests.providers.gcp.fakes import FakeGcp
 
 
 def test_eea_only_findings(fake_org: FakeGcp, scan: Callable[..., Estate]) -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.providers.gcp.fakes import FakeGcp
 
 from residency_audit.errors import InputError
 from residency_audit.providers.gcp import cli
 from residency_audit.providers.gcp.clients import parse_endpoints
+from tests.providers.gcp.fakes import FakeGcp
 
 
 def _args(*argv: str) -> argparse.Namespace:

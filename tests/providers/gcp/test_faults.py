@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import pytest
 from google.api_core import exceptions as gexc
-from tests.providers.gcp.fakes import FakeGcp
 
 from residency_audit.model import CoverageGap, Estate
 from residency_audit.providers.gcp.faults import error_code
+from tests.providers.gcp.fakes import FakeGcp
 
 Scan = Callable[..., Estate]
 

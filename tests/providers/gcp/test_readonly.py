@@ -5,10 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from tests.plugins import readonly_gcp
-from tests.providers.gcp.conftest import add_services
-from tests.providers.gcp.fakes import FakeGcp
-
 from residency_audit.model import Estate
 from residency_audit.providers.gcp import cli
 from residency_audit.providers.gcp.operations import (
@@ -19,6 +15,9 @@ from residency_audit.providers.gcp.operations import (
     permissions,
     shipped_custom_role,
 )
+from tests.plugins import readonly_gcp
+from tests.providers.gcp.conftest import add_services
+from tests.providers.gcp.fakes import FakeGcp
 
 
 def test_shipped_custom_role_matches_the_allow_list_exactly() -> None:

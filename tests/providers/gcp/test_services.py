@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from tests.providers.gcp.conftest import add_services
-from tests.providers.gcp.fakes import FakeGcp
 
 from residency_audit.catalog import default_catalog
 from residency_audit.model import Estate, LinkRelation, Resource, Role
+from tests.providers.gcp.conftest import add_services
+from tests.providers.gcp.fakes import FakeGcp
 
 P = "ehr-prod"
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.providers.gcp.fakes import FakeGcp
 
 from residency_audit.catalog import default_catalog
 from residency_audit.model import Estate, Resource, Role
+from tests.providers.gcp.fakes import FakeGcp
 
 
 def _bucket(estate: Estate, name: str) -> Resource:
