@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.providers.azure import tenant as t
 from tests.providers.azure.fake_arm import FakeArm, FakeCredential
 

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tests.plugins import readonly_azure
 
-__all__ = ["Fault", "FakeArm", "FakeCredential", "location"]
+__all__ = ["FakeArm", "FakeCredential", "Fault", "location"]
 
 
 class FakeCredential:

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.providers.azure import tenant as t
-from tests.providers.azure.fake_arm import FakeArm
 
 from residency_audit.errors import InputError
 from residency_audit.providers.azure import cli
 from residency_audit.providers.azure.operations import role_definition
+from tests.providers.azure import tenant as t
+from tests.providers.azure.fake_arm import FakeArm
 
 
 def _parse(*argv: str) -> argparse.Namespace:

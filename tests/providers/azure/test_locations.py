@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.providers.azure.fake_arm import DEFAULT_LOCATIONS, FakeArm, location
-from tests.providers.azure.helpers import by_name, gaps
-
 from residency_audit.catalog import default_catalog
 from residency_audit.providers.azure.locations import cross_check, parse_locations
+from tests.providers.azure.fake_arm import DEFAULT_LOCATIONS, FakeArm, location
+from tests.providers.azure.helpers import by_name, gaps
 
 
 def test_default_locations_agree_with_the_catalog() -> None:

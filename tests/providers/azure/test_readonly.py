@@ -5,9 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.plugins import readonly_azure
-from tests.providers.azure.fake_arm import FakeArm
-
 from residency_audit.providers.azure.operations import (
     OPERATIONS,
     ROUTES,
@@ -15,6 +12,8 @@ from residency_audit.providers.azure.operations import (
     role_definition,
     shipped_role_definition,
 )
+from tests.plugins import readonly_azure
+from tests.providers.azure.fake_arm import FakeArm
 
 
 def test_shipped_role_matches_the_allow_list() -> None:

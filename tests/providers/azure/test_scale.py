@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from residency_audit.providers.azure import scan_azure
 from tests.providers.azure import tenant as t
 from tests.providers.azure.fake_arm import FakeArm, FakeCredential
-
-from residency_audit.providers.azure import scan_azure
 
 
 def _many(subs: int, per_sub: int) -> FakeArm:

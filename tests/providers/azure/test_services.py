@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.providers.azure import tenant as t
-from tests.providers.azure.helpers import by_name, gaps, where
-
 from residency_audit.catalog import default_catalog
 from residency_audit.model import LinkRelation
 from residency_audit.providers.azure.locations import RegionFacts
 from residency_audit.providers.azure.sql import parse_database, parse_replication_link
+from tests.providers.azure import tenant as t
+from tests.providers.azure.helpers import by_name, gaps, where
 
 
 def _db(estate: Any, server: str, name: str) -> Any:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.providers.azure import tenant as t
-from tests.providers.azure.helpers import by_name, gaps, where
 
 from residency_audit.catalog import default_catalog
 from residency_audit.providers.azure.locations import RegionFacts
 from residency_audit.providers.azure.storage import parse_sku, parse_storage_account
+from tests.providers.azure import tenant as t
+from tests.providers.azure.helpers import by_name, gaps, where
 
 
 def test_netherlands_primary_ireland_secondary(scan: Any) -> None:

@@ -14,7 +14,13 @@ from typing import Any
 from residency_audit.model import CoverageGap, Role
 from residency_audit.providers.azure.arm import AzureContext, collect, subscription_of
 from residency_audit.providers.azure.locations import RegionFacts, normalize
-from residency_audit.providers.azure.records import Parsed, api, base_resource, placement, region_gaps
+from residency_audit.providers.azure.records import (
+    Parsed,
+    api,
+    base_resource,
+    placement,
+    region_gaps,
+)
 from residency_audit.providers.azure.sql import backup_role_region
 
 __all__ = ["LIST_OPERATION", "RESOURCE_TYPE", "fetch_cosmos_accounts", "parse_cosmos_account"]

@@ -14,7 +14,13 @@ from typing import Any
 from residency_audit.model import Evidence, Role
 from residency_audit.providers.azure.arm import AzureContext, collect
 from residency_audit.providers.azure.locations import RegionFacts, normalize
-from residency_audit.providers.azure.records import Parsed, api, base_resource, placement, region_gaps
+from residency_audit.providers.azure.records import (
+    Parsed,
+    api,
+    base_resource,
+    placement,
+    region_gaps,
+)
 
 __all__ = ["HSM_LIST_OPERATION", "HSM_TYPE", "VAULT_LIST_OPERATION", "VAULT_TYPE", "fetch_key_vaults",
            "fetch_managed_hsms", "parse_key_vault", "parse_managed_hsm"]

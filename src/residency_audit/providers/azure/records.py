@@ -6,7 +6,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from residency_audit.model import CoverageGap, Evidence, Link, Placement, Resource, Role, freeze_tags
+from residency_audit.model import (
+    CoverageGap,
+    Evidence,
+    Link,
+    Placement,
+    Resource,
+    Role,
+    freeze_tags,
+)
 from residency_audit.providers.azure.arm import subscription_of
 from residency_audit.providers.azure.locations import RegionFacts, normalize
 

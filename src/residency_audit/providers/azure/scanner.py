@@ -23,7 +23,12 @@ from residency_audit.catalog import Catalog, default_catalog
 from residency_audit.model import CoverageGap, Estate, Link, Resource, ScanMetadata
 from residency_audit.providers.azure import cosmos, keyvault, sql, storage, vaults
 from residency_audit.providers.azure.arm import PUBLIC_ARM, AzureContext, collect, gap_from_error
-from residency_audit.providers.azure.locations import LOCATIONS_OPERATION, RegionFacts, cross_check, parse_locations
+from residency_audit.providers.azure.locations import (
+    LOCATIONS_OPERATION,
+    RegionFacts,
+    cross_check,
+    parse_locations,
+)
 from residency_audit.providers.azure.records import Parsed
 from residency_audit.providers.azure.resourcegraph import (
     QUERY_OPERATION,

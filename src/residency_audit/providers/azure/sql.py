@@ -19,10 +19,24 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from residency_audit.model import CoverageGap, Evidence, Link, LinkRelation, Resource, Role, freeze_tags
+from residency_audit.model import (
+    CoverageGap,
+    Evidence,
+    Link,
+    LinkRelation,
+    Resource,
+    Role,
+    freeze_tags,
+)
 from residency_audit.providers.azure.arm import AzureContext, collect, subscription_of
 from residency_audit.providers.azure.locations import RegionFacts, normalize
-from residency_audit.providers.azure.records import Parsed, api, base_resource, placement, region_gaps
+from residency_audit.providers.azure.records import (
+    Parsed,
+    api,
+    base_resource,
+    placement,
+    region_gaps,
+)
 
 __all__ = [
     "DATABASE_TYPE",

@@ -20,7 +20,13 @@ from typing import Any
 from residency_audit.model import CoverageGap, Role
 from residency_audit.providers.azure.arm import AzureContext, collect, subscription_of
 from residency_audit.providers.azure.locations import RegionFacts, normalize
-from residency_audit.providers.azure.records import Parsed, api, base_resource, placement, region_gaps
+from residency_audit.providers.azure.records import (
+    Parsed,
+    api,
+    base_resource,
+    placement,
+    region_gaps,
+)
 
 __all__ = ["GEO_REDUNDANT", "LIST_OPERATION", "RESOURCE_TYPE", "fetch_storage_accounts",
            "parse_sku", "parse_storage_account"]

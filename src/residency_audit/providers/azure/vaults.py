@@ -18,7 +18,13 @@ from typing import Any
 from residency_audit.model import CoverageGap, Evidence, Role
 from residency_audit.providers.azure.arm import AzureContext, collect, subscription_of
 from residency_audit.providers.azure.locations import RegionFacts, normalize
-from residency_audit.providers.azure.records import Parsed, api, base_resource, placement, region_gaps
+from residency_audit.providers.azure.records import (
+    Parsed,
+    api,
+    base_resource,
+    placement,
+    region_gaps,
+)
 
 __all__ = [
     "BACKUP_LIST_OPERATION",
