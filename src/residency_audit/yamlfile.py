@@ -12,22 +12,34 @@ bombs, absurd nesting, non-UTF-8 bytes and files too large to be hand-written.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BeforeValidator, ValidationError
 
 from residency_audit.errors import InputError
 
-__all__ = ["YamlDict", "YamlList", "line_of", "load_yaml", "load_yaml_text",
+__all__ = ["CalendarDate", "YamlDict", "YamlList", "line_of", "load_yaml", "load_yaml_text",
            "validation_error_to_input_error"]
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_NODES = 2_000_000
 MAX_DEPTH = 200
+
+
+def _calendar_date(value: Any) -> Any:
+    """Refuse numbers as dates: pydantic would read ``20270131`` or ``0`` as Unix time (1970)."""
+    if isinstance(value, bool | int | float) or (isinstance(value, str) and value.strip().isdigit()):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+#: A date as people write it (``2027-01-31``), never a number read as seconds since 1970.
+CalendarDate = Annotated[dt.date, BeforeValidator(_calendar_date)]
 
 
 class YamlDict(dict[Any, Any]):
