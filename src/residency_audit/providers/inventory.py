@@ -13,7 +13,6 @@ names the file, the line and the field. ``docs/inventory.md`` documents the form
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,7 +44,12 @@ from residency_audit.model import (
     Subprocessor,
     freeze_tags,
 )
-from residency_audit.yamlfile import line_of, load_yaml, validation_error_to_input_error
+from residency_audit.yamlfile import (
+    CalendarDate,
+    line_of,
+    load_yaml,
+    validation_error_to_input_error,
+)
 
 __all__ = ["INVENTORY_VERSION", "load_inventory", "parse_inventory"]
 
@@ -169,7 +173,7 @@ class MitigationIn(_Model):
     holder: Id | None = None
     entity: Id | None = None
     parent: Id | None = None
-    expires: dt.date | None = None
+    expires: CalendarDate | None = None
 
     @model_validator(mode="after")
     def _target(self) -> MitigationIn:
