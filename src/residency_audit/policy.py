@@ -40,7 +40,12 @@ from residency_audit.errors import InputError
 from residency_audit.graph import COPY_RELATIONS
 from residency_audit.jurisdiction import Reach, path_evidence
 from residency_audit.model import CoverageGap, Finding, Role, Severity
-from residency_audit.yamlfile import line_of, load_yaml, validation_error_to_input_error
+from residency_audit.yamlfile import (
+    CalendarDate,
+    line_of,
+    load_yaml,
+    validation_error_to_input_error,
+)
 
 __all__ = ["EU_LAW", "Policy", "PolicyException", "Rule", "Scope", "data_copies", "evaluate", "is_foreign",
            "load_policy", "preset_names"]
@@ -95,7 +100,7 @@ class PolicyException(_Model):
     rule: Id
     node: Id
     reason: Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
-    expires: dt.date
+    expires: CalendarDate
 
 
 class Policy(_Model):
