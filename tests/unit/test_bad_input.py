@@ -229,8 +229,9 @@ def test_a_bad_country_code_is_reported_at_its_line(tmp_path: Path, at: tuple[in
 
 
 @MUTATE
-@given(expires=st.sampled_from(["soon", "2026-02-30", "2026-13-01", "31/12/2026", "2026-1-1x", "tomorrow"]))
-def test_a_bad_date_is_reported_at_its_line(tmp_path: Path, expires: str) -> None:
+@given(expires=st.sampled_from(["soon", "2026-02-30", "2026-13-01", "31/12/2026", "2026-1-1x", "tomorrow",
+                                 "0", "20270131", 0, 20270131, 1.5, True]))
+def test_a_bad_date_is_reported_at_its_line(tmp_path: Path, expires: str | int | float) -> None:
     doc = demo_doc()
     doc["mitigations"] = [{"kind": "customer-held-keys", "description": "keys kept by the region",
                            "evidence": "key policy 2026", "holder": "tipoff-service",
@@ -344,6 +345,8 @@ POLICY = "name: p\nhome: SE\nrules:\n  - id: r1\n    type: location\n    allowed
     (POLICY.replace("home: SE", "home: SWE"), 2, "home"),
     (POLICY + "    severity: extreme\n", 7, "rules[0].severity"),
     (POLICY + "exceptions:\n  - rule: r1\n    node: x\n    reason: y\n    expires: never\n", 11,
+     "exceptions[0].expires"),
+    (POLICY + "exceptions:\n  - rule: r1\n    node: x\n    reason: y\n    expires: 20270131\n", 11,
      "exceptions[0].expires"),
     (POLICY + "colour: red\n", 7, "colour"),
     (POLICY.replace("  - id: r1\n", "  - id: r1\n    id: r2\n"), 5, "id"),
