@@ -214,6 +214,8 @@ def _locate(root: Any, loc: Sequence[int | str]) -> tuple[int | None, str]:
     node = root
     parts: list[str] = []
     for step in loc:
+        if isinstance(step, str) and node is not None and not isinstance(node, dict):
+            continue  # a union member's tag (``list[constrained-str]``), not a field of the file
         if isinstance(step, int):
             parts.append(f"[{step}]")
         else:
