@@ -348,6 +348,9 @@ POLICY = "name: p\nhome: SE\nrules:\n  - id: r1\n    type: location\n    allowed
      "exceptions[0].expires"),
     (POLICY + "exceptions:\n  - rule: r1\n    node: x\n    reason: y\n    expires: 20270131\n", 11,
      "exceptions[0].expires"),
+    (POLICY.replace("type: location\n    allowed: [EEA]", "type: reach\n    laws: 5"), 6, "rules[0].laws"),
+    (POLICY.replace("type: location\n    allowed: [EEA]", "type: reach\n    laws: [us-cloud-act, 5]"), 6,
+     "rules[0].laws[1]"),
     (POLICY + "colour: red\n", 7, "colour"),
     (POLICY.replace("  - id: r1\n", "  - id: r1\n    id: r2\n"), 5, "id"),
 ])
