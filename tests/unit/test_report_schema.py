@@ -105,7 +105,8 @@ def assert_valid(report: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def demo_report() -> dict[str, Any]:
-    return json.loads(render_json(audit(demo_estate(), today=TODAY)))
+    report: dict[str, Any] = json.loads(render_json(audit(demo_estate(), today=TODAY)))
+    return report
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +115,9 @@ def gap_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     (folder / "inventory.yaml").write_text(INVENTORY)
     (folder / "policy.yaml").write_text(POLICY)
     estate = load_inventory(folder / "inventory.yaml").merge(_gaps())
-    return json.loads(render_json(audit(estate, policy=folder / "policy.yaml", today=TODAY)))
+    report: dict[str, Any] = json.loads(render_json(audit(estate, policy=folder / "policy.yaml",
+                                                          today=TODAY)))
+    return report
 
 
 def _gaps() -> Any:
