@@ -54,4 +54,4 @@ def test_management_group_scope(ca: Any, ca_pem: Path) -> None:
     assert {r.account for r in estate.resources} == {f"{i:08d}-0000-0000-0000-000000000000" for i in (0, 2, 4)}
     assert fake.graph_bodies[0]["managementGroups"] == ["mg-even"]
     assert fake.count(r"^/subscriptions$") == 0
-    assert "management-group:mg-even" in estate.metadata.scopes
+    assert "azure:managementGroups/mg-even" in estate.metadata.scopes

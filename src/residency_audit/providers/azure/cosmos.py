@@ -21,12 +21,18 @@ from residency_audit.providers.azure.records import (
     placement,
     region_gaps,
 )
+from residency_audit.providers.azure.routes import Route, read_route
 from residency_audit.providers.azure.sql import backup_role_region
 
-__all__ = ["LIST_OPERATION", "RESOURCE_TYPE", "fetch_cosmos_accounts", "parse_cosmos_account"]
+__all__ = ["LIST_OPERATION", "RESOURCE_TYPE", "ROUTES", "fetch_cosmos_accounts", "parse_cosmos_account"]
 
 LIST_OPERATION = "DatabaseAccounts_List"
 RESOURCE_TYPE = "microsoft.documentdb/databaseaccounts"
+ROUTES: tuple[Route, ...] = (
+    read_route("cosmosdb", LIST_OPERATION, "Microsoft.DocumentDB/databaseAccounts/read", "GET",
+               "/subscriptions/{subscriptionId}/providers/Microsoft.DocumentDB/databaseAccounts"),
+)
+"""The read operations this module calls (never ``listKeys``)."""
 
 
 def fetch_cosmos_accounts(ctx: AzureContext, subscription: str) -> tuple[list[dict[str, Any]], BaseException | None]:

@@ -21,15 +21,32 @@ from residency_audit.providers.azure.records import (
     placement,
     region_gaps,
 )
+from residency_audit.providers.azure.routes import Route, read_route
 
-__all__ = ["HSM_LIST_OPERATION", "HSM_TYPE", "VAULT_LIST_OPERATION", "VAULT_TYPE", "fetch_key_vaults",
-           "fetch_managed_hsms", "parse_key_vault", "parse_managed_hsm"]
+__all__ = [
+    "HSM_LIST_OPERATION",
+    "HSM_TYPE",
+    "ROUTES",
+    "VAULT_LIST_OPERATION",
+    "VAULT_TYPE",
+    "fetch_key_vaults",
+    "fetch_managed_hsms",
+    "parse_key_vault",
+    "parse_managed_hsm",
+]
 
 VAULT_LIST_OPERATION = "Vaults_ListBySubscription"
 HSM_LIST_OPERATION = "ManagedHsms_ListBySubscription"
 VAULT_TYPE = "microsoft.keyvault/vaults"
 HSM_TYPE = "microsoft.keyvault/managedhsms"
 KEY_VAULT_REDUNDANCY_DOC = "https://learn.microsoft.com/en-us/azure/key-vault/general/disaster-recovery-guidance"
+ROUTES: tuple[Route, ...] = (
+    read_route("keyvault", VAULT_LIST_OPERATION, "Microsoft.KeyVault/vaults/read", "GET",
+               "/subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/vaults"),
+    read_route("keyvault", HSM_LIST_OPERATION, "Microsoft.KeyVault/managedHSMs/read", "GET",
+               "/subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/managedHSMs"),
+)
+"""The read operations this module calls (management plane only: no keys, no secrets)."""
 
 
 def fetch_key_vaults(ctx: AzureContext, subscription: str) -> tuple[list[dict[str, Any]], BaseException | None]:

@@ -21,9 +21,11 @@ from typing import Any
 
 from residency_audit.catalog import Catalog, normalize_region_code
 from residency_audit.model import CoverageGap, Evidence
+from residency_audit.providers.azure.routes import Route, read_route
 
 __all__ = [
     "LOCATIONS_OPERATION",
+    "ROUTES",
     "AzureRegion",
     "RegionFacts",
     "cross_check",
@@ -32,6 +34,14 @@ __all__ = [
 ]
 
 LOCATIONS_OPERATION = "Subscriptions_ListLocations"
+SUBSCRIPTIONS_OPERATION = "Subscriptions_List"
+ROUTES: tuple[Route, ...] = (
+    read_route("subscriptions", SUBSCRIPTIONS_OPERATION, "Microsoft.Resources/subscriptions/read", "GET",
+               "/subscriptions"),
+    read_route("locations", LOCATIONS_OPERATION, "Microsoft.Resources/subscriptions/locations/read", "GET",
+               "/subscriptions/{subscriptionId}/locations"),
+)
+"""The read operations of subscriptions and regions."""
 
 
 def normalize(code: str | None) -> str:

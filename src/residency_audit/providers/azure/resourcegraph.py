@@ -15,13 +15,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from residency_audit.providers.azure.arm import AzureContext, to_rest
+from residency_audit.providers.azure.routes import Route, read_route
 
-__all__ = ["PAGE_SIZE", "QUERY_OPERATION", "SUBSCRIPTIONS_QUERY", "build_query", "fetch_graph"]
+__all__ = ["PAGE_SIZE", "QUERY_OPERATION", "ROUTES", "SUBSCRIPTIONS_QUERY", "build_query", "fetch_graph"]
 
 QUERY_OPERATION = "Resources"
 PAGE_SIZE = 1000
 """Rows a page: the most Resource Graph returns for one request."""
 SUBSCRIPTION_BATCH = 1000
+ROUTES: tuple[Route, ...] = (
+    read_route("resourcegraph", QUERY_OPERATION, "Microsoft.ResourceGraph/resources/read", "POST",
+               "/providers/Microsoft.ResourceGraph/resources"),
+)
+"""The one POST the adapter sends: a Resource Graph query (a read)."""
 
 SUBSCRIPTIONS_QUERY = ("ResourceContainers | where type =~ 'microsoft.resources/subscriptions' "
                        "| project id, subscriptionId, name | order by subscriptionId asc")

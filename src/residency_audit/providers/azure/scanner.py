@@ -324,7 +324,7 @@ def scan_azure(
         report("azure: sql details", len(server_ids), len(server_ids))
 
     resources, all_gaps = _assemble(parsed)
-    scopes = tuple(sorted({f"subscription:{s}" for s in subs}
-                          | {f"management-group:{m}" for m in management_groups}))
+    scopes = tuple(sorted({f"azure:{s}" for s in subs}
+                          | {f"azure:managementGroups/{m}" for m in management_groups}))
     return Estate(resources=tuple(resources), gaps=tuple(all_gaps),
                   metadata=ScanMetadata(sources=("azure",), started=started, finished=_now(), scopes=scopes))

@@ -37,9 +37,11 @@ from residency_audit.providers.azure.records import (
     placement,
     region_gaps,
 )
+from residency_audit.providers.azure.routes import RG_PATH, Route, read_route
 
 __all__ = [
     "DATABASE_TYPE",
+    "ROUTES",
     "SERVER_TYPE",
     "backup_role_region",
     "fetch_databases",
@@ -54,6 +56,18 @@ __all__ = [
 
 SERVER_TYPE = "microsoft.sql/servers"
 DATABASE_TYPE = "microsoft.sql/servers/databases"
+_SERVER = RG_PATH + "/providers/Microsoft.Sql/servers/{serverName}"
+ROUTES: tuple[Route, ...] = (
+    read_route("sql", "Servers_List", "Microsoft.Sql/servers/read", "GET",
+               "/subscriptions/{subscriptionId}/providers/Microsoft.Sql/servers"),
+    read_route("sql", "Databases_ListByServer", "Microsoft.Sql/servers/databases/read", "GET",
+               _SERVER + "/databases"),
+    read_route("sql", "ReplicationLinks_ListByServer", "Microsoft.Sql/servers/databases/replicationLinks/read",
+               "GET", _SERVER + "/replicationLinks"),
+    read_route("sql", "FailoverGroups_ListByServer", "Microsoft.Sql/servers/failoverGroups/read", "GET",
+               _SERVER + "/failoverGroups"),
+)
+"""The read operations this module calls."""
 SYSTEM_DATABASES = frozenset({"master"})
 """Skipped: system databases hold server metadata, not customer data."""
 

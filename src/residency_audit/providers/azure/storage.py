@@ -27,12 +27,25 @@ from residency_audit.providers.azure.records import (
     placement,
     region_gaps,
 )
+from residency_audit.providers.azure.routes import Route, read_route
 
-__all__ = ["GEO_REDUNDANT", "LIST_OPERATION", "RESOURCE_TYPE", "fetch_storage_accounts",
-           "parse_sku", "parse_storage_account"]
+__all__ = [
+    "GEO_REDUNDANT",
+    "LIST_OPERATION",
+    "RESOURCE_TYPE",
+    "ROUTES",
+    "fetch_storage_accounts",
+    "parse_sku",
+    "parse_storage_account",
+]
 
 LIST_OPERATION = "StorageAccounts_List"
 RESOURCE_TYPE = "microsoft.storage/storageaccounts"
+ROUTES: tuple[Route, ...] = (
+    read_route("storage", LIST_OPERATION, "Microsoft.Storage/storageAccounts/read", "GET",
+               "/subscriptions/{subscriptionId}/providers/Microsoft.Storage/storageAccounts"),
+)
+"""The read operations this module calls."""
 _REDUNDANCY = {"LRS": "LRS", "ZRS": "ZRS", "GRS": "GRS", "RAGRS": "RA-GRS", "GZRS": "GZRS", "RAGZRS": "RA-GZRS"}
 GEO_REDUNDANT = frozenset({"GRS", "RA-GRS", "GZRS", "RA-GZRS"})
 """Redundancies that keep a copy in a second region."""

@@ -25,10 +25,12 @@ from residency_audit.providers.azure.records import (
     placement,
     region_gaps,
 )
+from residency_audit.providers.azure.routes import Route, read_route
 
 __all__ = [
     "BACKUP_LIST_OPERATION",
     "BACKUP_VAULT_TYPE",
+    "ROUTES",
     "RS_LIST_OPERATION",
     "RS_VAULT_TYPE",
     "fetch_backup_vaults",
@@ -42,6 +44,13 @@ BACKUP_LIST_OPERATION = "BackupVaults_GetInSubscription"
 RS_VAULT_TYPE = "microsoft.recoveryservices/vaults"
 BACKUP_VAULT_TYPE = "microsoft.dataprotection/backupvaults"
 BACKUP_VAULT_API_VERSION = "2024-04-01"
+ROUTES: tuple[Route, ...] = (
+    read_route("recoveryservices", RS_LIST_OPERATION, "Microsoft.RecoveryServices/vaults/read", "GET",
+               "/subscriptions/{subscriptionId}/providers/Microsoft.RecoveryServices/vaults"),
+    read_route("dataprotection", BACKUP_LIST_OPERATION, "Microsoft.DataProtection/backupVaults/read", "GET",
+               "/subscriptions/{subscriptionId}/providers/Microsoft.DataProtection/backupVaults"),
+)
+"""The read operations this module calls."""
 
 
 def fetch_recovery_vaults(ctx: AzureContext, subscription: str) -> tuple[list[dict[str, Any]], BaseException | None]:
