@@ -210,6 +210,9 @@ class FakeGcp:
             if fault:
                 return fault
             items = self.search(scope, query.get("assetTypes", []))
+            if "versionedResources" not in q.get("readMask", "").split(","):
+                # not returned unless the read mask names it (REST reference, readMask)
+                items = [{k: v for k, v in r.items() if k != "versionedResources"} for r in items]
             size = min(int(q.get("pageSize") or 100), 500)
             return self._page("results", items, token, size)
         if path == "/storage/v1/b":
