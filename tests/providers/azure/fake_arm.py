@@ -60,6 +60,7 @@ class Fault:
     code: str
     method: str = "GET"
     query: str = ""
+    body: str = ""
     message: str = "injected fault"
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
@@ -146,11 +147,12 @@ class FakeArm:
         return sum(1 for m, p in self.requests if re.search(pattern, p, re.I) and (method is None or m == method))
 
     # -- answering ----------------------------------------------------------------------------
-    def _fault(self, method: str, path: str, query: str) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+    def _fault(self, method: str, path: str, query: str,
+               body: bytes) -> tuple[int, dict[str, Any], dict[str, str]] | None:
         with self._lock:
             for fault in self.faults:
                 if (fault.times > 0 and fault.method == method and re.search(fault.path, path, re.I)
-                        and fault.query in query):
+                        and fault.query in query and fault.body in body.decode("utf-8", "replace")):
                     fault.times -= 1
                     return fault.status, {"error": {"code": fault.code, "message": fault.message}}, fault.headers
         return None
@@ -171,7 +173,7 @@ class FakeArm:
         with self._lock:
             self.requests.append((method, path))
         readonly_azure.record(method, path)
-        fault = self._fault(method, path, split.query)
+        fault = self._fault(method, path, split.query, body)
         if fault is not None:
             return fault
         low = path.lower()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.providers.azure import tenant as t
@@ -27,9 +28,11 @@ def test_403_on_one_subscription_is_a_gap_and_the_scan_goes_on(scan: Any, fake_a
 
 def test_429_with_retry_after_is_retried(scan: Any, fake_arm: FakeArm) -> None:
     fake_arm.fail(r"/providers/Microsoft.Storage/storageAccounts$", 429, "TooManyRequests",
-                  headers={"Retry-After": "0"}, times=1)
-    estate = scan(use_resource_graph=False, subscriptions=[t.SUB_PROD],
+                  headers={"Retry-After": "1"}, times=1)
+    start = time.monotonic()
+    estate = scan(use_resource_graph=False, subscriptions=[t.SUB_PROD], services=["storage"],
                   client_kwargs={"retry_total": 2, "retry_backoff_factor": 0.01})
+    assert time.monotonic() - start >= 0.9  # Retry-After honoured
     assert not estate.gaps or {g.error for g in estate.gaps} <= {"UnknownRegion", "UnknownRedundancy"}
     assert fake_arm.count(rf"^/subscriptions/{t.SUB_PROD}/providers/Microsoft.Storage/storageAccounts$") == 4
     assert by_name(estate, "journalnl")
@@ -103,3 +106,28 @@ def test_locations_denied_is_a_gap_and_catalog_pairs_stand_in(scan: Any, fake_ar
     gzrs = by_name(estate, "gzrsacct")
     secondary = next(p for p in gzrs.placements if p.role.value == "secondary")
     assert (secondary.location, secondary.evidence.source) == ("azure:germanynorth", "catalog")
+
+
+def test_failing_resource_graph_page_falls_back_to_arm(scan: Any, fake_arm: FakeArm) -> None:
+    fake_arm.fail(r"^/providers/Microsoft.ResourceGraph/resources$", 500, "InternalServerError",
+                  method="POST", body='"$skipToken"', times=100)
+    estate = scan(graph_page_size=5)
+    assert fake_arm.count("ResourceGraph", "POST") == 2  # first page fine, second failed
+    graph_ids = {r.id for r in scan(graph_page_size=1000).resources}
+    assert {r.id for r in estate.resources} == graph_ids
+    assert fake_arm.count(r"/providers/Microsoft.Storage/storageAccounts$") >= 3
+
+
+def test_truncated_resource_graph_result_is_a_gap(scan: Any, fake_arm: FakeArm) -> None:
+    original = fake_arm._graph
+
+    def truncated(request: dict[str, Any]) -> dict[str, Any]:
+        body = original(request)
+        body.pop("$skipToken", None)
+        body["resultTruncated"] = "true"
+        return body
+
+    fake_arm._graph = truncated  # type: ignore[method-assign]
+    estate = scan(graph_page_size=5, services=["storage"])
+    [gap] = gaps(estate, error="ResultTruncated")
+    assert gap.operation == "Resources"
