@@ -37,7 +37,7 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
 
 from residency_audit.errors import InputError
-from residency_audit.graph import COPY_RELATIONS
+from residency_audit.graph import COPY_RELATIONS, edge_evidence
 from residency_audit.jurisdiction import Reach, path_evidence
 from residency_audit.model import CoverageGap, Finding, Role, Severity
 from residency_audit.yamlfile import (
@@ -349,8 +349,24 @@ def _location_rule(rule: Rule, facts: _Facts) -> list[Finding]:
         findings.append(Finding(
             rule=rule.id, severity=rule.severity, node=holder, title="Copy outside the allowed area",
             message=message, remedy=rule.remedy, data=tuple(sorted(facts.data_of.get(holder, ()))),
-            locations=tuple(sorted(outside)), countries=tuple(countries)))
+            locations=tuple(sorted(outside)), countries=tuple(countries),
+            path_evidence=_placement_evidence(g, holder, sorted(outside), countries)))
     return findings
+
+
+def _placement_evidence(g: nx.MultiDiGraph, holder: str, locations: Sequence[str],
+                        countries: Sequence[str]) -> tuple[str, ...]:
+    """Why each offending copy is where it is: the placement's and the region's evidence."""
+    out: list[str] = []
+    for loc in locations:
+        for key, attrs in sorted(g[holder][loc].items()):
+            out.append(f"{holder} —{key}— {loc}: {edge_evidence(attrs)}")
+        for c in countries:
+            country = f"country:{c}"
+            if g.has_edge(loc, country):
+                for key, attrs in sorted(g[loc][country].items()):
+                    out.append(f"{loc} —{key}— {country}: {edge_evidence(attrs)}")
+    return tuple(out)
 
 
 def _certified(facts: _Facts, holder: str) -> list[str]:
@@ -372,8 +388,6 @@ def _transfer_rule(rule: Rule, facts: _Facts) -> list[Finding]:
         if unknown or not placements:
             findings.append(_unknown_location(rule, facts, holder, unknown))
         tool = str(g.nodes[holder].get("transfer_tool") or "")
-        if not tool and g.nodes[holder].get("kind") == "resource":
-            tool = ""
         uncovered: dict[str, str] = {}
         covered: dict[str, str] = {}
         for loc, _role in placements:
@@ -516,8 +530,6 @@ def _coverage_rule(rule: Rule, facts: _Facts, gaps: Sequence[CoverageGap]) -> li
                              "neither the catalog nor the inventory: its country and parents are unknown."),
                     remedy="Declare the entity with its country and parent in the inventory.",
                     data=tuple(sorted(facts.data_of.get(h, ())))))
-        if not facts.placements(h):
-            continue
     for d in sorted(facts.copies):
         if not facts.copies[d]:
             findings.append(Finding(

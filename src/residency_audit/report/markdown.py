@@ -65,6 +65,10 @@ def render_markdown(a: Audit) -> str:
                     add(f"  {i + 1}. {_cell(step['label'])} (`{step['node']}`)")
                     if i < len(f["path_evidence"]):
                         add(f"     - evidence: {_cell(f['path_evidence'][i].split(': ', 1)[-1])}")
+            elif f["path_evidence"]:
+                add("- Evidence:")
+                for line in f["path_evidence"]:
+                    add(f"  - {_cell(line)}")
             for m in f["mitigations"]:
                 add(f"- Mitigation: {_cell(m)}")
             add(f"- Remedy: {_cell(f['remedy'])}")
