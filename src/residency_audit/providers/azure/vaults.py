@@ -105,7 +105,7 @@ def _redundancy_placements(raw: Mapping[str, Any], redundancy: str, evidence: Ev
         else:
             placements.append(placement(pair[0], Role.SECONDARY, replace(
                 evidence, detail=f"GeoRedundant: paired region from {pair[1]}")))
-    elif red not in ("locallyredundant", "zoneredundant"):
+    elif red not in ("locallyredundant", "zoneredundant", "zonallyredundant"):
         gaps.append(CoverageGap(provider="azure", scope=subscription_of(rid), service=service, operation=operation,
                                 error="UnknownRedundancy", resource=rid, region=location,
                                 message=f"vault storage redundancy {redundancy or '(not reported)'!r}: whether a "
