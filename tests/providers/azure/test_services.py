@@ -110,3 +110,12 @@ def test_key_vault_and_managed_hsm(scan_once: Any) -> None:
 def test_services_filter(scan: Any) -> None:
     estate = scan(services=["storage"])
     assert {r.service for r in estate.resources} == {"storage"}
+
+
+def test_key_vault_in_a_single_region_geography_has_no_secondary() -> None:
+    from residency_audit.providers.azure.keyvault import parse_key_vault
+
+    facts = RegionFacts(catalog=default_catalog())
+    [kv] = parse_key_vault(t.key_vault("s", "rg", "kv", location="brazilsouth"), facts=facts).resources
+    assert where(kv) == {("azure:brazilsouth", "primary")}
+    assert facts.pair("brazilsouth") is not None  # storage still pairs it

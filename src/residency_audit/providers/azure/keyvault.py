@@ -40,6 +40,9 @@ HSM_LIST_OPERATION = "ManagedHsms_ListBySubscription"
 VAULT_TYPE = "microsoft.keyvault/vaults"
 HSM_TYPE = "microsoft.keyvault/managedhsms"
 KEY_VAULT_REDUNDANCY_DOC = "https://learn.microsoft.com/en-us/azure/key-vault/general/disaster-recovery-guidance"
+KEY_VAULT_IN_REGION_ONLY = frozenset({"brazilsouth", "qatarcentral"})
+"""Single-region geographies where Key Vault keeps vault contents in the region (the page above
+names these two as examples), although storage pairs Brazil South with South Central US."""
 ROUTES: tuple[Route, ...] = (
     read_route("keyvault", VAULT_LIST_OPERATION, "Microsoft.KeyVault/vaults/read", "GET",
                "/subscriptions/{subscriptionId}/providers/Microsoft.KeyVault/vaults"),
@@ -69,7 +72,7 @@ def parse_key_vault(raw: Mapping[str, Any], *, facts: RegionFacts, operation: st
     """A key vault: its region, and the paired region Microsoft replicates it to."""
     location = normalize(raw["location"])
     placements = [placement(location, Role.PRIMARY, api(operation, "location"))]
-    pair = facts.pair(location)
+    pair = None if location in KEY_VAULT_IN_REGION_ONLY else facts.pair(location)
     if pair is not None:
         placements.append(placement(pair[0], Role.SECONDARY, Evidence(
             source="derived", ref=KEY_VAULT_REDUNDANCY_DOC,
