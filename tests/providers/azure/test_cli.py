@@ -38,6 +38,11 @@ def test_plain_http_endpoint_is_an_input_error() -> None:
         cli.scan_from_args(_parse("--azure", "--azure-endpoint", "http://127.0.0.1:1"), progress=None)
 
 
+def test_subscription_and_management_group_together_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="not both"):
+        cli.scan_from_args(_parse("--azure-subscription", "a", "--azure-management-group", "mg"), progress=None)
+
+
 def test_permissions_text_is_the_role() -> None:
     assert json.loads(cli.permissions_text()) == role_definition()
 

@@ -131,3 +131,10 @@ def test_truncated_resource_graph_result_is_a_gap(scan: Any, fake_arm: FakeArm) 
     estate = scan(graph_page_size=5, services=["storage"])
     [gap] = gaps(estate, error="ResultTruncated")
     assert gap.operation == "Resources"
+
+
+def test_no_readable_subscription_is_a_gap(scan: Any, fake_arm: FakeArm) -> None:
+    fake_arm.subscriptions.clear()
+    estate = scan()
+    assert [(g.error, g.scope) for g in estate.gaps] == [("NoSubscriptions", "tenant")]
+    assert fake_arm.count("ResourceGraph") == 0

@@ -53,6 +53,9 @@ def scan_from_args(args: argparse.Namespace, *, progress: ProgressCallback | Non
     if not endpoint.startswith("https://"):
         raise InputError("<command line>", None, "--azure-endpoint",
                          f"{endpoint!r} is not an https:// URL (Resource Manager requires TLS)")
+    if args.azure_subscription and args.azure_management_group:
+        raise InputError("<command line>", None, "--azure-subscription",
+                         "give --azure-subscription or --azure-management-group, not both")
     client_kwargs: dict[str, object] = {}
     if args.azure_ca_bundle:
         if not Path(args.azure_ca_bundle).is_file():

@@ -272,6 +272,8 @@ def scan_azure(
     unknown = chosen - set(SERVICES)
     if unknown:
         raise ValueError(f"unknown Azure services {sorted(unknown)}; choose from {list(SERVICES)}")
+    if subscriptions and management_groups:
+        raise ValueError("give subscriptions or management_groups, not both")
     wanted = [s for s in _SERVICES if s.name in chosen]
     catalog = catalog or default_catalog()
     ctx = AzureContext(credential=credential if credential is not None else _default_credential(),
@@ -288,6 +290,13 @@ def scan_azure(
     else:
         subs, sub_gaps = _fetch_subscriptions(ctx, management_groups, use_resource_graph)
         gaps += sub_gaps
+        if not subs and not sub_gaps:
+            where = ", ".join(sorted(management_groups)) or "tenant"
+            gaps.append(CoverageGap(provider="azure", scope=where, service="subscriptions",
+                                    operation=QUERY_OPERATION if management_groups else "Subscriptions_List",
+                                    error="NoSubscriptions",
+                                    message="the credential can read no subscription in this scope: nothing "
+                                            "was scanned"))
     report("azure: subscriptions", len(subs), len(subs))
     facts, region_gaps = _fetch_regions(ctx, subs, catalog)
     gaps += region_gaps
