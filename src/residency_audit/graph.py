@@ -135,6 +135,9 @@ class _Builder:
         self.g.graph.update({"schema_version": GRAPH_SCHEMA_VERSION, "catalog_version": catalog.version()})
         self.declared_entities = {e.id: e for e in estate.entities}
         self.default_operator = self._default_operators()
+        # Memos for the facts that repeat across resources; the graph only grows during a build.
+        self._locations: dict[tuple[str, str], tuple[str, Region | None]] = {}
+        self._operator_evidence: dict[tuple[str, str, str, str], Evidence] = {}
 
     def _default_operators(self) -> dict[str, str]:
         counts: dict[str, Counter[str]] = defaultdict(Counter)
@@ -198,6 +201,13 @@ class _Builder:
         return node
 
     def location(self, placement: Placement, *, service: str = "") -> tuple[str, Region | None]:
+        memo_key = (placement.location, service)
+        found = self._locations.get(memo_key)
+        if found is None:
+            found = self._locations[memo_key] = self._location(placement, service=service)
+        return found
+
+    def _location(self, placement: Placement, *, service: str = "") -> tuple[str, Region | None]:
         namespace, code = placement.namespace, placement.code
         if namespace == "country":
             cc = code.upper()
@@ -255,9 +265,12 @@ class _Builder:
         if operators:
             for op in operators:
                 reg = next(x for x in regions if x.operator == op)
-                self.add_edge(node, self.entity(op), "operated_by",
-                              _catalog_ev(reg.source, f"{reg.code} is operated by {op}"),
-                              key=f"operated_by:{op}")
+                ev_key = (reg.provider, reg.service, reg.code, op)
+                ev = self._operator_evidence.get(ev_key)
+                if ev is None:
+                    ev = self._operator_evidence[ev_key] = _catalog_ev(
+                        reg.source, f"{reg.code} is operated by {op}")
+                self.add_edge(node, self.entity(op), "operated_by", ev, key=f"operated_by:{op}")
         elif r.provider in self.default_operator:
             op = self.default_operator[r.provider]
             self.add_edge(node, self.entity(op), "operated_by",
