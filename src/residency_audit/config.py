@@ -1,0 +1,420 @@
+"""The configuration file of a scheduled run (``residency-audit run --config FILE``).
+
+One TOML file names the sources to scan or load, the policy, extra catalog files, the reports
+to write, the severity that fails the run, and the history database. ``docs/config.md``
+documents it with a full example. Relative paths are read against the config file's folder, so
+a config and its inventory can move together.
+
+>>> cfg = parse_config('''
+... policy = "esam"
+... fail_on = "critical"
+... [sources]
+... inventory = ["inventory.yaml"]
+... [[outputs]]
+... format = "json"
+... path = "reports/residency.json"
+... ''', "/srv/audit/residency.toml")
+>>> cfg.policy, cfg.fail_on, [str(p) for p in cfg.inventory]
+('esam', 'critical', ['/srv/audit/inventory.yaml'])
+>>> str(cfg.history)
+'/srv/audit/residency-audit-history.sqlite'
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, NoReturn
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
+
+from residency_audit.errors import InputError
+
+__all__ = ["DEFAULT_HISTORY_NAME", "Output", "RunConfig", "load_config", "parse_config",
+           "provider_argv", "provider_namespace"]
+
+DEFAULT_HISTORY_NAME = "residency-audit-history.sqlite"
+MAX_BYTES = 1024 * 1024
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _as_list(value: Any) -> Any:
+    """Accept one string where a list of strings is allowed (``endpoint = "https://…"``)."""
+    return [value] if isinstance(value, str) else value
+
+
+class AwsSource(_Model):
+    """``[sources.aws]``: maps onto ``scan --aws …``."""
+
+    profile: Text | None = None
+    regions: list[Text] = []
+    services: list[Text] = []
+    org_role: Text | None = None
+    external_id: Text | None = None
+
+
+class AzureSource(_Model):
+    """``[sources.azure]``: maps onto ``scan --azure …``."""
+
+    subscriptions: list[Text] = []
+    management_group: list[Text] = []
+    endpoint: Text | None = None
+
+    one_or_many = field_validator("management_group", mode="before")(_as_list)
+
+
+class GcpSource(_Model):
+    """``[sources.gcp]``: maps onto ``scan --gcp …``."""
+
+    organization: Text | None = None
+    folders: list[Text] = []
+    projects: list[Text] = []
+    endpoint: list[Text] = []
+
+    one_or_many = field_validator("endpoint", mode="before")(_as_list)
+
+
+class SourcesIn(_Model):
+    aws: AwsSource | None = None
+    azure: AzureSource | None = None
+    gcp: GcpSource | None = None
+    inventory: list[Text] = []
+    estates: list[Text] = []
+
+    one_or_many = field_validator("inventory", "estates", mode="before")(_as_list)
+
+
+class OutputIn(_Model):
+    format: Text
+    path: Text
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        from residency_audit.report import FORMATS
+
+        if value not in FORMATS:
+            raise ValueError(f"unknown format {value!r}; choose from {', '.join(sorted(FORMATS))}")
+        return value
+
+
+class ConfigIn(_Model):
+    sources: SourcesIn
+    policy: Text | None = None
+    catalog: list[Text] = []
+    outputs: list[OutputIn] = []
+    fail_on: Literal["info", "low", "medium", "high", "critical", "none"] = "high"
+    history: Text | None = None
+
+    one_or_many = field_validator("catalog", mode="before")(_as_list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Output:
+    """A report to write: its format (a key of ``residency_audit.report.FORMATS``) and path."""
+
+    format: str
+    path: Path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunConfig:
+    """A validated config with every path resolved against the config file's folder."""
+
+    path: Path
+    aws: AwsSource | None
+    azure: AzureSource | None
+    gcp: GcpSource | None
+    inventory: tuple[Path, ...]
+    estates: tuple[Path, ...]
+    policy: str | None
+    catalog: tuple[Path, ...]
+    outputs: tuple[Output, ...]
+    fail_on: str
+    history: Path
+
+    @property
+    def cloud_sources(self) -> tuple[str, ...]:
+        """The providers this config scans, in a fixed order."""
+        return tuple(name for name in ("aws", "azure", "gcp") if getattr(self, name) is not None)
+
+
+# --- where a key stands in the TOML text (tomllib keeps no positions) ---------------------------
+
+_BARE = r"[A-Za-z0-9_-]+"
+_KEY_PART = rf'(?:{_BARE}|"(?:[^"\\]|\\.)*"|\'[^\']*\')'
+_DOTTED = rf"{_KEY_PART}(?:\s*\.\s*{_KEY_PART})*"
+_TABLE = re.compile(rf"^\s*\[\s*({_DOTTED})\s*\]\s*(?:#.*)?$")
+_ARRAY_TABLE = re.compile(rf"^\s*\[\[\s*({_DOTTED})\s*\]\]\s*(?:#.*)?$")
+_ASSIGN = re.compile(rf"^\s*({_DOTTED})\s*=")
+
+
+def _key_parts(dotted: str) -> list[str]:
+    parts = re.findall(_KEY_PART, dotted)
+    return [p[1:-1] if p[:1] in "\"'" else p for p in parts]
+
+
+def _open_brackets(value: str) -> int:
+    """How many ``[``/``{`` a value leaves open on its line (strings and comments skipped)."""
+    depth = 0
+    quote = ""
+    i = 0
+    while i < len(value):
+        ch = value[i]
+        if quote:
+            if ch == "\\" and quote == '"':
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            break
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        i += 1
+    return depth
+
+
+def key_lines(text: str) -> dict[tuple[str | int, ...], int]:
+    """The 1-based line of every table header and key of a TOML text, by path.
+
+    Array-of-tables items get their index (``("outputs", 1, "format")``). Values that span lines
+    (arrays, multi-line strings) are skipped over, so nothing inside them is read as a key.
+
+    >>> lines = key_lines('a = 1\\n[[out]]\\nf = "x"\\n[[out]]\\nf = [\\n "y = 1",\\n]\\n')
+    >>> lines[("a",)], lines[("out", 1)], lines[("out", 1, "f")]
+    (1, 4, 5)
+    """
+    out: dict[tuple[str | int, ...], int] = {}
+    counts: dict[tuple[str | int, ...], int] = {}
+    table: tuple[str | int, ...] = ()
+    depth = 0
+    in_string = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if in_string:
+            if line.count(in_string) % 2 == 1:
+                in_string = ""
+            continue
+        if depth > 0:
+            depth += _open_brackets(line)
+            continue
+        m = _ARRAY_TABLE.match(line)
+        if m:
+            base = tuple(_key_parts(m.group(1)))
+            index = counts.get(base, -1) + 1
+            counts[base] = index
+            table = (*base, index)
+            out.setdefault(base, number)
+            out[table] = number
+            continue
+        m = _TABLE.match(line)
+        if m:
+            table = tuple(_key_parts(m.group(1)))
+            for i in range(1, len(table) + 1):
+                out.setdefault(table[:i], number)
+            continue
+        m = _ASSIGN.match(line)
+        if not m:
+            continue
+        key = (*table, *_key_parts(m.group(1)))
+        for i in range(len(table) + 1, len(key) + 1):
+            out.setdefault(key[:i], number)
+        value = line[m.end():]
+        for quotes in ('"""', "'''"):
+            if value.count(quotes) % 2 == 1:
+                in_string = quotes
+        if not in_string:
+            depth = max(0, _open_brackets(value))
+    return out
+
+
+def _line_for(lines: dict[tuple[str | int, ...], int], loc: Sequence[str | int]) -> int | None:
+    """The line of the longest prefix of ``loc`` that the text names."""
+    for n in range(len(loc), 0, -1):
+        line = lines.get(tuple(loc[:n]))
+        if line is not None:
+            return line
+    return None
+
+
+def _field_name(loc: Sequence[str | int]) -> str:
+    parts: list[str] = []
+    for step in loc:
+        parts.append(f"[{step}]" if isinstance(step, int) else ("." if parts else "") + str(step))
+    return "".join(parts)
+
+
+def _fail(origin: str, text: str, exc: ValidationError) -> NoReturn:
+    err = sorted(exc.errors(), key=lambda e: [str(x) for x in e["loc"]])[0]
+    loc = [x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-"))]
+    more = len(exc.errors()) - 1
+    message = err["msg"].removeprefix("Value error, ")
+    if more:
+        message += f" (and {more} more error{'s' if more > 1 else ''})"
+    raise InputError(origin, _line_for(key_lines(text), loc), _field_name(loc) or None, message)
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+_TOML_POSITION = re.compile(r"^(?P<msg>.*?) \(at line (?P<line>\d+), column \d+\)$")
+
+
+def _resolve(base: Path, value: str) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else base / p
+
+
+def _policy(base: Path, value: str | None) -> str | None:
+    """A preset name as is; anything else is a policy file, resolved against ``base``."""
+    if value is None:
+        return None
+    from residency_audit.policy import preset_names
+
+    return value if value in preset_names() else str(_resolve(base, value))
+
+
+def parse_config(text: str, origin: str | os.PathLike[str]) -> RunConfig:
+    """Validate the TOML ``text`` of the config file at ``origin`` (named in errors)."""
+    name = str(origin)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = _TOML_POSITION.match(str(exc))
+        line = int(m.group("line")) if m else None
+        raise InputError(name, line, None, f"not valid TOML: {m.group('msg') if m else exc}") from None
+    try:
+        cfg = ConfigIn.model_validate(doc)
+    except ValidationError as exc:
+        _fail(name, text, exc)
+    base = Path(origin).expanduser().absolute().parent
+    s = cfg.sources
+    if s.aws and s.aws.external_id and not s.aws.org_role:
+        raise InputError(name, _line_for(key_lines(text), ["sources", "aws", "external_id"]),
+                         "sources.aws.external_id", "needs sources.aws.org_role")
+    if not (s.aws or s.azure or s.gcp or s.inventory or s.estates):
+        raise InputError(name, _line_for(key_lines(text), ["sources"]), "sources",
+                         "name at least one source: aws, azure, gcp, inventory or estates")
+    paths = [o.path for o in cfg.outputs]
+    for i, value in enumerate(paths):
+        if value in paths[:i]:
+            raise InputError(name, _line_for(key_lines(text), ["outputs", i, "path"]),
+                             f"outputs[{i}].path", f"{value!r} is already the path of another output")
+    return RunConfig(
+        path=Path(origin), aws=s.aws, azure=s.azure, gcp=s.gcp,
+        inventory=tuple(_resolve(base, p) for p in s.inventory),
+        estates=tuple(_resolve(base, p) for p in s.estates),
+        policy=_policy(base, cfg.policy),
+        catalog=tuple(_resolve(base, p) for p in cfg.catalog),
+        outputs=tuple(Output(format=o.format, path=_resolve(base, o.path)) for o in cfg.outputs),
+        fail_on=cfg.fail_on,
+        history=_resolve(base, cfg.history or DEFAULT_HISTORY_NAME),
+    )
+
+
+def load_config(path: str | os.PathLike[str]) -> RunConfig:
+    """Read and validate the config file at ``path``; :class:`InputError` names file, line, field."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(str(p), None, None, "file not found") from None
+    except IsADirectoryError:
+        raise InputError(str(p), None, None, "is a directory, not a file") from None
+    except OSError as exc:
+        raise InputError(str(p), None, None, f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise InputError(str(p), None, None, f"file is {len(data)} bytes; the limit is {MAX_BYTES}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(str(p), data[: exc.start].count(b"\n") + 1, None, "not UTF-8 text") from None
+    return parse_config(text, p)
+
+
+# --- cloud sources as the provider CLI hooks' own options --------------------------------------
+
+
+def provider_argv(config: RunConfig) -> list[str]:
+    """The ``scan`` command-line options that ask for the cloud scans ``config`` names.
+
+    >>> cfg = parse_config('[sources.aws]\\nprofile = "audit"\\nregions = ["eu-north-1"]\\n', "c.toml")
+    >>> provider_argv(cfg)
+    ['--aws', '--aws-profile', 'audit', '--aws-regions', 'eu-north-1']
+    """
+    argv: list[str] = []
+    if config.aws is not None:
+        a = config.aws
+        argv.append("--aws")
+        if a.profile:
+            argv += ["--aws-profile", a.profile]
+        if a.regions:
+            argv += ["--aws-regions", ",".join(a.regions)]
+        if a.services:
+            argv += ["--aws-services", ",".join(a.services)]
+        if a.org_role:
+            argv += ["--aws-org-role", a.org_role]
+        if a.external_id:
+            argv += ["--aws-external-id", a.external_id]
+    if config.azure is not None:
+        z = config.azure
+        argv.append("--azure")
+        for sub in z.subscriptions:
+            argv += ["--azure-subscription", sub]
+        for group in z.management_group:
+            argv += ["--azure-management-group", group]
+        if z.endpoint:
+            argv += ["--azure-endpoint", z.endpoint]
+    if config.gcp is not None:
+        g = config.gcp
+        argv.append("--gcp")
+        if g.organization:
+            argv += ["--gcp-organization", g.organization]
+        for folder in g.folders:
+            argv += ["--gcp-folder", folder]
+        for project in g.projects:
+            argv += ["--gcp-project", project]
+        for endpoint in g.endpoint:
+            argv += ["--gcp-endpoint", endpoint]
+    return argv
+
+
+class _Parser(argparse.ArgumentParser):
+    """A parser whose errors are :class:`InputError` naming the config file, not an exit."""
+
+    def __init__(self, origin: str) -> None:
+        super().__init__(prog="residency-audit run", add_help=False, allow_abbrev=False)
+        self.origin = origin
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(self.origin, None, "sources", f"cannot map onto the scan options: {message}")
+
+
+def provider_namespace(config: RunConfig, hooks: dict[str, Any]) -> argparse.Namespace:
+    """Parse :func:`provider_argv` with a parser built from each provider's ``add_arguments``.
+
+    ``hooks`` maps a provider name to its CLI module (``residency_audit.providers.<p>.cli``),
+    or to None when that adapter is not installed. Because the options are parsed by the
+    adapters' own definitions, a renamed option fails here rather than being ignored.
+    """
+    origin = str(config.path)
+    parser = _Parser(origin)
+    for name in config.cloud_sources:
+        module = hooks.get(name)
+        if module is None:
+            raise InputError(origin, None, f"sources.{name}",
+                             f"the {name} adapter is not part of this installation")
+        module.add_arguments(parser)
+    return parser.parse_args(provider_argv(config))
