@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -291,68 +291,117 @@ class _Bucket:
 
 
 def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]]) -> None:
-    # Phase 1: the bucket list, the per-region filtered lists, tags, Multi-Region Access Points.
-    tasks: list[Callable[[], tuple[str, Any, Any]]] = []
+    """Buckets, their replication and destinations, as a pipeline.
+
+    The listings (plain, and filtered per region), the tag listings and the Multi-Region Access
+    Points are requested at once; each bucket's ``GetBucketReplication`` is sent as soon as a
+    listing has told its region, while the other listings are still running. Buckets that no
+    listing placed go to ``GetBucketLocation`` once every listing is in. Records are built at the
+    end, when the tags are known.
+    """
+    label = "aws: s3"
+    futures: dict[Future[Any], tuple[str, Any]] = {}
+
+    def submit(kind: str, key: Any, fn: Callable[[], Any]) -> None:
+        futures[run.pool.submit(fn)] = (kind, key)
+        run.total += 1
+
     for account in sorted(regions_by_account):
         home = run.client(account, run.home_region, "s3")
-        tasks.append(lambda a=account, c=home: ("list", a, _s3_list(run, a, c, None)))
+        submit("list", account, lambda a=account, c=home: _s3_list(run, a, c, None))
         for region in regions_by_account[account]:
             c = run.client(account, region, "s3")
-            tasks.append(lambda a=account, r=region, c=c: ("list-region", (a, r), _s3_list(run, a, c, r)))
+            submit("list-region", (account, region), lambda a=account, r=region, c=c: _s3_list(run, a, c, r))
             t = run.client(account, region, "resourcegroupstaggingapi")
-            tasks.append(lambda a=account, r=region, c=t: ("tags", (a, r), _s3_tags(run, a, r, c)))
+            submit("tags", (account, region), lambda a=account, r=region, c=t: _s3_tags(run, a, r, c))
         ctl = run.client(account, s3.MRAP_CONTROL_REGION, "s3control")
-        tasks.append(lambda a=account, c=ctl: ("mrap", a, _s3_mraps(run, a, c)))
+        submit("mrap", account, lambda a=account, c=ctl: _s3_mraps(run, a, c))
+    # Clients for every region a bucket may be in are made now, in this thread.
+    homes = {a: run.clients[(a, run.home_region, "s3")] for a in regions_by_account}
+
     buckets: dict[str, _Bucket] = {}
-    by_region: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    dispatched: set[str] = set()
     tags: dict[str, Mapping[str, str]] = {}
-    for kind, key, (result, gaps) in run.run("aws: s3", tasks):
-        run.gaps.extend(gaps)
-        if result is None:
-            continue
-        if kind == "list":
-            for name, region in s3.parse_bucket_list(result).items():
-                buckets[name] = _Bucket(account=key, region=region,
-                                        ref="ListBuckets Buckets[].BucketRegion" if region else "")
-        elif kind == "list-region":
-            by_region.setdefault(key[0], {})[key[1]] = result
-        elif kind == "tags":
-            tags.update(s3.parse_tag_mappings(result))
-        else:
-            run.resources.extend(result)
-    for account, pages in by_region.items():
-        for name, region in s3.buckets_by_region(pages).items():
-            b = buckets.get(name)
-            if b is not None and b.account == account and b.region is None:
-                b.region, b.ref = region, f"ListBuckets(BucketRegion={region}) Buckets[].Name"
-    # Phase 2: each bucket's location (only where still unknown) and its replication.
-    names = sorted(buckets)
-    tasks2 = []
-    for name in names:
-        b = buckets[name]
-        home = run.client(b.account, run.home_region, "s3")
-        regional = run.clients.get((b.account, b.region or "", "s3"))
-        tasks2.append(lambda n=name, b=b, h=home, rc=regional: _s3_bucket(run, n, b, h, rc, tags))
+    fetched: list[_Fetched] = []
+    listings_left = sum(1 + len(regions_by_account[a]) for a in regions_by_account)
+
+    def dispatch(name: str, bucket: _Bucket) -> None:
+        dispatched.add(name)
+        regional = run.clients.get((bucket.account, bucket.region or "", "s3"))
+        submit("bucket", name, lambda: _s3_bucket(run, name, bucket, homes[bucket.account], regional))
+
+    flushed = False
+    while futures:
+        done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+        for future in sorted(done, key=lambda f: futures[f]):
+            kind, key = futures.pop(future)
+            result, gaps = future.result()
+            run.gaps.extend(gaps)
+            run.done += 1
+            if kind in ("list", "list-region"):
+                listings_left -= 1
+            if result is None:
+                pass
+            elif kind == "list":
+                for name, region in sorted(s3.parse_bucket_list(result).items()):
+                    if name not in buckets:
+                        buckets[name] = _Bucket(account=key)
+                    if region and buckets[name].region is None:
+                        buckets[name].region, buckets[name].ref = region, "ListBuckets Buckets[].BucketRegion"
+                    if buckets[name].region is not None and name not in dispatched:
+                        dispatch(name, buckets[name])
+            elif kind == "list-region":
+                account, region = key
+                for name in sorted(s3.parse_bucket_list(result)):
+                    b = buckets.setdefault(name, _Bucket(account=account))
+                    if b.region is None:
+                        b.region, b.ref = region, f"ListBuckets(BucketRegion={region}) Buckets[].Name"
+                    if name not in dispatched:
+                        dispatch(name, b)
+            elif kind == "tags":
+                tags.update(s3.parse_tag_mappings(result))
+            elif kind == "mrap":
+                run.resources.extend(result)
+            elif kind == "bucket":
+                fetched.append(result)
+        if listings_left == 0 and not flushed:
+            # Every listing is in: what none of them placed goes to GetBucketLocation.
+            flushed = True
+            for name in sorted(set(buckets) - dispatched):
+                dispatch(name, buckets[name])
+        run._tick(label)
+
     known: dict[str, str | None] = {}
     pending: dict[str, tuple[s3.ReplicationTarget, str]] = {}
-    outcomes = run.run("aws: s3 buckets", tasks2)
-    for resource, gaps, region, _ in outcomes:
-        run.resources.append(resource)
-        run.gaps.extend(gaps)
-        known[resource.id] = region
-    for resource, _, _, targets in outcomes:
-        for t in targets:
+    for f in sorted(fetched, key=lambda f: f.name):
+        run.resources.append(s3.parse_bucket(
+            name=f.name, account=f.account, partition=run.partition, region=f.region, region_ref=f.ref,
+            replication=f.replication, tags=tags.get(s3.bucket_arn(f.name, run.partition))))
+        known[s3.bucket_arn(f.name, run.partition)] = f.region
+    for f in sorted(fetched, key=lambda f: f.name):
+        for t in s3.parse_replication(f.replication or {}):
             if t.bucket_arn not in known:
-                pending.setdefault(t.bucket_arn, (t, resource.account))
-    # Phase 3: destinations no scanned account lists.
-    tasks3 = []
+                pending.setdefault(t.bucket_arn, (t, f.account))
+    # Destinations no scanned account lists.
+    tasks = []
     for arn in sorted(pending):
         target, source_account = pending[arn]
         client = run.client(source_account, run.home_region, "s3")
-        tasks3.append(lambda t=target, a=source_account, c=client: _s3_destination(run, t, a, c))
-    for resource, gaps in run.run("aws: s3 destinations", tasks3):
+        tasks.append(lambda t=target, a=source_account, c=client: _s3_destination(run, t, a, c))
+    for resource, gaps in run.run("aws: s3 destinations", tasks):
         run.resources.append(resource)
         run.gaps.extend(gaps)
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """What was read about one bucket."""
+
+    name: str
+    account: str
+    region: str | None
+    ref: str
+    replication: dict[str, Any] | None
 
 
 def _s3_list(run: _Run, account: str, client: Any, region: str | None) -> tuple[Any, list[CoverageGap]]:
@@ -379,23 +428,20 @@ def _s3_mraps(run: _Run, account: str, client: Any) -> tuple[Any, list[CoverageG
 
 
 def _s3_bucket(run: _Run, name: str, bucket: _Bucket, home: Any, regional: Any,
-               tags: Mapping[str, Mapping[str, str]],
-               ) -> tuple[Resource, list[CoverageGap], str | None, list[s3.ReplicationTarget]]:
+               ) -> tuple[_Fetched, list[CoverageGap]]:
     attempt = Attempt(scope=Scope(account=bucket.account, region=bucket.region or "", service="s3",
                                   partition=run.partition))
     region, ref = bucket.region, bucket.ref
     if region is None:
         answer = s3.fetch_bucket_location(home, attempt, name)
         if answer is not None:
-            region, ref = s3.normalize_bucket_location(answer.get("LocationConstraint")), \
-                "GetBucketLocation LocationConstraint"
+            region = s3.normalize_bucket_location(answer.get("LocationConstraint"))
+            ref = "GetBucketLocation LocationConstraint"
     replication = None
     if region is not None:
         replication = s3.fetch_bucket_replication(regional or home, attempt, name)
-    resource = s3.parse_bucket(name=name, account=bucket.account, partition=run.partition, region=region,
-                               region_ref=ref, replication=replication,
-                               tags=tags.get(s3.bucket_arn(name, run.partition)))
-    return resource, attempt.gaps, region, s3.parse_replication(replication or {})
+    return _Fetched(name=name, account=bucket.account, region=region, ref=ref,
+                    replication=replication), attempt.gaps
 
 
 def _s3_destination(run: _Run, target: s3.ReplicationTarget, source_account: str, client: Any,
