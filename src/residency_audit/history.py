@@ -1,0 +1,734 @@
+"""The history of scheduled runs (SQLite) and the drift between two runs.
+
+Each run is stored whole, in one ``BEGIN IMMEDIATE`` transaction: its timestamps and versions,
+the estate it audited (as the estate JSON), every finding, every coverage gap, and each holder's
+placements (with their countries) and the laws that reach it. So :func:`diff_runs` compares two
+runs without auditing again, and a run that is killed half-way leaves no trace rather than half
+a run. The database is in WAL mode with a busy timeout, so that two runs at once both land; the
+file is created readable by its owner only.
+
+The history holds clock times (when a run started and finished); the reports never do.
+
+>>> import tempfile, pathlib
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> with History(folder / "h.sqlite") as h:
+...     a = h.record(RunRecord(started="2026-11-24T02:00:00Z", finished="2026-11-24T02:00:01Z",
+...                            policy="esam", evaluated_on="2026-11-24"))
+...     b = h.record(RunRecord(started="2026-11-25T02:00:00Z", finished="2026-11-25T02:00:01Z",
+...                            policy="esam", evaluated_on="2026-11-25", holders=(
+...         Holder(node="resource:x", placements=(
+...             HolderPlacement(location="location:aws:us-east-1", role="replica", countries=("US",)),)),)))
+...     drift = diff_runs(h.load(a), h.load(b))
+>>> drift.changed, [c.country for c in drift.new_countries]
+(True, ['US'])
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from residency_audit.errors import InputError
+
+if TYPE_CHECKING:
+    from residency_audit.pipeline import Audit
+
+__all__ = ["BUSY_TIMEOUT_SECONDS", "SCHEMA_VERSION", "CountryChange", "Drift", "FindingRow", "GapRow",
+           "History", "Holder", "HolderChange", "HolderPlacement", "RunRecord", "RunSummary",
+           "diff_runs", "drift_dict", "record_from_audit", "render_drift_markdown", "utc_now"]
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_SECONDS = 60.0
+
+
+def utc_now() -> str:
+    """The current UTC time as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (history only, never in reports)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# --- records -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HolderPlacement:
+    """Where a holder keeps a copy: the location node, the copy's role, its possible countries."""
+
+    location: str
+    role: str
+    countries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Holder:
+    """A holder of data in one run: its placements and the laws that reach it."""
+
+    node: str
+    label: str = ""
+    kind: str = ""
+    placements: tuple[HolderPlacement, ...] = ()
+    laws: tuple[str, ...] = ()
+
+    @property
+    def countries(self) -> tuple[str, ...]:
+        """Every country any of its copies can be in, sorted."""
+        return tuple(sorted({c for p in self.placements for c in p.countries}))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FindingRow:
+    """A finding as the history keeps it."""
+
+    id: str
+    rule: str
+    severity: str
+    node: str
+    law: str = ""
+    title: str = ""
+    data: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    exception: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GapRow:
+    """A coverage gap as the history keeps it."""
+
+    provider: str
+    scope: str
+    service: str
+    operation: str
+    error: str
+    region: str = ""
+    resource: str = ""
+    message: str = ""
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return (self.provider, self.scope, self.region, self.service, self.operation, self.resource,
+                self.error, self.message)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRecord:
+    """Everything the history keeps of one run; ``id`` is set once stored."""
+
+    started: str
+    finished: str
+    policy: str
+    evaluated_on: str
+    tool_version: str = ""
+    catalog_version: str = ""
+    fail_on: str = ""
+    exit_code: int | None = None
+    sources: tuple[str, ...] = ()
+    summary: Mapping[str, Any] = field(default_factory=dict)
+    timings: Mapping[str, float] = field(default_factory=dict)
+    estate: str = "{}"
+    findings: tuple[FindingRow, ...] = ()
+    gaps: tuple[GapRow, ...] = ()
+    holders: tuple[Holder, ...] = ()
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunSummary:
+    """One line of ``residency-audit history``."""
+
+    id: int
+    started: str
+    finished: str
+    policy: str
+    evaluated_on: str
+    tool_version: str
+    catalog_version: str
+    fail_on: str
+    exit_code: int | None
+    seconds: float
+    summary: Mapping[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "started": self.started, "finished": self.finished,
+                "policy": self.policy, "evaluated_on": self.evaluated_on,
+                "tool_version": self.tool_version, "catalog_version": self.catalog_version,
+                "fail_on": self.fail_on, "exit_code": self.exit_code,
+                "seconds": round(self.seconds, 3), "summary": dict(self.summary)}
+
+
+def record_from_audit(audit: Audit, *, started: str, finished: str, timings: Mapping[str, float],
+                      fail_on: str, exit_code: int | None) -> RunRecord:
+    """The :class:`RunRecord` of ``audit``, taken from the canonical report content."""
+    from residency_audit.estate_io import estate_to_dict
+    from residency_audit.report.json_report import report_dict
+
+    report = report_dict(audit)
+    return RunRecord(
+        started=started, finished=finished, policy=str(report["policy"]["name"]),
+        evaluated_on=str(report["evaluated_on"]), tool_version=str(report["tool"]["version"]),
+        catalog_version=str(report["catalog_version"]), fail_on=fail_on, exit_code=exit_code,
+        sources=tuple(report["summary"]["sources"]), summary=report["summary"],
+        timings=dict(timings),
+        estate=json.dumps(estate_to_dict(audit.estate), sort_keys=True, separators=(",", ":")),
+        findings=tuple(
+            FindingRow(id=f["id"], rule=f["rule"], severity=f["severity"], node=f["node"],
+                       law=f["law"] or "", title=f["title"], data=tuple(f["data"]),
+                       countries=tuple(f["countries"]), exception=f["exception"] or "")
+            for f in report["findings"]),
+        gaps=tuple(GapRow(**g) for g in report["gaps"]),
+        holders=tuple(
+            Holder(node=h["node"], label=h["label"], kind=str(h["kind"]), laws=tuple(h["reached_by"]),
+                   placements=tuple(HolderPlacement(location=p["location"], role=str(p["role"]),
+                                                    countries=tuple(p["countries"]))
+                                    for p in h["placements"]))
+            for h in report["holders"]),
+    )
+
+
+# --- schema and migrations ---------------------------------------------------------------------
+
+_SCHEMA_V1 = """
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started TEXT NOT NULL,
+    finished TEXT NOT NULL,
+    tool_version TEXT NOT NULL,
+    catalog_version TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    evaluated_on TEXT NOT NULL,
+    fail_on TEXT NOT NULL,
+    exit_code INTEGER,
+    sources TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    estate TEXT NOT NULL,
+    n_findings INTEGER NOT NULL,
+    n_gaps INTEGER NOT NULL,
+    n_holders INTEGER NOT NULL,
+    n_placements INTEGER NOT NULL,
+    n_reach INTEGER NOT NULL,
+    n_timings INTEGER NOT NULL
+);
+CREATE TABLE timings (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    PRIMARY KEY (run_id, stage)
+);
+CREATE TABLE findings (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    finding_id TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    node TEXT NOT NULL,
+    law TEXT NOT NULL,
+    title TEXT NOT NULL,
+    data TEXT NOT NULL,
+    countries TEXT NOT NULL,
+    exception TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE gaps (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    provider TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    region TEXT NOT NULL,
+    service TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    error TEXT NOT NULL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE holders (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    node TEXT NOT NULL,
+    label TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    PRIMARY KEY (run_id, node)
+);
+CREATE TABLE placements (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    node TEXT NOT NULL,
+    location TEXT NOT NULL,
+    role TEXT NOT NULL,
+    countries TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE reach (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    node TEXT NOT NULL,
+    law TEXT NOT NULL,
+    PRIMARY KEY (run_id, node, law)
+);
+"""
+
+
+def _migrate_to_1(conn: sqlite3.Connection) -> None:
+    """The first schema: runs and their children."""
+    for statement in _SCHEMA_V1.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+#: Migration hook: ``MIGRATIONS[n]`` brings a database at version ``n - 1`` to version ``n``.
+#: Each runs inside the same ``BEGIN IMMEDIATE`` transaction as the version update.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_to_1}
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                       "AND name = 'schema_version'").fetchone()
+    if row is None:
+        return 0
+    version = conn.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+    return int(version or 0)
+
+
+def _migrate(conn: sqlite3.Connection, origin: str,
+             migrations: Mapping[int, Callable[[sqlite3.Connection], None]]) -> None:
+    """Bring the schema to the newest version, in one transaction (nothing if it already is)."""
+    target = max(migrations)
+    if _schema_version(conn) == target:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _schema_version(conn)  # again: another process may have migrated meanwhile
+        if version > target:
+            raise InputError(origin, None, None, f"history schema version {version} is newer than "
+                             f"this version of residency-audit reads ({target}); upgrade it")
+        if version == 0:
+            conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            conn.execute("INSERT INTO schema_version (version) VALUES (0)")
+        for step in range(version + 1, target + 1):
+            migrations[step](conn)
+        conn.execute("UPDATE schema_version SET version = ?", (target,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty file readable by its owner only, unless it exists."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class History:
+    """A history database: record runs, list them, load one back.
+
+    ``create=False`` refuses a missing file (for reading commands) instead of creating one.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True,
+                 migrations: Mapping[int, Callable[[sqlite3.Connection], None]] | None = None) -> None:
+        self.path = Path(path)
+        origin = str(self.path)
+        if not self.path.exists():
+            if not create:
+                raise InputError(origin, None, None,
+                                 "no history file here (a 'residency-audit run' creates it)")
+            _create_private(self.path)
+        try:
+            self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise InputError(origin, None, None, f"cannot open the history: {exc}") from None
+        try:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = FULL")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            _migrate(self.conn, origin, migrations or MIGRATIONS)
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise InputError(origin, None, None, f"not a residency-audit history: {exc}") from None
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @property
+    def schema_version(self) -> int:
+        return _schema_version(self.conn)
+
+    def record(self, run: RunRecord) -> int:
+        """Store ``run`` and all its rows in one transaction; returns its run id."""
+        placements = [(h.node, p) for h in run.holders for p in h.placements]
+        reach = sorted({(h.node, law) for h in run.holders for law in h.laws})
+        c = self.conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            cur = c.execute(
+                "INSERT INTO runs (started, finished, tool_version, catalog_version, policy, "
+                "evaluated_on, fail_on, exit_code, sources, summary, estate, n_findings, n_gaps, "
+                "n_holders, n_placements, n_reach, n_timings) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run.started, run.finished, run.tool_version, run.catalog_version, run.policy,
+                 run.evaluated_on, run.fail_on, run.exit_code, _dumps(sorted(run.sources)),
+                 _dumps(dict(run.summary)), run.estate, len(run.findings), len(run.gaps),
+                 len(run.holders), len(placements), len(reach), len(run.timings)))
+            run_id = int(cur.lastrowid or 0)
+            c.executemany("INSERT INTO timings VALUES (?, ?, ?)",
+                          ((run_id, stage, float(s)) for stage, s in sorted(run.timings.items())))
+            c.executemany(
+                "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((run_id, i, f.id, f.rule, f.severity, f.node, f.law, f.title, _dumps(list(f.data)),
+                  _dumps(list(f.countries)), f.exception) for i, f in enumerate(run.findings)))
+            c.executemany(
+                "INSERT INTO gaps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((run_id, i, g.provider, g.scope, g.region, g.service, g.operation, g.resource,
+                  g.error, g.message) for i, g in enumerate(run.gaps)))
+            c.executemany("INSERT INTO holders VALUES (?, ?, ?, ?)",
+                          ((run_id, h.node, h.label, h.kind) for h in run.holders))
+            c.executemany("INSERT INTO placements VALUES (?, ?, ?, ?, ?, ?)",
+                          ((run_id, i, node, p.location, p.role, _dumps(list(p.countries)))
+                           for i, (node, p) in enumerate(placements)))
+            c.executemany("INSERT INTO reach VALUES (?, ?, ?)",
+                          ((run_id, node, law) for node, law in reach))
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        return run_id
+
+    def runs(self) -> list[RunSummary]:
+        """Every stored run, oldest first."""
+        rows = self.conn.execute(
+            "SELECT id, started, finished, policy, evaluated_on, tool_version, catalog_version, "
+            "fail_on, exit_code, summary FROM runs ORDER BY id").fetchall()
+        timings = dict(self.conn.execute(
+            "SELECT run_id, sum(seconds) FROM timings GROUP BY run_id").fetchall())
+        return [RunSummary(id=r[0], started=r[1], finished=r[2], policy=r[3], evaluated_on=r[4],
+                           tool_version=r[5], catalog_version=r[6], fail_on=r[7], exit_code=r[8],
+                           seconds=float(timings.get(r[0], 0.0)), summary=json.loads(r[9]))
+                for r in rows]
+
+    def run_ids(self) -> list[int]:
+        """The ids of every stored run, oldest first."""
+        return [int(r[0]) for r in self.conn.execute("SELECT id FROM runs ORDER BY id")]
+
+    def load(self, run_id: int, *, estate: bool = True) -> RunRecord:
+        """The stored run ``run_id``; :class:`InputError` if there is none."""
+        c = self.conn
+        # One read transaction, so that the run and its rows are one consistent snapshot.
+        c.execute("BEGIN")
+        try:
+            row = c.execute(
+                "SELECT started, finished, policy, evaluated_on, tool_version, catalog_version, "
+                "fail_on, exit_code, sources, summary, CASE WHEN ? THEN estate ELSE '{}' END "
+                "FROM runs WHERE id = ?", (int(estate), run_id)).fetchone()
+            if row is None:
+                raise InputError(str(self.path), None, "run", f"no run {run_id} in the history")
+            timings = dict(c.execute("SELECT stage, seconds FROM timings WHERE run_id = ? "
+                                     "ORDER BY stage", (run_id,)).fetchall())
+            findings = tuple(
+                FindingRow(id=r[0], rule=r[1], severity=r[2], node=r[3], law=r[4], title=r[5],
+                           data=tuple(json.loads(r[6])), countries=tuple(json.loads(r[7])),
+                           exception=r[8])
+                for r in c.execute("SELECT finding_id, rule, severity, node, law, title, data, "
+                                   "countries, exception FROM findings WHERE run_id = ? ORDER BY seq",
+                                   (run_id,)))
+            gaps = tuple(
+                GapRow(provider=r[0], scope=r[1], region=r[2], service=r[3], operation=r[4],
+                       resource=r[5], error=r[6], message=r[7])
+                for r in c.execute("SELECT provider, scope, region, service, operation, resource, "
+                                   "error, message FROM gaps WHERE run_id = ? ORDER BY seq", (run_id,)))
+            places: dict[str, list[HolderPlacement]] = {}
+            for node, location, role, countries in c.execute(
+                    "SELECT node, location, role, countries FROM placements WHERE run_id = ? "
+                    "ORDER BY seq", (run_id,)):
+                places.setdefault(node, []).append(
+                    HolderPlacement(location=location, role=role, countries=tuple(json.loads(countries))))
+            laws: dict[str, list[str]] = {}
+            for node, law in c.execute("SELECT node, law FROM reach WHERE run_id = ? "
+                                       "ORDER BY node, law", (run_id,)):
+                laws.setdefault(node, []).append(law)
+            holders = tuple(
+                Holder(node=node, label=label, kind=kind, placements=tuple(places.get(node, ())),
+                       laws=tuple(laws.get(node, ())))
+                for node, label, kind in c.execute("SELECT node, label, kind FROM holders "
+                                                   "WHERE run_id = ? ORDER BY node", (run_id,)))
+        finally:
+            c.execute("COMMIT")
+        return RunRecord(id=run_id, started=row[0], finished=row[1], policy=row[2], evaluated_on=row[3],
+                         tool_version=row[4], catalog_version=row[5], fail_on=row[6], exit_code=row[7],
+                         sources=tuple(json.loads(row[8])), summary=json.loads(row[9]),
+                         timings=timings, estate=row[10], findings=findings, gaps=gaps, holders=holders)
+
+
+# --- drift between two runs --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CountryChange:
+    """A country that holds data in one run and not in the other, with the copies there."""
+
+    country: str
+    copies: tuple[tuple[str, str, str], ...]  # (holder node, location, role), sorted
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HolderChange:
+    """A holder in both runs whose countries, reaching laws or placements differ."""
+
+    node: str
+    label: str
+    countries_added: tuple[str, ...] = ()
+    countries_removed: tuple[str, ...] = ()
+    laws_added: tuple[str, ...] = ()
+    laws_removed: tuple[str, ...] = ()
+    placements_added: tuple[tuple[str, str], ...] = ()  # (location, role)
+    placements_removed: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def moved(self) -> bool:
+        """True when its countries or the laws that reach it changed (jurisdiction drift)."""
+        return bool(self.countries_added or self.countries_removed or self.laws_added
+                    or self.laws_removed)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Drift:
+    """What changed from run ``a`` to run ``b``; ``changed`` is False when nothing did."""
+
+    a: RunRecord
+    b: RunRecord
+    new_countries: tuple[CountryChange, ...] = ()
+    gone_countries: tuple[CountryChange, ...] = ()
+    appeared: tuple[Holder, ...] = ()
+    disappeared: tuple[Holder, ...] = ()
+    moved: tuple[HolderChange, ...] = ()
+    relocated: tuple[HolderChange, ...] = ()
+    findings_new: tuple[FindingRow, ...] = ()
+    findings_resolved: tuple[FindingRow, ...] = ()
+    gaps_new: tuple[GapRow, ...] = ()
+    gaps_resolved: tuple[GapRow, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return any((self.new_countries, self.gone_countries, self.appeared, self.disappeared,
+                    self.moved, self.relocated, self.findings_new, self.findings_resolved,
+                    self.gaps_new, self.gaps_resolved))
+
+
+def _copies_by_country(holders: Iterable[Holder]) -> dict[str, set[tuple[str, str, str]]]:
+    out: dict[str, set[tuple[str, str, str]]] = {}
+    for h in holders:
+        for p in h.placements:
+            for country in p.countries:
+                out.setdefault(country, set()).add((h.node, p.location, p.role))
+    return out
+
+
+def _active(findings: Iterable[FindingRow]) -> dict[str, FindingRow]:
+    return {f.id: f for f in findings if not f.exception}
+
+
+def _finding_order(f: FindingRow) -> tuple[int, str, str, str]:
+    ranks = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+    return (ranks.get(f.severity, 5), f.rule, f.node, f.law)
+
+
+def diff_runs(a: RunRecord, b: RunRecord) -> Drift:
+    """What appeared, disappeared or moved from run ``a`` to run ``b``, and which findings are new.
+
+    A holder *moved* when the countries its copies can be in, or the laws that reach it,
+    changed; a finding is new when it is active in ``b`` and not in ``a`` (an exception that
+    expired makes one new again), and resolved in the other direction.
+    """
+    ha = {h.node: h for h in a.holders}
+    hb = {h.node: h for h in b.holders}
+    ca, cb = _copies_by_country(a.holders), _copies_by_country(b.holders)
+    moved: list[HolderChange] = []
+    relocated: list[HolderChange] = []
+    for node in sorted(ha.keys() & hb.keys()):
+        x, y = ha[node], hb[node]
+        px = {(p.location, p.role) for p in x.placements}
+        py = {(p.location, p.role) for p in y.placements}
+        change = HolderChange(
+            node=node, label=y.label or x.label,
+            countries_added=tuple(sorted(set(y.countries) - set(x.countries))),
+            countries_removed=tuple(sorted(set(x.countries) - set(y.countries))),
+            laws_added=tuple(sorted(set(y.laws) - set(x.laws))),
+            laws_removed=tuple(sorted(set(x.laws) - set(y.laws))),
+            placements_added=tuple(sorted(py - px)), placements_removed=tuple(sorted(px - py)))
+        if change.moved:
+            moved.append(change)
+        elif change.placements_added or change.placements_removed:
+            relocated.append(change)
+    fa, fb = _active(a.findings), _active(b.findings)
+    ga, gb = {g.key: g for g in a.gaps}, {g.key: g for g in b.gaps}
+    return Drift(
+        a=a, b=b,
+        new_countries=tuple(CountryChange(country=c, copies=tuple(sorted(cb[c])))
+                            for c in sorted(cb.keys() - ca.keys())),
+        gone_countries=tuple(CountryChange(country=c, copies=tuple(sorted(ca[c])))
+                             for c in sorted(ca.keys() - cb.keys())),
+        appeared=tuple(hb[n] for n in sorted(hb.keys() - ha.keys())),
+        disappeared=tuple(ha[n] for n in sorted(ha.keys() - hb.keys())),
+        moved=tuple(moved), relocated=tuple(relocated),
+        findings_new=tuple(sorted((fb[i] for i in fb.keys() - fa.keys()), key=_finding_order)),
+        findings_resolved=tuple(sorted((fa[i] for i in fa.keys() - fb.keys()), key=_finding_order)),
+        gaps_new=tuple(gb[k] for k in sorted(gb.keys() - ga.keys())),
+        gaps_resolved=tuple(ga[k] for k in sorted(ga.keys() - gb.keys())),
+    )
+
+
+def _run_info(r: RunRecord) -> dict[str, Any]:
+    return {"id": r.id, "started": r.started, "finished": r.finished, "policy": r.policy,
+            "evaluated_on": r.evaluated_on, "tool_version": r.tool_version,
+            "catalog_version": r.catalog_version}
+
+
+def _holder_dict(h: Holder) -> dict[str, Any]:
+    return {"node": h.node, "label": h.label, "kind": h.kind, "countries": list(h.countries),
+            "laws": list(h.laws),
+            "placements": [{"location": p.location, "role": p.role, "countries": list(p.countries)}
+                           for p in sorted(h.placements, key=lambda p: (p.location, p.role))]}
+
+
+def _change_dict(c: HolderChange) -> dict[str, Any]:
+    return {"node": c.node, "label": c.label, "countries_added": list(c.countries_added),
+            "countries_removed": list(c.countries_removed), "laws_added": list(c.laws_added),
+            "laws_removed": list(c.laws_removed),
+            "placements_added": [{"location": loc, "role": role} for loc, role in c.placements_added],
+            "placements_removed": [{"location": loc, "role": role} for loc, role in c.placements_removed]}
+
+
+def _finding_dict(f: FindingRow) -> dict[str, Any]:
+    return {"id": f.id, "rule": f.rule, "severity": f.severity, "node": f.node, "law": f.law or None,
+            "title": f.title, "data": list(f.data), "countries": list(f.countries)}
+
+
+def _gap_dict(g: GapRow) -> dict[str, Any]:
+    return {"provider": g.provider, "scope": g.scope, "region": g.region, "service": g.service,
+            "operation": g.operation, "resource": g.resource, "error": g.error, "message": g.message}
+
+
+def _country_dict(c: CountryChange) -> dict[str, Any]:
+    return {"country": c.country,
+            "copies": [{"node": n, "location": loc, "role": role} for n, loc, role in c.copies]}
+
+
+def drift_dict(d: Drift) -> dict[str, Any]:
+    """The drift as a JSON-ready dict (what ``diff --format json`` prints)."""
+    return {
+        "a": _run_info(d.a), "b": _run_info(d.b), "changed": d.changed,
+        "new_countries": [_country_dict(c) for c in d.new_countries],
+        "gone_countries": [_country_dict(c) for c in d.gone_countries],
+        "appeared": [_holder_dict(h) for h in d.appeared],
+        "disappeared": [_holder_dict(h) for h in d.disappeared],
+        "moved": [_change_dict(c) for c in d.moved],
+        "relocated": [_change_dict(c) for c in d.relocated],
+        "findings_new": [_finding_dict(f) for f in d.findings_new],
+        "findings_resolved": [_finding_dict(f) for f in d.findings_resolved],
+        "gaps_new": [_gap_dict(g) for g in d.gaps_new],
+        "gaps_resolved": [_gap_dict(g) for g in d.gaps_resolved],
+    }
+
+
+def _md(text: str) -> str:
+    """Text safe inside a Markdown list item (no line breaks, no stray emphasis or code)."""
+    return " ".join(text.split()).replace("\\", "\\\\").replace("`", "'").replace("*", "\\*") \
+        .replace("_", "\\_").replace("|", "\\|").replace("<", "&lt;")
+
+
+def _code(text: str) -> str:
+    return "`" + " ".join(text.split()).replace("`", "'") + "`"
+
+
+def _signed(added: Sequence[str], removed: Sequence[str]) -> str:
+    return ", ".join([f"+{x}" for x in added] + [f"−{x}" for x in removed])
+
+
+def _holder_line(h: Holder) -> str:
+    places = ", ".join(f"{p.role} at {p.location} ({'/'.join(p.countries) or '?'})"
+                       for p in sorted(h.placements, key=lambda p: (p.location, p.role)))
+    laws = f"; reached by {', '.join(h.laws)}" if h.laws else ""
+    return f"- {_code(h.node)} {_md(h.label)}: {places or 'no known placement'}{laws}"
+
+
+def _finding_line(f: FindingRow) -> str:
+    law = f" ({f.law})" if f.law else ""
+    return f"- **{f.severity}** {f.rule}{law}: {_code(f.node)} {_md(f.title)}"
+
+
+def _gap_line(g: GapRow) -> str:
+    where = "/".join(x for x in (g.provider, g.scope, g.region, g.service) if x)
+    what = f" {g.resource}" if g.resource else ""
+    return f"- {_code(where)} {g.operation}{_md(what)}: {_md(g.error)} {_md(g.message)}".rstrip()
+
+
+def render_drift_markdown(d: Drift) -> str:
+    """The drift as Markdown, new countries first (what ``diff --format md`` prints)."""
+    lines = [f"# Residency drift: run {d.a.id} → run {d.b.id}", ""]
+    for name, r in (("From", d.a), ("To", d.b)):
+        lines.append(f"- {name}: run {r.id}, started {r.started}, evaluated on {r.evaluated_on}, "
+                     f"policy {_md(r.policy)}, catalog {_md(r.catalog_version)}")
+    lines.append("")
+    if not d.changed:
+        lines += ["No change.", ""]
+        return "\n".join(lines)
+
+    def section(title: str, items: Sequence[str]) -> None:
+        if items:
+            lines.extend([f"## {title}", "", *items, ""])
+
+    new_holders = {h.node for h in d.appeared}
+    section("New countries", [
+        f"- **{c.country}**: " + "; ".join(
+            f"{_code(n)} {role} at {loc}{' (new holder)' if n in new_holders else ''}"
+            for n, loc, role in c.copies)
+        for c in d.new_countries])
+    section("Holders that appeared", [_holder_line(h) for h in d.appeared])
+    section("Holders that moved country or jurisdiction", [
+        f"- {_code(c.node)} {_md(c.label)}: "
+        + "; ".join(x for x in (
+            f"countries {_signed(c.countries_added, c.countries_removed)}"
+            if c.countries_added or c.countries_removed else "",
+            f"laws {_signed(c.laws_added, c.laws_removed)}" if c.laws_added or c.laws_removed else "",
+            "placements " + _signed([f"{r} at {loc}" for loc, r in c.placements_added],
+                                    [f"{r} at {loc}" for loc, r in c.placements_removed])
+            if c.placements_added or c.placements_removed else "") if x)
+        for c in d.moved])
+    section("New findings", [_finding_line(f) for f in d.findings_new])
+    section("New coverage gaps", [_gap_line(g) for g in d.gaps_new])
+    section("Holders that disappeared", [_holder_line(h) for h in d.disappeared])
+    section("Countries no longer holding data", [
+        f"- **{c.country}**: " + "; ".join(f"{_code(n)} {role} at {loc}" for n, loc, role in c.copies)
+        for c in d.gone_countries])
+    section("Placements changed within the same countries", [
+        f"- {_code(c.node)} {_md(c.label)}: "
+        + _signed([f"{r} at {loc}" for loc, r in c.placements_added],
+                  [f"{r} at {loc}" for loc, r in c.placements_removed])
+        for c in d.relocated])
+    section("Resolved findings", [_finding_line(f) for f in d.findings_resolved])
+    section("Resolved coverage gaps", [_gap_line(g) for g in d.gaps_resolved])
+    return "\n".join(lines)
