@@ -10,6 +10,8 @@ Examples::
     residency-audit regions --provider gcp --format json
     residency-audit scan --aws --aws-profile audit -o estate.json
     residency-audit permissions aws
+    residency-audit run --config residency.toml
+    residency-audit diff --config residency.toml
 """
 
 from __future__ import annotations
@@ -126,7 +128,106 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("permissions", help="print the least-privilege permissions a scan needs",
                        description="Example: residency-audit permissions aws")
     p.add_argument("provider", choices=PROVIDERS)
+    _add_scheduled_commands(sub)
     return parser
+
+
+def _add_scheduled_commands(sub: Any) -> None:
+    """``run``, ``history`` and ``diff``: the scheduled job, its stored runs, and their drift."""
+    p = sub.add_parser("run", help="scan, audit, write the reports and store the run, from one config",
+                       description="Example: residency-audit run --config residency.toml "
+                       "(the file is described in docs/config.md)")
+    p.add_argument("--config", required=True, metavar="FILE", help="the TOML config file")
+    p.add_argument("--today", type=_date, default=None,
+                   help="the evaluation date (YYYY-MM-DD); default today")
+    for name, help_text, example in (
+            ("history", "list the stored runs", "residency-audit history --config residency.toml"),
+            ("diff", "what appeared, disappeared or moved between two stored runs "
+             "(exit 1 when something changed)", "residency-audit diff --config residency.toml")):
+        p = sub.add_parser(name, help=help_text, description=f"Example: {example}")
+        where = p.add_mutually_exclusive_group(required=True)
+        where.add_argument("--history", metavar="FILE", help="the history SQLite file")
+        where.add_argument("--config", metavar="FILE", help="read the history path from this config")
+        if name == "history":
+            p.add_argument("--format", choices=("table", "json"), default="table")
+        else:
+            p.add_argument("a", nargs="?", type=int, metavar="A", help="the older run id "
+                           "(default: the run before B)")
+            p.add_argument("b", nargs="?", type=int, metavar="B", help="the newer run id "
+                           "(default: the last run)")
+            p.add_argument("--format", choices=("md", "json"), default="md")
+
+
+def _cmd_run(args: argparse.Namespace, stdout: TextIO) -> int:
+    from residency_audit.config import load_config
+    from residency_audit.scheduled import run_config, summary_line
+
+    progress = _progress_callback(args.quiet)
+    try:
+        outcome = run_config(load_config(args.config), today=args.today, progress=progress)
+    finally:
+        live = getattr(progress, "progress", None)
+        if live is not None and live.live.is_started:
+            live.stop()
+    if not args.quiet:
+        print(f"residency-audit: {summary_line(outcome)}", file=sys.stderr)
+    return outcome.exit_code
+
+
+def _history_path(args: argparse.Namespace) -> str:
+    if args.history:
+        return str(args.history)
+    from residency_audit.config import load_config
+
+    return str(load_config(args.config).history)
+
+
+def _cmd_history(args: argparse.Namespace, stdout: TextIO) -> int:
+    from residency_audit.history import History
+
+    with History(_history_path(args), create=False) as history:
+        runs = history.runs()
+    if args.format == "json":
+        stdout.write(json.dumps([r.as_dict() for r in runs], indent=2, sort_keys=True,
+                                ensure_ascii=False) + "\n")
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("run", "started (UTC)", "seconds", "policy", "evaluated on", "resources",
+                  "countries", "findings c/h/m/l/i", "gaps", "exit")
+    for r in runs:
+        s = r.summary
+        counts = "/".join(str(s.get("findings", {}).get(k, 0))
+                          for k in ("critical", "high", "medium", "low", "info"))
+        table.add_row(str(r.id), r.started, f"{r.seconds:.2f}", r.policy, r.evaluated_on,
+                      str(s.get("resources", "")), " ".join(s.get("countries", [])), counts,
+                      str(s.get("gaps", "")), "" if r.exit_code is None else str(r.exit_code))
+    Console(file=stdout, width=160).print(table)
+    return 0
+
+
+def _cmd_diff(args: argparse.Namespace, stdout: TextIO) -> int:
+    """Exit 0 when nothing changed (or there is nothing to compare yet), 1 when something did."""
+    from residency_audit.history import History, diff_runs, drift_dict, render_drift_markdown
+
+    with History(_history_path(args), create=False) as history:
+        ids = history.run_ids()
+        if args.a is None and len(ids) < 2:
+            print(f"residency-audit: nothing to compare: the history holds {len(ids)} run(s)",
+                  file=sys.stderr)
+            return 0
+        b = args.b if args.b is not None else ids[-1]
+        a = args.a if args.a is not None else max((i for i in ids if i < b), default=b)
+        drift = diff_runs(history.load(a, estate=False), history.load(b, estate=False))
+    if args.format == "json":
+        stdout.write(json.dumps(drift_dict(drift), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    else:
+        stdout.write(render_drift_markdown(drift))
+    return 1 if drift.changed else 0
+
+
+_SCHEDULED = {"run": _cmd_run, "history": _cmd_history, "diff": _cmd_diff}
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
@@ -304,6 +405,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
             return _permissions(args, out)
         if args.command == "scan":
             return _scan(args)
+        if args.command in _SCHEDULED:
+            return _SCHEDULED[args.command](args, out)
         catalog = _catalog(args)
         if args.command == "demo":
             from residency_audit.demo import demo_estate

@@ -35,13 +35,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from residency_audit.errors import InputError
+from residency_audit.errors import InputError, ResidencyAuditError
 
 if TYPE_CHECKING:
     from residency_audit.pipeline import Audit
 
 __all__ = ["BUSY_TIMEOUT_SECONDS", "SCHEMA_VERSION", "CountryChange", "Drift", "FindingRow", "GapRow",
-           "History", "Holder", "HolderChange", "HolderPlacement", "RunRecord", "RunSummary",
+           "History", "HistoryError", "Holder", "HolderChange", "HolderPlacement", "RunRecord", "RunSummary",
            "diff_runs", "drift_dict", "record_from_audit", "render_drift_markdown", "utc_now"]
 
 SCHEMA_VERSION = 1
@@ -51,6 +51,10 @@ BUSY_TIMEOUT_SECONDS = 60.0
 def utc_now() -> str:
     """The current UTC time as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (history only, never in reports)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class HistoryError(ResidencyAuditError):
+    """The history database could not be written or read (locked too long, disk full, …)."""
 
 
 # --- records -----------------------------------------------------------------------------------
@@ -413,8 +417,11 @@ class History:
             c.executemany("INSERT INTO reach VALUES (?, ?, ?)",
                           ((run_id, node, law) for node, law in reach))
             c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
+        except BaseException as exc:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise HistoryError(f"{self.path}: the run was not stored: {exc}") from exc
             raise
         return run_id
 
