@@ -11,7 +11,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from residency_audit.providers.azure.arm import AzureContext
@@ -45,11 +45,14 @@ def build_query(types: Sequence[str]) -> str:
 
 
 def fetch_graph(ctx: AzureContext, query: str, *, subscriptions: Sequence[str] = (),
-                management_groups: Sequence[str] = (),
-                page_size: int = PAGE_SIZE) -> tuple[list[dict[str, Any]], list[BaseException], list[str]]:
+                management_groups: Sequence[str] = (), page_size: int = PAGE_SIZE,
+                on_page: Callable[[list[dict[str, Any]]], None] | None = None,
+                ) -> tuple[list[dict[str, Any]], list[BaseException], list[str]]:
     """All rows of ``query`` over the scope: (rows, errors, notes on truncated results).
 
-    A failing page stops that batch; rows of earlier pages are kept and the error returned.
+    With ``on_page``, each page's rows go to it as they arrive and are not kept (lower peak
+    memory); the returned rows are then empty. A failing page stops that batch; rows of earlier
+    pages are kept (or were handed on) and the error returned.
     """
     from azure.core.exceptions import HttpResponseError
     from azure.core.rest import HttpRequest
@@ -82,7 +85,11 @@ def fetch_graph(ctx: AzureContext, query: str, *, subscriptions: Sequence[str] =
                     if response.status_code >= 400:
                         raise HttpResponseError(response=response)
                     body = response.json()
-                    rows.extend(body.get("data") or [])
+                    page = body.get("data") or []
+                    if on_page is not None:
+                        on_page(page)
+                    else:
+                        rows.extend(page)
                     token = body.get("$skipToken")
                     if not token:
                         if str(body.get("resultTruncated")).lower() == "true":

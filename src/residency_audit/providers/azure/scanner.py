@@ -304,18 +304,27 @@ def scan_azure(
 
     graph_done = False
     if use_resource_graph and subs:
-        rows, errors, notes = fetch_graph(ctx, build_query([s.type for s in wanted]), subscriptions=subs,
-                                          page_size=min(graph_page_size, 1000))
+        from_graph = Parsed()
+        count = 0
+
+        def on_page(rows: list[dict[str, Any]]) -> None:
+            nonlocal count
+            from_graph.extend(_parse_rows(rows, wanted, facts, operation=QUERY_OPERATION))
+            count += len(rows)
+            report("azure: resource graph", count, 0)
+
+        _, errors, notes = fetch_graph(ctx, build_query([s.type for s in wanted]), subscriptions=subs,
+                                       page_size=min(graph_page_size, 1000), on_page=on_page)
         if errors:
             log.warning("Resource Graph query failed (%s); listing per subscription over ARM instead",
                         "; ".join(type(e).__name__ for e in errors))
         else:
-            parsed.extend(_parse_rows(rows, wanted, facts, operation=QUERY_OPERATION))
+            parsed.extend(from_graph)
             for note in notes:
                 parsed.gaps.append(CoverageGap(provider="azure", scope="tenant", service="resourcegraph",
                                                operation=QUERY_OPERATION, error="ResultTruncated", message=note))
             graph_done = True
-        report("azure: resource graph", len(rows), len(rows))
+        report("azure: resource graph", count, count)
 
     if not graph_done and subs:
         with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
