@@ -36,6 +36,7 @@ and node-link JSON round-trip with nothing lost.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections import Counter, defaultdict
@@ -393,7 +394,15 @@ class _Builder:
 
 def build(estate: Estate, catalog: Catalog | None = None) -> nx.MultiDiGraph:
     """The graph of ``estate`` with the facts of ``catalog`` (the packaged one by default)."""
-    return _Builder(estate, catalog or default_catalog()).run()
+    # The build only allocates (millions of attribute dicts for a large estate) and makes no
+    # cycles worth collecting, so the cyclic collector is paused for it: about a fifth faster.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _Builder(estate, catalog or default_catalog()).run()
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # export --------------------------------------------------------------------------------------
