@@ -8,7 +8,8 @@ fresh subprocess over a synthetic estate (``bench/synthetic.py``; generation is 
 estate, and a baseline over the same graph: for each law, a bare breadth-first traversal over
 the reversed edges from the law's country (no filtering, no parent pointers, no witness paths).
 
-Wall time is ``time.perf_counter``; memory is the process's resident set size, sampled every
+Wall time is ``time.perf_counter`` (CPU time, ``time.process_time``, beside it: on a shared
+machine wall time includes waiting for a core); memory is the process's resident set size, sampled every
 20 ms during each stage (``peak``) and its growth over the RSS before the stage (``+peak``),
 with ``ru_maxrss`` of the whole child at the end. Targets: 1M resources under 60 s and 8 GB,
 within 5x of the bare traversal.
@@ -72,14 +73,14 @@ class RssSampler:
 
 
 def measure(fn: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
-    """Run ``fn`` once: its result, wall seconds, peak RSS and peak growth over the RSS before."""
+    """Run ``fn`` once: its result, wall and CPU seconds, peak RSS and peak growth over the RSS before."""
     gc.collect()
     before = rss_bytes()
     with RssSampler() as sampler:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = fn()
-        wall = time.perf_counter() - t0
-    return result, {"seconds": wall, "peak_mb": sampler.peak / 2**20,
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return result, {"seconds": wall, "cpu_seconds": cpu, "peak_mb": sampler.peak / 2**20,
                     "growth_mb": (sampler.peak - before) / 2**20}
 
 
@@ -155,13 +156,13 @@ def run_child(n: int, seed: int) -> dict[str, Any]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     """The figures as a plain text table, one row per size and stage."""
-    lines = [f"{'resources':>10} {'stage':<10} {'seconds':>9} {'peak MB':>9} {'+peak MB':>9} {'x bare BFS':>11}"]
+    lines = [f"{'resources':>10} {'stage':<10} {'seconds':>9} {'cpu s':>8} {'peak MB':>9} {'+peak MB':>9} {'x bare BFS':>11}"]
     for r in rows:
         base = r["bare_bfs"]["seconds"]
         for stage in ("build", "bare_bfs", "exposure", "policy", "audit"):
             m = r[stage]
             ratio = f"{m['seconds'] / base:>11.1f}" if stage in ("exposure", "policy", "audit") else f"{'':>11}"
-            lines.append(f"{r['n']:>10} {stage:<10} {m['seconds']:>9.2f} {m['peak_mb']:>9.0f} "
+            lines.append(f"{r['n']:>10} {stage:<10} {m['seconds']:>9.2f} {m['cpu_seconds']:>8.2f} {m['peak_mb']:>9.0f} "
                          f"{m['growth_mb']:>9.0f} {ratio}")
         lines.append(f"{'':>10} graph {r['nodes']} nodes, {r['edges']} edges; {r['findings']} findings; "
                      f"generate {r['generate_seconds']:.1f} s (untimed); child max RSS {r['maxrss_mb']:.0f} MB")
