@@ -104,8 +104,11 @@ class ReplicationTarget:
 
 def fetch_bucket_names(client: Any, attempt: Attempt, *, region: str | None = None,
                        ) -> list[dict[str, Any]] | None:
-    """``ListBuckets`` pages, filtered to ``region`` when given; ``None`` when unseen."""
-    params: dict[str, Any] = {"PaginationConfig": {"PageSize": 1000}}
+    """``ListBuckets`` pages, filtered to ``region`` when given; ``None`` when unseen.
+
+    Pages of 10,000 (the largest ``MaxBuckets``): AWS pages by ``ContinuationToken`` beyond that.
+    """
+    params: dict[str, Any] = {"PaginationConfig": {"PageSize": 10000}}
     if region:
         params["BucketRegion"] = region
     return attempt.pages(client, "list_buckets", "ListBuckets", **params)

@@ -11,9 +11,10 @@ the user's configuration (VPC or FIPS endpoints) keep working.
 from __future__ import annotations
 
 import datetime as dt
+import queue
 import re
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -301,10 +302,13 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]]) -> None
     """
     label = "aws: s3"
     futures: dict[Future[Any], tuple[str, Any]] = {}
+    finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
 
     def submit(kind: str, key: Any, fn: Callable[[], Any]) -> None:
-        futures[run.pool.submit(fn)] = (kind, key)
+        future = run.pool.submit(fn)
+        futures[future] = (kind, key)
         run.total += 1
+        future.add_done_callback(finished.put)
 
     for account in sorted(regions_by_account):
         home = run.client(account, run.home_region, "s3")
@@ -332,7 +336,9 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]]) -> None
 
     flushed = False
     while futures:
-        done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
+        done = [finished.get()]
+        while not finished.empty():
+            done.append(finished.get())
         for future in sorted(done, key=lambda f: futures[f]):
             kind, key = futures.pop(future)
             result, gaps = future.result()
