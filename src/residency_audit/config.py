@@ -292,9 +292,13 @@ def parse_config(text: str, origin: str | os.PathLike[str]) -> RunConfig:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        m = _TOML_POSITION.match(str(exc))
-        line = int(m.group("line")) if m else None
-        raise InputError(name, line, None, f"not valid TOML: {m.group('msg') if m else exc}") from None
+        message = str(exc)
+        m = _TOML_POSITION.match(message)
+        line: int | None = int(m.group("line")) if m else None
+        if message.endswith(" (at end of document)"):
+            message = message.removesuffix(" (at end of document)") + " (at the end of the file)"
+            line = max(1, len(text.rstrip().splitlines()))
+        raise InputError(name, line, None, f"not valid TOML: {m.group('msg') if m else message}") from None
     try:
         cfg = ConfigIn.model_validate(doc)
     except ValidationError as exc:
