@@ -90,8 +90,8 @@ def _default_credential() -> Any:
     return DefaultAzureCredential()
 
 
-def _fetch_subscriptions(ctx: AzureContext, management_groups: Sequence[str],
-                         use_resource_graph: bool) -> tuple[list[str], list[CoverageGap]]:
+def _fetch_subscriptions(ctx: AzureContext,
+                         management_groups: Sequence[str]) -> tuple[list[str], list[CoverageGap]]:
     """The subscriptions in scope: under the management groups (Resource Graph), else all readable."""
     if management_groups:
         rows, errors, _ = fetch_graph(ctx, SUBSCRIPTIONS_QUERY, management_groups=management_groups)
@@ -288,7 +288,7 @@ def scan_azure(
     if subscriptions:
         subs = sorted({s.strip() for s in subscriptions if s.strip()})
     else:
-        subs, sub_gaps = _fetch_subscriptions(ctx, management_groups, use_resource_graph)
+        subs, sub_gaps = _fetch_subscriptions(ctx, management_groups)
         gaps += sub_gaps
         if not subs and not sub_gaps:
             where = ", ".join(sorted(management_groups)) or "tenant"
