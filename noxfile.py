@@ -31,6 +31,14 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into site/ with warnings as errors."""
+    session.install("-e", ".", "mkdocs>=1.6")
+    session.run("python", "docs/gen_cli.py", "--check")
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site")
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: `nox -s bench -- core|aws|azure|gcp` (default core). Prints ratios."""
     session.install("-e", ".[all,dev]")
