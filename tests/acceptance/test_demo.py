@@ -144,3 +144,20 @@ def test_console_script_runs_the_demo() -> None:
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("# Residency audit")
+
+
+def test_demo_with_the_us_region_denied_reports_the_gap_and_the_unseen_replica(tmp_path: Path) -> None:
+    from residency_audit.demo import demo_estate
+    from residency_audit.estate_io import write_estate
+    from residency_audit.testing import FakeProvider
+
+    estate = FakeProvider.from_estate(demo_estate()).deny("aws:us-east-1").scan()
+    write_estate(estate, tmp_path / "estate.json")
+    code, text = run("audit", "--estate", str(tmp_path / "estate.json"), "--policy", "eea-only",
+                     "--format", "json", "--today", TODAY, "--fail-on", "high")
+    assert code == 1
+    report = json.loads(text)
+    dr = "resource:aws:arn:aws:s3:::region-exempel-lab-results-dr"
+    assert {f["title"] for f in findings(report, "coverage", dr)} == {"Copy not seen"}
+    [gap] = [f for f in report["findings"] if f["node"].startswith("gap:")]
+    assert gap["node"] == "gap:aws:111122223333:us-east-1:s3:GetBucketLocation"

@@ -130,3 +130,19 @@ def test_bad_policy_file_names_line_and_field(tmp_path: Path) -> None:
     assert f"{bad}:6: rules[0].severity:" in str(err.value)
     with pytest.raises(InputError, match="presets"):
         load_policy("no-such-preset")
+
+
+def test_a_denied_region_hides_its_copies_and_both_become_coverage_findings() -> None:
+    from residency_audit.testing import FakeProvider
+
+    fake = (FakeProvider()
+            .bucket("lab", region="aws:eu-north-1", replicates_to=["lab-dr"])
+            .bucket("lab-dr", region="aws:us-east-1")
+            .data("d", resources=["lab"]))
+    seen = audit(fake.scan(), policy="eea-only", today=TODAY)
+    assert [(f.rule, f.countries) for f in seen.findings] == [("eea-only", ("US",))]
+    unseen = audit(fake.deny("aws:us-east-1").scan(), policy="eea-only", today=TODAY)
+    assert not [f for f in unseen.findings if f.countries]  # no location is invented
+    assert {(f.rule, f.title) for f in unseen.findings} >= {("coverage", "Not seen"),
+                                                            ("coverage", "Copy not seen")}
+    assert unseen.failed("high")
