@@ -189,7 +189,15 @@ class FakeProvider:
     # ------------------------------------------------------------------ resources
 
     def resource(self, resource: Resource) -> FakeProvider:
-        """Add any :class:`~residency_audit.model.Resource` record as it is (same id: replaced)."""
+        """Add any :class:`~residency_audit.model.Resource` record as it is (same id: replaced).
+
+        >>> from residency_audit.model import Evidence, Placement, Resource
+        >>> r = Resource(id="tipoff", provider="oci", service="database", kind="db", name="Tip-off",
+        ...              placements=(Placement(location="oci:uk-london-1",
+        ...                                    evidence=Evidence(source="api", ref="x")),))
+        >>> [x.id for x in FakeProvider().resource(r).scan().resources]
+        ['tipoff']
+        """
         self._resources[resource.id] = resource
         return self
 
@@ -247,8 +255,12 @@ class FakeProvider:
                name: str | None = None) -> FakeProvider:
         """A legal entity incorporated in ``country``; ``parent`` is its controller's id.
 
-        Entities of the packaged catalog (``microsoft-corporation``, ``amazon-com-inc``, …)
+        Entities of the packaged catalog (``microsoft-corporation``, ``oracle-corporation``, …)
         need no declaration.
+
+        >>> e = FakeProvider().entity("gw-ab", country="se", parent="gw-inc").scan().entities[0]
+        >>> e.country, e.parent
+        ('SE', 'gw-inc')
         """
         self._entities[id] = Entity(
             id=id, name=name or id, country=country.upper(), parent=parent,
@@ -289,6 +301,10 @@ class FakeProvider:
 
         A resource may be named by its id or, when no id matches, by the name of a fake
         resource (``"lab"`` for the bucket ``arn:aws:s3:::lab``).
+
+        >>> fake = FakeProvider().bucket("lab", region="aws:eu-north-1").data("lab-results", resources=["lab"])
+        >>> fake.scan().data[0].resources
+        ('arn:aws:s3:::lab',)
         """
         self._data[id] = _DataSpec(id=id, name=name or id, classification=classification,
                                    resources=tuple(resources),
@@ -321,6 +337,11 @@ class FakeProvider:
         the scan, and a coverage gap is reported per account and service instead; links to them
         then point at copies that were not seen. A denied region with nothing declared in it
         still gives a gap: the scan cannot know that it is empty.
+
+        >>> fake = FakeProvider().bucket("a", region="aws:eu-west-1").deny("aws:eu-west-1")
+        >>> estate = fake.scan()
+        >>> estate.resources, [(g.region, g.service, g.operation, g.error) for g in estate.gaps]
+        ((), [('eu-west-1', 's3', 'GetBucketLocation', 'AccessDenied')])
         """
         split_location(location)
         self._denials.append(_Denial(location=location, service=service, operation=operation,
