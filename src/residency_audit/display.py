@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from residency_audit.model import Estate, Finding
     from residency_audit.pipeline import Audit, Explanation
 
-__all__ = ["audit_html", "estate_html", "explanation_html", "finding_html", "plot_audit"]
+__all__ = ["audit_html", "estate_html", "explanation_html", "finding_html", "plot_audit", "plot_countries"]
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -92,4 +92,36 @@ def plot_audit(a: Audit, *, ax: Any = None, law: str | None = None) -> Any:
     nx.draw_networkx(sub, pos=pos, ax=ax, node_color=colors, node_size=120, font_size=6,
                      labels={n: str(g.nodes[n].get("label", n))[:30] for n in sub}, arrows=True)
     ax.set_axis_off()
+    return ax
+
+
+_EEA_COLOUR = "#1e8449"
+_NON_EEA_COLOUR = "#c0392b"
+_UNKNOWN_COLOUR = "#7f8c8d"
+
+
+def plot_countries(a: Audit, *, ax: Any = None) -> Any:
+    """A bar chart of the copies per country: green for EU/EEA, red outside, grey unknown place.
+
+    One copy is one placement of one holder (see :mod:`residency_audit.report.copies`). Returns
+    the matplotlib ``Axes``. Needs matplotlib (extra ``[notebook]``).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    from residency_audit.report.copies import copies_by_country
+
+    rows = copies_by_country(a)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(4.0, 0.6 * len(rows) + 2), 3.5))
+    names = [r.country or "unknown" for r in rows]
+    colours = [_UNKNOWN_COLOUR if not r.country else _EEA_COLOUR if r.eea else _NON_EEA_COLOUR
+               for r in rows]
+    ax.bar(names, [r.copies for r in rows], color=colours)
+    ax.set_ylabel("copies")
+    ax.set_title(f"Where the copies are — policy {a.policy.name}")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.legend(handles=[Patch(color=_EEA_COLOUR, label="EU/EEA"), Patch(color=_NON_EEA_COLOUR, label="outside the EEA"),
+                       Patch(color=_UNKNOWN_COLOUR, label="unknown place")],
+              loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
     return ax

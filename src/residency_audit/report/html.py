@@ -107,7 +107,7 @@ def _entity_depths(g: Any, entities: set[str], holders: set[str]) -> dict[str, i
                        if rel == "operated_by" and v in entities})
     level = 0
     while frontier:
-        nxt = []
+        nxt: list[str] = []
         for e in frontier:
             if e in depth:
                 continue
@@ -173,16 +173,16 @@ def graph_layout(a: Audit, *, max_nodes: int = MAX_PICTURE_NODES) -> GraphLayout
     row: dict[str, int] = {}
     ordered: list[tuple[str, tuple[str, ...]]] = []
     for c in range(len(names)):
-        members = cols.get(c, [])
+        column_nodes = cols.get(c, [])
 
         def key(n: str) -> tuple[int, float, str]:
             placed = sorted(row[m] for m in neighbours[n] if m in row)
             return (0, sum(placed) / len(placed), n) if placed else (1, 0.0, n)
 
-        members = sorted(members, key=key)
+        members = tuple(sorted(column_nodes, key=key))
         for i, n in enumerate(members):
             row[n] = i
-        ordered.append((names[c], tuple(members)))
+        ordered.append((names[c], members))
     tallest = max((len(m) for _, m in ordered), default=0)
     pos: dict[str, tuple[int, int]] = {}
     for c, (_, members) in enumerate(ordered):
