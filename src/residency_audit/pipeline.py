@@ -169,6 +169,12 @@ class Audit:
 
         return plot_audit(self, **kwargs)
 
+    def plot_countries(self, **kwargs: Any) -> Any:
+        """A bar chart of the copies per country, EU/EEA or not (extra [notebook])."""
+        from residency_audit.display import plot_countries
+
+        return plot_countries(self, **kwargs)
+
     def _repr_html_(self) -> str:
         from residency_audit.display import audit_html
 
