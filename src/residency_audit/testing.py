@@ -67,6 +67,7 @@ _DETAIL = "declared in residency_audit.testing.FakeProvider"
 _READ_OPERATION = {
     ("aws", "s3"): "GetBucketLocation",
     ("azure", "storage"): "StorageAccounts_List",
+    ("gcp", "storage"): "storage.buckets.list",
 }
 
 
@@ -84,7 +85,7 @@ def _location(value: str, namespace: str) -> str:
         return f"{namespace}:{value}"
     got, _ = split_location(value)
     if got != namespace:
-        raise ValueError(f"{value!r} is not an {namespace} region (give '{namespace}:<code>')")
+        raise ValueError(f"{value!r} is not a location of {namespace} (give '{namespace}:<code>')")
     return value
 
 
@@ -249,6 +250,35 @@ class FakeProvider:
             account=subscription, placements=tuple(placements), tags=freeze_tags(tags),
             attributes=freeze_tags({"resource_group": resource_group, "sku": redundancy})))
 
+    def gcs_bucket(self, name: str, *, location: str, data_locations: Iterable[str] = (),
+                   tags: Mapping[str, str] | None = None, project: str = "fake-project") -> FakeProvider:
+        """A Cloud Storage bucket in ``location``: a region, a dual- or multi-region (``"gcp:EUR4"``).
+
+        ``data_locations`` are the regions of a configurable dual-region; each is a primary
+        copy, as the adapter reads ``customPlacementConfig.dataLocations``.
+
+        >>> r = FakeProvider().gcs_bucket("scans", location="eu",
+        ...                              data_locations=["europe-north1", "europe-west1"]).scan().resources[0]
+        >>> r.id, [p.location for p in r.placements]
+        ('//storage.googleapis.com/scans', ['gcp:europe-north1', 'gcp:europe-west1'])
+        """
+        from residency_audit.providers.gcp.locations import gcp_location
+
+        code = split_location(_location(location, "gcp"))[1]
+        regions = sorted(x.removeprefix("gcp:") for x in data_locations)
+        if regions:
+            places = [Placement(location=gcp_location(c), role=Role.PRIMARY,
+                                evidence=_api(f"storage.buckets.list customPlacementConfig.dataLocations[{c}]"))
+                      for c in regions]
+        else:
+            places = [Placement(location=gcp_location(code), role=Role.PRIMARY,
+                                evidence=_api("storage.buckets.list location"))]
+        attributes = {"location": code.upper(), "data_locations": ",".join(c.lower() for c in regions)}
+        return self.resource(Resource(
+            id=f"//storage.googleapis.com/{name}", provider="gcp", service="storage", kind="bucket",
+            name=name, account=project, placements=tuple(places), tags=freeze_tags(tags),
+            attributes=freeze_tags({k: v for k, v in attributes.items() if v})))
+
     # ------------------------------------------------------------------ what no API shows
 
     def entity(self, id: str, *, country: str, parent: str | None = None,
@@ -330,7 +360,7 @@ class FakeProvider:
 
     def deny(self, location: str, *, service: str | None = None, operation: str | None = None,
              error: str = "AccessDenied",
-             message: str = "explicit deny in a service control policy") -> FakeProvider:
+             message: str = "access to the region was denied (simulated)") -> FakeProvider:
         """Simulate a region the scan may not read (``"aws:eu-west-1"``).
 
         Resources whose primary copy is there (of ``service`` only, when given) are left out of

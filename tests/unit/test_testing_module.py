@@ -136,6 +136,19 @@ def test_geo_redundant_storage_and_a_us_owned_subprocessor_under_esam() -> None:
     assert not [f for f in sweden_only.active_findings if f.rule != "coverage" and f.law == ""]
 
 
+def test_gcs_dual_region_is_judged_by_both_regions(tmp_path: Path) -> None:
+    fake = (FakeProvider()
+            .gcs_bucket("scans", location="gcp:EU", data_locations=["europe-north1", "us-east1"],
+                        tags={"data-class": "lab"})
+            .data("scans", tags={"data-class": "lab"}))
+    result = audit(fake.scan(), policy="eea-only", today=TODAY)
+    [finding] = result.active_findings
+    assert (finding.node, finding.countries) == ("resource:gcp://storage.googleapis.com/scans", ("US",))
+    [gap] = fake.deny("gcp:europe-north1").scan().gaps
+    assert (gap.provider, gap.scope, gap.service, gap.operation) == (
+        "gcp", "fake-project", "storage", "storage.buckets.list")
+
+
 def test_progress_is_reported_for_every_resource() -> None:
     calls: list[tuple[str, int, int]] = []
     lab_estate().scan(progress=lambda label, done, total: calls.append((label, done, total)))
@@ -191,7 +204,7 @@ def test_a_denial_hides_inventory_resources_too() -> None:
 
 
 def test_bad_regions_are_refused() -> None:
-    with pytest.raises(ValueError, match="not an aws region"):
+    with pytest.raises(ValueError, match="not a location of aws"):
         FakeProvider().bucket("x", region="azure:westeurope")
     with pytest.raises(ValueError, match="namespace:code"):
         FakeProvider().deny("eu-west-1")
