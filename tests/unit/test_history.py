@@ -114,6 +114,9 @@ def test_a_run_round_trips_and_the_file_is_owner_only(tmp_path: Path, demo_recor
         assert h.schema_version == 1
         assert h.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         [summary] = h.runs()
+        for suffix in ("-wal", "-shm"):  # SQLite gives its side files the database's mode
+            side = path.with_name(path.name + suffix)
+            assert not side.exists() or side.stat().st_mode & 0o777 == 0o600
     assert loaded == dataclasses.replace(demo_record, id=run_id)
     assert estate_from_dict(json.loads(loaded.estate)) == demo_estate().merge()
     assert path.stat().st_mode & 0o777 == 0o600
