@@ -9,7 +9,8 @@ exception keeps its result with a ``suppression`` (``kind: external``, ``state: 
 the reason and expiry as ``justification``), which dashboards show as dismissed.
 
 Levels: ``critical`` and ``high`` → ``error``, ``medium`` → ``warning``, ``low`` and ``info`` →
-``note``. ``properties.security-severity`` carries a number for dashboards that sort by it.
+``note``. ``properties.security-severity`` (on rules and results) carries a number on GitHub code
+scanning's scale (critical 9.0–10.0, high 7.0–8.9, medium 4.0–6.9, low 0.1–3.9, none 0.0).
 ``partialFingerprints`` holds the finding id (rule|node|law), stable across runs.
 """
 
