@@ -310,6 +310,12 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]]) -> None
         run.total += 1
         future.add_done_callback(finished.put)
 
+    for account in sorted(regions_by_account):  # every client first, in this thread
+        for region in (run.home_region, *regions_by_account[account]):
+            run.client(account, region, "s3")
+        for region in regions_by_account[account]:
+            run.client(account, region, "resourcegroupstaggingapi")
+        run.client(account, s3.MRAP_CONTROL_REGION, "s3control")
     for account in sorted(regions_by_account):
         home = run.client(account, run.home_region, "s3")
         submit("list", account, lambda a=account, c=home: _s3_list(run, a, c, None))
