@@ -350,6 +350,7 @@ class History:
             if not create:
                 raise InputError(origin, None, None,
                                  "no history file here (a 'residency-audit run' creates it)")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             _create_private(self.path)
         try:
             self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
@@ -361,6 +362,9 @@ class History:
             self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("PRAGMA foreign_keys = ON")
             _migrate(self.conn, origin, migrations or MIGRATIONS)
+        except sqlite3.OperationalError as exc:  # locked too long, read-only, a failed migration
+            self.conn.close()
+            raise HistoryError(f"{origin}: cannot open the history: {exc}") from exc
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise InputError(origin, None, None, f"not a residency-audit history: {exc}") from None

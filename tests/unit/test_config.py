@@ -187,6 +187,7 @@ def test_a_run_from_inventory_and_estate_sources(tmp_path: Path) -> None:
     write_estate(Estate(resources=(extra,)), tmp_path / "onprem.json")
     cfg = load_config(write(tmp_path, f"""\
 fail_on = "none"
+history = "state/runs.sqlite"
 [sources]
 inventory = ["{demo_inventory_path().as_posix()}"]
 estates = ["onprem.json"]
@@ -200,4 +201,4 @@ path = "out/report.json"
     assert outcome.exit_code == 0 and outcome.run_id == 1
     assert {"catalog", "load:estates", "load:inventory", "audit", "report"} <= set(outcome.record.timings)
     assert (tmp_path / "out/report.json").stat().st_mode & 0o777 == 0o600
-    assert (tmp_path / DEFAULT_HISTORY_NAME).stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "state/runs.sqlite").stat().st_mode & 0o777 == 0o600

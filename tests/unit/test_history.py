@@ -23,6 +23,7 @@ from residency_audit.history import (
     FindingRow,
     GapRow,
     History,
+    HistoryError,
     Holder,
     HolderPlacement,
     RunRecord,
@@ -165,7 +166,7 @@ def test_a_failing_migration_leaves_the_schema_as_it_was(tmp_path: Path) -> None
         conn.execute("CREATE TABLE extra (x)")
         raise sqlite3.OperationalError("disk on fire")
 
-    with pytest.raises(InputError, match="disk on fire"):
+    with pytest.raises(HistoryError, match="disk on fire"):
         History(path, migrations={**MIGRATIONS, 2: broken})
     with History(path) as h:
         assert h.schema_version == 1
