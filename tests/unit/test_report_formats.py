@@ -246,6 +246,14 @@ def test_the_graph_layout_is_layered_and_stable(demo_audit: Audit) -> None:
     assert graph_layout(audit(demo_estate(), today=TODAY)) == lay
 
 
+def test_a_large_graph_keeps_the_witness_paths_and_says_what_it_left_out(demo_audit: Audit) -> None:
+    full = graph_layout(demo_audit)
+    small = graph_layout(demo_audit, max_nodes=10)
+    assert small.omitted > 0 and len(small.pos) + small.omitted == len(full.pos)
+    assert {n for f in demo_audit.active_findings for n in f.path} <= set(small.pos)
+    assert {f.node for f in demo_audit.active_findings} <= set(small.pos)
+
+
 # CSV -----------------------------------------------------------------------------------------
 
 def _rows(data: bytes) -> list[list[str]]:
