@@ -183,3 +183,10 @@ def test_no_page_names_a_path_of_this_machine() -> None:
     for page in DOCS.rglob("*.md"):
         text = page.read_text(encoding="utf-8")
         assert str(ROOT) not in text and (home == os.sep or home not in text), page
+
+
+def test_readme_links_point_to_files_that_exist() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    missing = sorted(t for t in targets if "://" not in t and not (ROOT / t).exists())
+    assert missing == []
