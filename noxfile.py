@@ -20,7 +20,7 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Check style with ruff."""
     session.install("ruff>=0.5")
-    session.run("ruff", "check", "src", "tests", "bench", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "bench", "docs", "noxfile.py")
 
 
 @nox.session
