@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from residency_audit.model import (
     CoverageGap,
@@ -52,6 +52,9 @@ from residency_audit.model import (
     split_location,
 )
 from residency_audit.providers.base import ProgressCallback
+
+if TYPE_CHECKING:
+    from residency_audit.providers.base import Adapter
 
 __all__ = ["DEFAULT_AWS_ACCOUNT", "DEFAULT_AZURE_SUBSCRIPTION", "FakeProvider"]
 
@@ -126,8 +129,9 @@ class FakeProvider:
     fresh :class:`~residency_audit.model.Estate` each time, so a fake can change between two
     scans (to test a scheduled job's diff) and be scanned again.
 
-    ``source`` names the fake in the estate's metadata (``ScanMetadata.sources``). Scans are
-    deterministic: records come out sorted and no clock is read.
+    ``source`` names the fake in the estate's metadata (``ScanMetadata.sources``); ``base`` is
+    an estate to start from (as :meth:`from_estate`). Scans are deterministic: records come out
+    sorted and no clock is read.
 
     >>> fake = FakeProvider().storage_account("journal", region="azure:westeurope",
     ...                                       secondary="azure:northeurope")
@@ -464,3 +468,9 @@ def _apply_denials(resources: list[Resource], denials: Iterable[_Denial],
             gaps.append(CoverageGap(provider=provider, scope=account, region=code, service=service,
                                     operation=operation, error=d.error, message=d.message))
     return visible, gaps
+
+
+if TYPE_CHECKING:
+    def _is_an_adapter(fake: FakeProvider) -> Adapter:
+        """Checked by mypy: a FakeProvider is an Adapter."""
+        return fake
