@@ -251,7 +251,9 @@ def test_a_large_graph_keeps_the_witness_paths_and_says_what_it_left_out(demo_au
     small = graph_layout(demo_audit, max_nodes=10)
     assert small.omitted > 0 and len(small.pos) + small.omitted == len(full.pos)
     assert {n for f in demo_audit.active_findings for n in f.path} <= set(small.pos)
-    assert {f.node for f in demo_audit.active_findings} <= set(small.pos)
+    assert {n for n, k in demo_audit.graph.nodes(data="kind") if k == "data"} <= set(small.pos)
+    roomy = graph_layout(demo_audit, max_nodes=len(full.pos) - 1)
+    assert {f.node for f in demo_audit.active_findings} <= set(roomy.pos)
 
 
 # CSV -----------------------------------------------------------------------------------------

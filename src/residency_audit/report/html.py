@@ -125,8 +125,8 @@ def graph_layout(a: Audit, *, max_nodes: int = MAX_PICTURE_NODES) -> GraphLayout
     """A deterministic layered layout of the data-flow graph of ``a``.
 
     Laws that reach no data are left out, and so are countries left with no link. When more than
-    ``max_nodes`` remain, only the data, the nodes of witness paths and the holders with findings
-    are kept (``omitted`` says how many were dropped).
+    ``max_nodes`` remain, only the data and the nodes of witness paths are kept, then nodes with
+    findings (by id) while there is room; ``omitted`` says how many were dropped.
     """
     g = a.graph
     path_nodes, _ = _witness(a)
@@ -141,7 +141,9 @@ def graph_layout(a: Audit, *, max_nodes: int = MAX_PICTURE_NODES) -> GraphLayout
     keep = {n for n in keep if n in connected or g.nodes[n].get("kind") != "country"}
     omitted = 0
     if len(keep) > max_nodes:
-        small = {n for n in keep if g.nodes[n].get("kind") == "data"} | (path_nodes & keep) | (flagged & keep)
+        small = {n for n in keep if g.nodes[n].get("kind") == "data"} | (path_nodes & keep)
+        room = max(0, max_nodes - len(small))
+        small |= set(sorted((flagged & keep) - small)[:room])
         omitted = len(keep) - len(small)
         keep = small
     kinds = {n: str(g.nodes[n].get("kind")) for n in keep}
