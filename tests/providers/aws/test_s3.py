@@ -155,3 +155,29 @@ def test_multi_region_access_point(session: boto3.Session) -> None:
     assert [p.code for p in mrap.placements] == ["eu-north-1", "eu-west-1"]
     assert mrap.placements[0].role is Role.PRIMARY
     assert mrap.attributes["buckets"] == "mr-a,mr-b"
+
+
+LIST_WITH_REGIONS = """<?xml version="1.0" encoding="UTF-8"?>
+<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Owner><ID>owner</ID></Owner>
+  <Buckets>
+    <Bucket><Name>aws-style-a</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate><BucketRegion>eu-north-1</BucketRegion></Bucket>
+    <Bucket><Name>aws-style-b</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate><BucketRegion>sa-east-1</BucketRegion></Bucket>
+  </Buckets>
+</ListAllMyBucketsResult>"""
+
+
+def test_bucket_region_from_the_plain_listing(session: boto3.Session) -> None:
+    """AWS lists each bucket's BucketRegion: no GetBucketLocation, and the evidence says so."""
+    from tests.providers.aws.estates import make_bucket
+
+    make_bucket(session, "aws-style-a", "eu-north-1")
+    make_bucket(session, "aws-style-b", "sa-east-1")
+    locations: list[str] = []
+    canned(session, "s3", "ListBuckets", lambda region, p: None if "bucket-region" in str(p["query"]) else LIST_WITH_REGIONS)
+    canned(session, "s3", "GetBucketLocation", lambda region, p: locations.append(p["url_path"]))
+    estate = scan_aws(session=session, regions=["eu-north-1"], services=["s3"])
+    b = _buckets(estate)
+    assert _regions(b["aws-style-b"]) == [("sa-east-1", "primary")]
+    assert {r.placements[0].evidence.ref for r in b.values()} == {"ListBuckets Buckets[].BucketRegion"}
+    assert locations == []

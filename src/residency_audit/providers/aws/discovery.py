@@ -89,7 +89,7 @@ def parse_accounts(pages: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
     ...                               {"Id": "1", "Name": "a", "Status": "SUSPENDED"}]}])
     [('2', 'b')]
     """
-    accounts = {(str(a["Id"]), str(a.get("Name", ""))) for a in iter_items(list(pages), "Accounts")
+    accounts = {(str(a["Id"]), str(a.get("Name", ""))) for a in iter_items([dict(p) for p in pages], "Accounts")
                 if a.get("Status", "ACTIVE") == "ACTIVE"}
     return sorted(accounts)
 

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from residency_audit.errors import InputError
@@ -227,7 +228,7 @@ def _accounts(run: _Run, *, org_role: str | None, external_id: str | None) -> li
             sts, a, arn=discovery.role_arn(account, org_role, run.partition), external_id=external_id)
         return account, creds, a.gaps
 
-    for account, creds, gaps in run.run("aws: accounts", [lambda m=m: assume(m) for m in members]):
+    for account, creds, gaps in run.run("aws: accounts", [partial(assume, m) for m in members]):
         run.gaps.extend(gaps)
         if creds is not None:
             run.credentials[account] = creds
@@ -254,7 +255,7 @@ def _regions(run: _Run, accounts: Sequence[str], *, requested: Sequence[str] | N
         return account, plan.enabled, attempt.gaps
 
     out: dict[str, tuple[str, ...]] = {}
-    for account, enabled, gaps in run.run("aws: regions", [lambda a=a: one(a) for a in accounts]):
+    for account, enabled, gaps in run.run("aws: regions", [partial(one, a) for a in accounts]):
         run.gaps.extend(gaps)
         out[account] = enabled
     return out
@@ -268,7 +269,7 @@ def _scan_regional(run: _Run, regions_by_account: Mapping[str, Sequence[str]], s
         for region in regions_by_account[account]:
             for service in services:
                 client = run.client(account, region, service)
-                tasks.append(lambda a=account, r=region, s=service, c=client: _regional_task(run, a, r, s, c))
+                tasks.append(partial(_regional_task, run, account, region, service, client))
     for resources, gaps in run.run("aws: services", tasks):
         run.resources.extend(resources)
         run.gaps.extend(gaps)
@@ -318,14 +319,14 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]]) -> None
         run.client(account, s3.MRAP_CONTROL_REGION, "s3control")
     for account in sorted(regions_by_account):
         home = run.client(account, run.home_region, "s3")
-        submit("list", account, lambda a=account, c=home: _s3_list(run, a, c, None))
+        submit("list", account, partial(_s3_list, run, account, home, None))
         for region in regions_by_account[account]:
             c = run.client(account, region, "s3")
-            submit("list-region", (account, region), lambda a=account, r=region, c=c: _s3_list(run, a, c, r))
+            submit("list-region", (account, region), partial(_s3_list, run, account, c, region))
             t = run.client(account, region, "resourcegroupstaggingapi")
-            submit("tags", (account, region), lambda a=account, r=region, c=t: _s3_tags(run, a, r, c))
+            submit("tags", (account, region), partial(_s3_tags, run, account, region, t))
         ctl = run.client(account, s3.MRAP_CONTROL_REGION, "s3control")
-        submit("mrap", account, lambda a=account, c=ctl: _s3_mraps(run, a, c))
+        submit("mrap", account, partial(_s3_mraps, run, account, ctl))
     # Clients for every region a bucket may be in are made now, in this thread.
     homes = {a: run.clients[(a, run.home_region, "s3")] for a in regions_by_account}
 
@@ -338,7 +339,7 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]]) -> None
     def dispatch(name: str, bucket: _Bucket) -> None:
         dispatched.add(name)
         regional = run.clients.get((bucket.account, bucket.region or "", "s3"))
-        submit("bucket", name, lambda: _s3_bucket(run, name, bucket, homes[bucket.account], regional))
+        submit("bucket", name, partial(_s3_bucket, run, name, bucket, homes[bucket.account], regional))
 
     flushed = False
     while futures:
@@ -355,11 +356,11 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]]) -> None
             if result is None:
                 pass
             elif kind == "list":
-                for name, region in sorted(s3.parse_bucket_list(result).items()):
+                for name, listed in sorted(s3.parse_bucket_list(result).items()):
                     if name not in buckets:
                         buckets[name] = _Bucket(account=key)
-                    if region and buckets[name].region is None:
-                        buckets[name].region, buckets[name].ref = region, "ListBuckets Buckets[].BucketRegion"
+                    if listed:  # wins over a filtered listing, whichever came first
+                        buckets[name].region, buckets[name].ref = listed, "ListBuckets Buckets[].BucketRegion"
                     if buckets[name].region is not None and name not in dispatched:
                         dispatch(name, buckets[name])
             elif kind == "list-region":
@@ -386,8 +387,10 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]]) -> None
     known: dict[str, str | None] = {}
     pending: dict[str, tuple[s3.ReplicationTarget, str]] = {}
     for f in sorted(fetched, key=lambda f: f.name):
+        final = buckets[f.name]  # the evidence must not depend on which listing answered first
+        ref = final.ref if final.region == f.region and final.ref else f.ref
         run.resources.append(s3.parse_bucket(
-            name=f.name, account=f.account, partition=run.partition, region=f.region, region_ref=f.ref,
+            name=f.name, account=f.account, partition=run.partition, region=f.region, region_ref=ref,
             replication=f.replication, tags=tags.get(s3.bucket_arn(f.name, run.partition))))
         known[s3.bucket_arn(f.name, run.partition)] = f.region
     for f in sorted(fetched, key=lambda f: f.name):
@@ -399,7 +402,7 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]]) -> None
     for arn in sorted(pending):
         target, source_account = pending[arn]
         client = run.client(source_account, run.home_region, "s3")
-        tasks.append(lambda t=target, a=source_account, c=client: _s3_destination(run, t, a, c))
+        tasks.append(partial(_s3_destination, run, target, source_account, client))
     for resource, gaps in run.run("aws: s3 destinations", tasks):
         run.resources.append(resource)
         run.gaps.extend(gaps)
