@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="200,1000,3000")
     parser.add_argument("--workers", type=int, default=16)
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--c7n-python", default=os.environ.get("C7N_PYTHON", ""),
                         help="an interpreter with c7n installed (c7n pins an older boto3)")
     parser.add_argument("--child", choices=("ours", "plain", "c7n"), help=argparse.SUPPRESS)
