@@ -201,13 +201,14 @@ def parse_bucket(*, name: str, account: str, partition: str, region: str | None,
                     tags=tags if tags is not None else freeze_tags(None))
 
 
-def parse_destination(*, target: ReplicationTarget, region: str | None, source_account: str,
-                      ) -> Resource:
+def parse_destination(*, target: ReplicationTarget, region: str | None) -> Resource:
     """A replication destination that no scanned account lists (placed when its region is known)."""
     placements = (placement(region, Role.REPLICA, "GetBucketLocation LocationConstraint"),) if region else ()
+    # Without ``Destination.Account`` the owner is not stated: a bucket of another account
+    # needs no such field unless ownership is overridden, so the account is left unknown.
     return referenced(id=target.bucket_arn, service="s3", kind="bucket",
                       name=bucket_name_from_arn(target.bucket_arn),
-                      account=target.account or source_account, placements=placements)
+                      account=target.account, placements=placements)
 
 
 def parse_multi_region_access_point(point: Mapping[str, Any], *, account: str, partition: str,

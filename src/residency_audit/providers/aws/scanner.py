@@ -464,4 +464,4 @@ def _s3_destination(run: _Run, target: s3.ReplicationTarget, source_account: str
     attempt = Attempt(scope=Scope(account=source_account, region="", service="s3", partition=run.partition))
     answer = s3.fetch_bucket_location(client, attempt, s3.bucket_name_from_arn(target.bucket_arn))
     region = s3.normalize_bucket_location(answer.get("LocationConstraint")) if answer is not None else None
-    return s3.parse_destination(target=target, region=region, source_account=source_account), attempt.gaps
+    return s3.parse_destination(target=target, region=region), attempt.gaps
