@@ -117,7 +117,12 @@ def _table(parser: argparse.ArgumentParser, prog: str) -> list[str]:
                     f"| {desc} |")
     if not rows:
         return []
-    return ["| Option | Value | Default | Description |", "|---|---|---|---|", *rows]
+    out = ["| Option | Value | Default | Description |", "|---|---|---|---|", *rows]
+    for group in parser._mutually_exclusive_groups:
+        names = [f"`{a.option_strings[-1] if a.option_strings else a.dest}`" for a in group._group_actions]
+        rule = "exactly one" if group.required else "at most one"
+        out += ["", f"Give {rule} of {', '.join(names)}."]
+    return out
 
 
 def _synopsis(name: str, parser: argparse.ArgumentParser) -> str:

@@ -103,16 +103,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_estate_options(p)
     p.add_argument("--demo", action="store_true", help="explain a node of the demo estate")
     p.add_argument("--policy", default=None, help="a preset name or a policy YAML file")
-    p.add_argument("--catalog", action="append", default=[], metavar="FILE")
-    p.add_argument("--today", type=_date, default=None)
+    p.add_argument("--catalog", action="append", default=[], metavar="FILE",
+                   help="a catalog YAML file that adds or overrides facts (repeatable)")
+    p.add_argument("--today", type=_date, default=None,
+                   help="the evaluation date (YYYY-MM-DD), for the policy's exceptions; default today")
     p.add_argument("nodes", nargs="+", metavar="NODE",
                    help="a node id (data:x, resource:aws:arn…) or a bare data/subprocessor/resource id")
 
     p = sub.add_parser("regions", help="list the catalog's regions, multi- and dual-regions",
                        description="Example: residency-audit regions --provider gcp --format json")
-    p.add_argument("--provider", choices=("aws", "azure", "gcp", "oci"), default=None)
-    p.add_argument("--format", choices=("json", "table"), default="table")
-    p.add_argument("--catalog", action="append", default=[], metavar="FILE")
+    p.add_argument("--provider", choices=("aws", "azure", "gcp", "oci"), default=None,
+                   help="only this provider's regions (default: all)")
+    p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
+    p.add_argument("--catalog", action="append", default=[], metavar="FILE",
+                   help="a catalog YAML file that adds or overrides facts (repeatable)")
 
     p = sub.add_parser("scan", help="read the clouds (read-only) and write an estate file",
                        description="Example: residency-audit scan --aws --aws-profile audit "
@@ -127,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("permissions", help="print the least-privilege permissions a scan needs",
                        description="Example: residency-audit permissions aws")
-    p.add_argument("provider", choices=PROVIDERS)
+    p.add_argument("provider", choices=PROVIDERS, help="the provider whose permissions to print")
     _add_scheduled_commands(sub)
     return parser
 
@@ -149,13 +153,13 @@ def _add_scheduled_commands(sub: Any) -> None:
         where.add_argument("--history", metavar="FILE", help="the history SQLite file")
         where.add_argument("--config", metavar="FILE", help="read the history path from this config")
         if name == "history":
-            p.add_argument("--format", choices=("table", "json"), default="table")
+            p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
         else:
             p.add_argument("a", nargs="?", type=int, metavar="A", help="the older run id "
                            "(default: the run before B)")
             p.add_argument("b", nargs="?", type=int, metavar="B", help="the newer run id "
                            "(default: the last run)")
-            p.add_argument("--format", choices=("md", "json"), default="md")
+            p.add_argument("--format", choices=("md", "json"), default="md", help="output format")
 
 
 def _cmd_run(args: argparse.Namespace, stdout: TextIO) -> int:

@@ -79,6 +79,18 @@ def test_every_subcommand_and_option_is_documented() -> None:
                     assert option in body, f"{name} {option} is not documented in docs/cli.md"
 
 
+def test_every_option_has_help_text() -> None:
+    import argparse
+
+    gen = _load("gen_cli")
+    parser = build_parser()
+    missing = [f"{name} {a.option_strings or a.dest}"
+               for name, sub in [("", parser), *gen._subparsers(parser).items()]
+               for a in sub._actions
+               if not a.help and not isinstance(a, argparse._SubParsersAction)]
+    assert missing == [], "give these options a help= text (it is their documentation)"
+
+
 def test_gen_cli_check_mode() -> None:
     assert _load("gen_cli").main(["--check"]) == 0
 
@@ -92,7 +104,11 @@ def test_gen_cli_renders_any_parser() -> None:
     p.add_argument("where", choices=["home", "work"])
     p.add_argument("--speed", type=int, default=3, help="how fast (default %(default)s)")
     p.add_argument("--tag", action="append", metavar="T", help="a | tag")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--car", action="store_true", help="by car")
+    group.add_argument("--bike", action="store_true", help="by bike")
     text = _load("gen_cli").render(parser)
+    assert "Give exactly one of `--car`, `--bike`." in text
     assert "## x go" not in text and "## residency-audit go" in text
     assert "| `where` | `{home,work}` |  |  |" in text
     assert "| `--speed` | `SPEED` | `3` | how fast (default 3) |" in text
