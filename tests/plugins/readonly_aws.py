@@ -94,8 +94,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _state["original_init"] = None
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when == "call" and report.passed and "providers/aws" in report.nodeid.replace("\\", "/"):
+_SCANNING_FIXTURES = ("session", "raw_session", "fake", "moto_server")
+"""Fixtures of the AWS adapter tests that run scans (tests without them need not call AWS)."""
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    outcome = yield
+    report = outcome.get_result()
+    if (report.when == "call" and report.passed and "providers/aws" in item.nodeid.replace("\\", "/")
+            and any(f in getattr(item, "fixturenames", ()) for f in _SCANNING_FIXTURES)):
         _state["aws_tests"] += 1
 
 
