@@ -3,6 +3,9 @@
 The work is a set of small tasks over (account, region, service), run on one
 :class:`~concurrent.futures.ThreadPoolExecutor`. boto3 sessions are not thread-safe, so every
 client is created up front in the calling thread; clients are thread-safe and shared by tasks.
+Accounts entered with ``AssumeRole`` get clients of the same session made with the assumed
+credentials, so the caller's configuration (profile settings, endpoints, event handlers) applies
+to every account without building a session per account (about 135 ms each).
 Every client carries botocore's adaptive retry mode and a ``residency-audit`` user-agent mark.
 No ``endpoint_url`` is ever passed: ``AWS_ENDPOINT_URL`` and the per-service endpoint settings of
 the user's configuration (VPC or FIPS endpoints) keep working.
