@@ -235,3 +235,28 @@ def test_a_scheduled_job_fails_on_the_replica_and_passes_when_it_moves(tmp_path:
     write_estate(fake.scan(), estate_file)
     assert read_estate(estate_file) == fake.scan()
     assert main(argv, stdout=io.StringIO()) == 0
+
+
+def test_a_nightly_run_and_its_diff_see_the_replica_move(tmp_path: Path) -> None:
+    fake = (FakeProvider()
+            .bucket("lab", region="aws:eu-north-1", replicates_to=["lab-dr"], tags={"data-class": "lab"})
+            .bucket("lab-dr", region="aws:eu-west-1", tags={"data-class": "lab"})
+            .data("lab-results", tags={"data-class": "lab"}))
+    config = tmp_path / "residency.toml"
+    config.write_text('policy = "eea-only"\nfail_on = "high"\n[sources]\nestates = ["estate.json"]\n'
+                      '[[outputs]]\nformat = "json"\npath = "report.json"\n', encoding="utf-8")
+
+    def night(day: str) -> int:
+        write_estate(fake.scan(), tmp_path / "estate.json")
+        return main(["-q", "run", "--config", str(config), "--today", day], stdout=io.StringIO())
+
+    assert night("2026-11-24") == 0
+    fake.bucket("lab-dr", region="aws:us-east-1", tags={"data-class": "lab"})
+    assert night("2026-11-25") == 1
+    out = io.StringIO()
+    assert main(["-q", "diff", "--config", str(config), "--format", "json"], stdout=out) == 1
+    diff = json.loads(out.getvalue())
+    [moved] = diff["moved"]
+    assert (moved["node"], moved["countries_added"], moved["countries_removed"]) == (
+        "resource:aws:arn:aws:s3:::lab-dr", ["US"], ["IE"])
+    assert [f["rule"] for f in diff["findings_new"]] == ["eea-only"]
