@@ -6,6 +6,8 @@ import datetime as dt
 import doctest
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,17 @@ def test_module_doctests_run() -> None:
 def test_nothing_new_is_exported_from_the_package() -> None:
     assert "FakeProvider" not in residency_audit.__all__
     assert "testing" not in residency_audit.__all__
+
+
+def test_the_fake_loads_no_provider_sdk() -> None:
+    code = ("import sys\n"
+            "from residency_audit.testing import FakeProvider\n"
+            "FakeProvider().bucket('a', region='eu-north-1').storage_account('b', region='westeurope')"
+            ".gcs_bucket('c', location='EU').deny('aws:eu-north-1').scan()\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore', 'azure', 'google')]\n"
+            "sys.exit(1 if bad else 0)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_fake_is_an_adapter() -> None:
