@@ -123,9 +123,9 @@ class _DataSpec:
 class FakeProvider:
     """An adapter over an estate declared in code (and optionally an inventory document).
 
-    Builder methods (:meth:`bucket`, :meth:`storage_account`, :meth:`resource`,
-    :meth:`entity`, :meth:`subprocessor`, :meth:`data`, :meth:`gap`, :meth:`deny`,
-    :meth:`fail_with`) add to the fake and return it, so that calls chain. :meth:`scan` builds a
+    Builder methods (:meth:`bucket`, :meth:`storage_account`, :meth:`gcs_bucket`,
+    :meth:`resource`, :meth:`entity`, :meth:`subprocessor`, :meth:`data`, :meth:`gap`,
+    :meth:`deny`, :meth:`fail_with`) add to the fake and return it, so that calls chain. :meth:`scan` builds a
     fresh :class:`~residency_audit.model.Estate` each time, so a fake can change between two
     scans (to test a scheduled job's diff) and be scanned again.
 
