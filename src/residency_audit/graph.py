@@ -41,6 +41,7 @@ import json
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +167,7 @@ class _Builder:
                             known=c is not None)
         return node
 
-    def entity(self, eid: str, *, seen: frozenset[str] = frozenset()) -> str:
+    def entity(self, eid: str) -> str:
         node = entity_id(eid)
         if node in self.g:
             return node
@@ -181,7 +182,7 @@ class _Builder:
                 self.add_edge(node, self.country(declared.controlled_from), "controlled_from",
                               declared.evidence)
             if declared.parent:
-                parent = self.entity(declared.parent, seen=seen | {eid})
+                parent = self.entity(declared.parent)
                 self.add_edge(node, parent, "controlled_by",
                               declared.parent_evidence or declared.evidence)
         elif cat is not None:
@@ -193,7 +194,7 @@ class _Builder:
                 self.add_edge(node, self.country(cat.controlled_from), "controlled_from",
                               _catalog_ev(cat.source, f"{cat.id} controlled from {cat.controlled_from}"))
             if cat.parent:
-                parent = self.entity(cat.parent, seen=seen | {eid})
+                parent = self.entity(cat.parent)
                 self.add_edge(node, parent, "controlled_by",
                               _catalog_ev(cat.source, f"{cat.id} controlled by {cat.parent}"))
         else:
@@ -256,7 +257,8 @@ class _Builder:
         node = resource_id(r.provider, r.id)
         self.g.add_node(node, kind="resource", label=r.name, provider=r.provider, service=r.service,
                         resource_kind=r.kind, account=r.account, native_id=r.id,
-                        tags=json.dumps(dict(r.tags), sort_keys=True), stub=False)
+                        tags=json.dumps(dict(r.tags), sort_keys=True), stub=False,
+                        transfer_tool=r.attributes.get("transfer_tool", ""))
         regions = self.holder_placements(node, r.placements, r.service)
         if r.operator:
             ev = r.operator_evidence or Evidence(source="derived", ref=f"{r.id} declared operator")
@@ -321,7 +323,7 @@ class _Builder:
                 self.add_edge(src, dst, str(link.relation), link.evidence,
                               categories=" ".join(sorted(link.categories)))
         self._data(resource_nodes)
-        self._mitigations(self.estate.mitigations)
+        self._mitigations(self.estate.mitigations, resource_nodes)
         return g
 
     def _stub(self, provider: str, rid: str) -> str:
@@ -369,14 +371,25 @@ class _Builder:
                                  f"unknown subprocessor {sid!r}")
             self.add_edge(node, target, "processed_by", d.evidence)
 
-    def _mitigations(self, mitigations: Iterable[Mitigation]) -> None:
+    def _node_of(self, ref: str, resource_nodes: Mapping[str, str]) -> str:
+        """The node a mitigation names: a node id, or a subprocessor, entity, data or resource id."""
+        if ref == "*" or ref in self.g:
+            return ref
+        for candidate in (subprocessor_id(ref), entity_id(ref), data_id(ref)):
+            if candidate in self.g:
+                return candidate
+        return resource_nodes.get(ref, ref)
+
+    def _mitigations(self, mitigations: Iterable[Mitigation], resource_nodes: Mapping[str, str]) -> None:
         g = self.g
-        for m in sorted(mitigations, key=lambda x: (x.source, x.target, x.kind)):
+        for original in sorted(mitigations, key=lambda x: (x.source, x.target, x.kind)):
+            m = replace(original, source=self._node_of(original.source, resource_nodes),
+                        target=self._node_of(original.target, resource_nodes))
             attrs = {"mitigation_kind": m.kind, "mitigation_description": m.description,
                      "mitigation_evidence": str(m.evidence),
                      "mitigation_expires": m.expires.isoformat() if m.expires else ""}
             hit = False
-            if m.target == "*":
+            if m.target == "*" and m.source in g:
                 for u, _, k, rel in list(g.in_edges(m.source, keys=True, data="relation")):
                     if rel in COPY_RELATIONS:
                         g.edges[u, m.source, k].update(attrs)
@@ -388,8 +401,9 @@ class _Builder:
                             g.edges[u, v, k].update(attrs)
                             hit = True
             if not hit:
-                raise InputError(m.evidence.ref, None, "mitigations",
-                                 f"no link between {m.source!r} and {m.target!r} to mitigate")
+                what = (f"no holder {original.source!r} to mitigate" if m.target == "*" else
+                        f"no link between {original.source!r} and {original.target!r} to mitigate")
+                raise InputError(m.evidence.ref, None, "mitigations", what)
 
 
 def build(estate: Estate, catalog: Catalog | None = None) -> nx.MultiDiGraph:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import networkx as nx
@@ -20,7 +20,7 @@ import networkx as nx
 from residency_audit.catalog import Catalog, default_catalog
 from residency_audit.graph import build
 from residency_audit.jurisdiction import Blocked, Reach, exposure, path_evidence
-from residency_audit.model import Estate, Finding, Severity
+from residency_audit.model import Estate, Finding, Mitigation, Severity
 from residency_audit.policy import Policy, data_copies, evaluate, is_foreign, load_policy
 
 __all__ = ["Audit", "Explanation", "PathExplanation", "audit"]
@@ -181,6 +181,15 @@ class Audit:
         return audit_html(self)
 
 
+def _expired_mitigation(m: Mitigation) -> Finding:
+    expires = m.expires.isoformat() if m.expires else ""
+    return Finding(
+        rule="mitigations", severity=Severity.MEDIUM, node=m.source, title="Mitigation expired",
+        message=(f"The {m.kind} mitigation on {m.source} ({m.description}) expired on {expires} "
+                 f"and no longer stops any law; declared at {m.evidence.ref}."),
+        remedy="Renew the evidence and the expiry date, or remove the mitigation.")
+
+
 def audit(estate: Estate, *, policy: Policy | str | os.PathLike[str] = DEFAULT_POLICY,
           catalog: Catalog | None = None, today: dt.date | None = None) -> Audit:
     """Build the graph of ``estate``, compute each law's reach, and evaluate ``policy``.
@@ -191,9 +200,13 @@ def audit(estate: Estate, *, policy: Policy | str | os.PathLike[str] = DEFAULT_P
     cat = catalog or default_catalog()
     pol = policy if isinstance(policy, Policy) else load_policy(policy)
     day = today or dt.date.today()
+    expired = [m for m in estate.mitigations if m.expires is not None and m.expires < day]
+    if expired:
+        estate = replace(estate, mitigations=tuple(m for m in estate.mitigations if m not in expired))
     g = build(estate, cat)
     reach = exposure(g)
     copies = data_copies(g)
     findings = evaluate(g, reach, pol, gaps=estate.gaps, today=day, copies=copies)
+    findings = sorted(findings + [_expired_mitigation(m) for m in expired], key=lambda f: f.sort_key)
     return Audit(estate=estate, catalog=cat, policy=pol, graph=g, reach=reach, findings=findings,
                  evaluated_on=day, copies=copies)

@@ -26,9 +26,9 @@ from residency_audit.policy import load_policy
 from residency_audit.providers.inventory import load_inventory
 from residency_audit.yamlfile import line_of, load_yaml
 
-FUZZ = settings(max_examples=80, deadline=dt.timedelta(seconds=3),
+FUZZ = settings(max_examples=80, deadline=dt.timedelta(seconds=30), derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-MUTATE = settings(max_examples=40, deadline=dt.timedelta(seconds=3),
+MUTATE = settings(max_examples=40, deadline=dt.timedelta(seconds=30), derandomize=True,
                   suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 #: Characters that make up YAML's structure, so that random text reaches past the scanner.

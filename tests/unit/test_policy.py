@@ -146,3 +146,21 @@ def test_a_denied_region_hides_its_copies_and_both_become_coverage_findings() ->
     assert {(f.rule, f.title) for f in unseen.findings} >= {("coverage", "Not seen"),
                                                             ("coverage", "Copy not seen")}
     assert unseen.failed("high")
+
+
+def test_expired_mitigation_stops_applying_and_is_reported() -> None:
+    import dataclasses
+
+    from .estates import mitigation
+
+    base = Estate(entities=(entity("us-co", "US"),),
+                  resources=(resource("vault", "country:SE", operator="us-co"),),
+                  data=(data("d", resources=("vault",)),),
+                  mitigations=(dataclasses.replace(mitigation("vault"), expires=dt.date(2026, 12, 31)),))
+    before = audit(base, policy="esam", today=dt.date(2026, 12, 31))
+    assert not [f for f in before.findings if f.node == "data:d"]
+    assert before.mitigations and before.mitigations[0].kind == "customer-held-keys"
+    after = audit(base, policy="esam", today=dt.date(2027, 1, 1))
+    assert [f for f in after.findings if f.node == "data:d" and f.law == "law:us-cloud-act"]
+    [expired] = [f for f in after.findings if f.title == "Mitigation expired"]
+    assert "2026-12-31" in expired.message

@@ -200,8 +200,6 @@ def test_the_schema_rejects_what_the_report_never_contains(demo_report: dict[str
     assert list(validator().iter_errors(broken)), where
 
 
-@pytest.mark.xfail(strict=True, reason="graph._mitigations looks the holder up as a graph node id "
-                   "only; docs/inventory.md shows the resource's own id (holder: arn:aws:s3:::…)")
 def test_a_mitigation_may_name_its_holder_by_the_resources_own_id(tmp_path: Path) -> None:
     path = tmp_path / "inventory.yaml"
     path.write_text(INVENTORY.replace("holder: resource:aws:arn:aws:s3:::keys-held-here",
