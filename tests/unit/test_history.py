@@ -182,7 +182,7 @@ def test_concurrent_writers_all_land_whole(tmp_path: Path) -> None:
     for p in procs:
         p.start()
     for p in procs:
-        p.join(120)
+        p.join(300)
         assert p.exitcode == 0
     ids = check_history(path)
     assert ids == list(range(1, writers * runs + 1))
