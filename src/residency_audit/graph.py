@@ -269,11 +269,11 @@ class _Builder:
             for op in operators:
                 reg = next(x for x in regions if x.operator == op)
                 ev_key = (reg.provider, reg.service, reg.code, op)
-                ev = self._operator_evidence.get(ev_key)
-                if ev is None:
-                    ev = self._operator_evidence[ev_key] = _catalog_ev(
+                op_ev = self._operator_evidence.get(ev_key)
+                if op_ev is None:
+                    op_ev = self._operator_evidence[ev_key] = _catalog_ev(
                         reg.source, f"{reg.code} is operated by {op}")
-                self.add_edge(node, self.entity(op), "operated_by", ev, key=f"operated_by:{op}")
+                self.add_edge(node, self.entity(op), "operated_by", op_ev, key=f"operated_by:{op}")
         elif r.provider in self.default_operator:
             op = self.default_operator[r.provider]
             self.add_edge(node, self.entity(op), "operated_by",
