@@ -7,7 +7,7 @@ created the legacy way, answering ``EU``), about 20% of them replicated (every f
 two destinations). The generator keeps the answer key: each bucket's region and replication
 destinations.
 
-Each contender runs in its own child process, so its peak memory (``ru_maxrss``) is its own, and
+Each contender runs in its own child process, so its peak memory (``VmHWM``) is its own, and
 counts every HTTP attempt its botocore clients send (``before-send``, retries included):
 
 (a) ``ours``: :func:`residency_audit.providers.aws.scanner.scan_aws` with ``services=["s3"]``
@@ -196,6 +196,19 @@ def run_c7n(workers: int) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _peak_rss_kib() -> int:
+    """This process's peak resident set (``VmHWM``). Linux keeps ``ru_maxrss`` across
+    ``execve``, so a child would report its parent's peak; ``VmHWM`` belongs to the new image."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def child(name: str, workers: int) -> None:
     """Run one contender; print one JSON line: seconds, peak KiB, calls, findings."""
     import resource
@@ -212,7 +225,7 @@ def child(name: str, workers: int) -> None:
     started = time.perf_counter()
     found = fn(workers)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _peak_rss_kib() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"seconds": seconds, "peak_kib": peak, "calls": counter["calls"], "found": found}))
 
 
