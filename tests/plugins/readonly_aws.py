@@ -108,6 +108,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _state["original_init"] is None and not _calls:  # botocore absent: nothing could call AWS
+        return
     from residency_audit.providers.aws.operations import allowed_calls
 
     allowed = allowed_calls()
