@@ -185,10 +185,14 @@ def scan_aws(*, session: Any = None, profile: str | None = None, regions: Sequen
                                        max_attempts=None if configured is not None else DEFAULT_MAX_ATTEMPTS),
                    progress=progress, home_region=sess.region_name or "us-east-1")
         accounts = _accounts(run, org_role=org_role, external_id=external_id)
+        # The plain bucket listings need no region list: they run while regions are discovered.
+        early = {a: pool.submit(_s3_list, run, a, run.client(a, run.home_region, "s3"), None)
+                 for a in accounts} if "s3" in chosen else {}
         regions_by_account = _regions(run, accounts, requested=regions)
-        _scan_regional(run, regions_by_account, [s for s in chosen if s in _REGIONAL])
+        regional = _start_regional(run, regions_by_account, [s for s in chosen if s in _REGIONAL])
         if "s3" in chosen:
-            _scan_s3(run, regions_by_account)
+            _scan_s3(run, regions_by_account, early)
+        _finish_regional(run, regional)
     gaps = {g.key: g for g in run.gaps}
     return Estate(
         resources=merge_resources(run.resources),
@@ -266,16 +270,27 @@ def _regions(run: _Run, accounts: Sequence[str], *, requested: Sequence[str] | N
 
 # ---------------------------------------------------------------- regional services
 
-def _scan_regional(run: _Run, regions_by_account: Mapping[str, Sequence[str]], services: Sequence[str]) -> None:
-    tasks: list[Callable[[], tuple[list[Resource], list[CoverageGap]]]] = []
+def _start_regional(run: _Run, regions_by_account: Mapping[str, Sequence[str]], services: Sequence[str],
+                    ) -> list[Future[tuple[list[Resource], list[CoverageGap]]]]:
+    """Submit one task per (account, region, service); S3 runs beside them."""
+    futures = []
     for account in sorted(regions_by_account):
         for region in regions_by_account[account]:
             for service in services:
                 client = run.client(account, region, service)
-                tasks.append(partial(_regional_task, run, account, region, service, client))
-    for resources, gaps in run.run("aws: services", tasks):
+                futures.append(run.pool.submit(_regional_task, run, account, region, service, client))
+    run.total += len(futures)
+    return futures
+
+
+def _finish_regional(run: _Run, futures: Sequence[Future[tuple[list[Resource], list[CoverageGap]]]]) -> None:
+    """Collect the regional tasks, in submission order."""
+    for future in futures:
+        resources, gaps = future.result()
         run.resources.extend(resources)
         run.gaps.extend(gaps)
+        run.done += 1
+        run._tick("aws: services")
 
 
 def _regional_task(run: _Run, account: str, region: str, service: str, client: Any,
@@ -295,7 +310,8 @@ class _Bucket:
     ref: str = ""
 
 
-def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]]) -> None:
+def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
+             early: Mapping[str, Future[tuple[Any, list[CoverageGap]]]]) -> None:
     """Buckets, their replication and destinations, as a pipeline.
 
     The listings (plain, and filtered per region), the tag listings and the Multi-Region Access
@@ -308,8 +324,8 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]]) -> None
     futures: dict[Future[Any], tuple[str, Any]] = {}
     finished: queue.SimpleQueue[Future[Any]] = queue.SimpleQueue()
 
-    def submit(kind: str, key: Any, fn: Callable[[], Any]) -> None:
-        future = run.pool.submit(fn)
+    def submit(kind: str, key: Any, fn: Callable[[], Any] | Future[Any]) -> None:
+        future = fn if isinstance(fn, Future) else run.pool.submit(fn)
         futures[future] = (kind, key)
         run.total += 1
         future.add_done_callback(finished.put)
@@ -322,7 +338,7 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]]) -> None
         run.client(account, s3.MRAP_CONTROL_REGION, "s3control")
     for account in sorted(regions_by_account):
         home = run.client(account, run.home_region, "s3")
-        submit("list", account, partial(_s3_list, run, account, home, None))
+        submit("list", account, early.get(account) or partial(_s3_list, run, account, home, None))
         for region in regions_by_account[account]:
             c = run.client(account, region, "s3")
             submit("list-region", (account, region), partial(_s3_list, run, account, c, region))
