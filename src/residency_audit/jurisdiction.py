@@ -116,22 +116,22 @@ def reach_of(g: nx.MultiDiGraph, law: str) -> Reach:
     reach = Reach(law=law)
     parent = reach._parent
     first = reach._first
+    holders, data, entities, locations = reach.holders, reach.data, reach.entities, reach.locations
     pred = g._pred
     kinds = g._node  # the node attribute dicts, without a view per lookup
+    # The relations that phase A crosses backwards into a node, by the node's kind.
+    country_rels = ({"in_country"} if territorial else set()) | (
+        {"incorporated_in", "controlled_from"} if extraterritorial else set())
+    crossing: dict[Any, frozenset[str]] = {
+        "country": frozenset(country_rels), "location": frozenset({"located_in"}),
+        "entity": frozenset({"controlled_by", "operated_by"})}
+    split_cats: dict[str, frozenset[str]] = {}
+    walked_back: list[str] = []  # nodes first seen on the walk back (phase B)
     start: _State = (law, "A", None)
     parent[start] = None
     first[law] = start
     queue: deque[_State] = deque([start])
-
-    def visit(node: str, phase: str, filt: frozenset[str] | None, prev: _State) -> None:
-        state = (node, phase, filt)
-        if state in parent or (filt is not None and (node, phase, None) in parent):
-            return
-        parent[state] = prev
-        seen = first.get(node)
-        if seen is None or (phase == "A" and seen[1] == "B"):
-            first[node] = state
-        queue.append(state)
+    popleft, push = queue.popleft, queue.append
 
     def blocked(u: str, v: str, edge: Mapping[str, Any]) -> None:
         reach.blocked.append(Blocked(
@@ -139,58 +139,89 @@ def reach_of(g: nx.MultiDiGraph, law: str) -> Reach:
             kind=str(edge["mitigation_kind"]), description=str(edge.get("mitigation_description", "")),
             evidence=str(edge.get("mitigation_evidence", ""))))
 
+    # The visits are written out in the loop (no helper call per edge): a state is new unless
+    # it, or the same node and phase with no category filter, was seen; a node's first state is
+    # its first phase-A state if it has one, else its first phase-B state.
     while queue:
-        state = queue.popleft()
+        state = popleft()
         node, phase, filt = state
         kind = kinds[node].get("kind")
-        if phase == "A" and kind == "law":
-            for _, country, _key, rel in g.out_edges(node, keys=True, data="relation"):
-                if rel == "applies_in":
-                    visit(country, "A", None, state)
-            continue
-        if phase == "A" and kind in _HOLDER_KINDS:
-            reach.holders.add(node)
-            visit(node, "B", None, state)
+        if phase == "A":
+            if kind == "law":
+                for country, keyed in g._succ[node].items():
+                    for edge in keyed.values():
+                        if edge.get("relation") == "applies_in":
+                            nxt: _State = (country, "A", None)
+                            if nxt not in parent:
+                                parent[nxt] = state
+                                seen = first.get(country)
+                                if seen is None or seen[1] == "B":
+                                    first[country] = nxt
+                                push(nxt)
+                continue
+            if kind in _HOLDER_KINDS:
+                holders.add(node)
+                nxt = (node, "B", None)
+                if nxt not in parent:
+                    parent[nxt] = state
+                    if node not in first:
+                        first[node] = nxt
+                        walked_back.append(node)
+                    push(nxt)
+                continue
+            rels = crossing.get(kind)
+            if rels:
+                for u, keyed in pred[node].items():
+                    for edge in keyed.values():
+                        if edge["relation"] not in rels:
+                            continue
+                        if "mitigation_kind" in edge:
+                            blocked(u, node, edge)
+                            continue
+                        nxt = (u, "A", None)
+                        if nxt not in parent:
+                            parent[nxt] = state
+                            seen = first.get(u)
+                            if seen is None or seen[1] == "B":
+                                first[u] = nxt
+                            push(nxt)
+            if kind == "entity":
+                entities.add(node)
+            elif kind == "location":
+                locations.add(node)
             continue
         for u, keyed in pred[node].items():
             for edge in keyed.values():
-                rel = edge["relation"]
-                if phase == "A":
-                    ok = ((kind == "country" and rel == "in_country" and territorial)
-                          or (kind == "location" and rel == "located_in")
-                          or (kind == "country" and extraterritorial
-                              and rel in ("incorporated_in", "controlled_from"))
-                          or (kind == "entity" and rel in ("controlled_by", "operated_by")))
-                    if not ok:
+                if edge["relation"] not in COPY_RELATIONS:
+                    continue
+                if "mitigation_kind" in edge:
+                    blocked(u, node, edge)
+                    continue
+                cats = edge.get("categories") or ""
+                new_filt = filt
+                if cats:
+                    allowed = split_cats.get(cats)
+                    if allowed is None:
+                        allowed = split_cats[cats] = frozenset(cats.split())
+                    new_filt = allowed if filt is None else filt & allowed
+                if kinds[u].get("kind") == "data":
+                    if new_filt is not None and u.removeprefix("data:") not in new_filt:
                         continue
-                    if "mitigation_kind" in edge:
-                        blocked(u, node, edge)
-                        continue
-                    visit(u, "A", None, state)
-                elif rel in COPY_RELATIONS:
-                    if "mitigation_kind" in edge:
-                        blocked(u, node, edge)
-                        continue
-                    cats = edge.get("categories") or ""
-                    new_filt = filt
-                    if cats:
-                        allowed = frozenset(cats.split())
-                        new_filt = allowed if filt is None else filt & allowed
-                    if kinds[u].get("kind") == "data":
-                        if new_filt is None or u.removeprefix("data:") in new_filt:
-                            reach.data.add(u)
-                            visit(u, "B", None, state)
-                    else:
-                        visit(u, "B", new_filt, state)
-        if phase == "A":
-            if kind == "entity":
-                reach.entities.add(node)
-            elif kind == "location":
-                reach.locations.add(node)
+                    data.add(u)
+                    new_filt = None
+                nxt = (u, "B", new_filt)
+                if nxt in parent or (new_filt is not None and (u, "B", None) in parent):
+                    continue
+                parent[nxt] = state
+                if u not in first:
+                    first[u] = nxt
+                    walked_back.append(u)
+                push(nxt)
     # A node first seen only on the walk back is not itself reached, unless it is data.
-    for node in list(first):
-        st = first[node]
-        if st[1] == "B" and kinds[node].get("kind") != "data" and node not in reach.holders:
+    for node in walked_back:
+        st = first.get(node)
+        if (st is not None and st[1] == "B" and kinds[node].get("kind") != "data"
+                and node not in holders):
             del first[node]
     reach.blocked.sort(key=lambda b: (b.source, b.target, b.relation, b.kind))
     reach.blocked[:] = list(dict.fromkeys(reach.blocked))
