@@ -1,51 +1,19 @@
-"""Records every gcp operation called during the whole test run; fails the run on any outside the allow-list.
-
-The loopback GCP fakes (``tests/providers/gcp/fakes.py``) call :func:`record` for every request
-they receive, whichever test started them. Each request is mapped to an operation through the
-adapter's declared REST routes; a request that maps to none (a write, an unknown path) or to an
-operation outside the allow-list fails the run at the end.
+"""Records every gcp request the loopback fakes of the GCP APIs (``tests/providers/gcp/fakes.py``) receive during the whole test run,
+and fails the run on any outside the adapter's allow-list (see :mod:`tests.plugins.request_guard`).
 """
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-RECORD: list[tuple[str, str]] = []
-"""(HTTP method, path) of every request the GCP fakes received during the run."""
+from tests.plugins.request_guard import RequestGuard
 
-_LOCK = threading.Lock()
-
-
-def record(method: str, path: str) -> None:
-    """Note one request a fake received (thread-safe)."""
-    with _LOCK:
-        RECORD.append((method.upper(), path.split("?", 1)[0]))
-
-
-def offenders(records: list[tuple[str, str]]) -> list[str]:
-    """The requests in ``records`` that are not allow-listed read operations, sorted, unique."""
-    from residency_audit.providers.gcp.operations import OPERATIONS, operation_for_request
-
-    allowed = {op.operation for op in OPERATIONS}
-    bad: set[str] = set()
-    for method, path in records:
-        op = operation_for_request(method, path)
-        if op is None or op not in allowed:
-            bad.add(f"{method} {path} -> {op or 'no allow-listed operation'}")
-    return sorted(bad)
+GUARD = RequestGuard("gcp")
+RECORD = GUARD.records
+"""(HTTP method, path) of every request the gcp fakes received during the run."""
+record = GUARD.record
+offenders = GUARD.offenders
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if not RECORD:
-        return
-    bad = offenders(list(RECORD))
-    if bad:
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        lines = ["gcp read-only guard: calls outside the allow-list:", *(f"  {b}" for b in bad)]
-        if reporter is not None:
-            reporter.write_line("\n".join(lines), red=True)
-        else:
-            print("\n".join(lines))
-        session.exitstatus = 1
+    GUARD.finish(session)
