@@ -270,9 +270,12 @@ def _write(text: str, output: str | None, stdout: TextIO) -> None:
 
 
 def _run_audit(args: argparse.Namespace, estate: Any, catalog: Any, stdout: TextIO) -> int:
+    import time
+
     from residency_audit.pipeline import DEFAULT_POLICY, audit
     from residency_audit.report import render
 
+    clock = time.perf_counter()
     result = audit(estate, policy=args.policy or DEFAULT_POLICY, catalog=catalog, today=args.today)
     _write(render(result, args.format), args.output, stdout)
     if args.graph_output:
@@ -282,9 +285,11 @@ def _run_audit(args: argparse.Namespace, estate: Any, catalog: Any, stdout: Text
             write_graphml(result.graph, args.graph_output)
         else:
             write_node_link(result.graph, args.graph_output)
-    counts = ", ".join(f"{k} {v}" for k, v in result.counts().items() if v)
-    log.info("%d resources, %d findings (%s), %d gaps", len(estate.resources),
-             len(result.active_findings), counts or "none", len(estate.gaps))
+    counts = ", ".join(f"{k} {v}" for k, v in result.counts().items())
+    countries = result.countries()
+    log.info("%d resources, %d subprocessors, %d countries (%s), findings: %s, %d gaps, %.2f s",
+             len(estate.resources), len(estate.subprocessors), len(countries), " ".join(countries),
+             counts, len(estate.gaps), time.perf_counter() - clock)
     if args.fail_on == "none":
         return 0
     return 1 if result.failed(args.fail_on) else 0

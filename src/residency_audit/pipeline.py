@@ -107,6 +107,15 @@ class Audit:
         c = Counter(str(f.severity) for f in self.active_findings)
         return {str(s): c.get(str(s), 0) for s in reversed(list(Severity))}
 
+    def countries(self) -> list[str]:
+        """Every country where some copy is (or may be), sorted."""
+        g = self.graph
+        out: set[str] = set()
+        for _, loc, rel in g.edges(data="relation"):
+            if rel == "located_in":
+                out.update(str(g.nodes[loc].get("countries") or "").split())
+        return sorted(out)
+
     def failed(self, fail_on: Severity | str = Severity.HIGH) -> bool:
         """True when an active finding is at or above ``fail_on``."""
         threshold = Severity(fail_on).rank
