@@ -167,6 +167,9 @@ def is_foreign(law_country: str, home: str, eu_members: Iterable[str]) -> bool:
 
 # facts the rules need, computed once per evaluation ------------------------------------------
 
+_HOLDER_KINDS = ("resource", "subprocessor")
+
+
 @dataclass(slots=True)
 class _Facts:
     g: nx.MultiDiGraph
@@ -176,13 +179,21 @@ class _Facts:
     eu: set[str] = field(default_factory=set)
     # Memos: each rule asks the same questions of the same holders; the graph does not change.
     _placements: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    _operators: dict[str, list[str]] = field(default_factory=dict)
     _countries: dict[str, list[str]] = field(default_factory=dict)
     _chains: dict[str, list[str]] = field(default_factory=dict)
+    _data: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _labels: dict[str, str] = field(default_factory=dict)
+    _tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    _evidence: dict[tuple[Any, Any, Any], str] = field(default_factory=dict)
 
     def tags(self, node: str) -> dict[str, str]:
-        raw = self.g.nodes[node].get("tags") or "{}"
-        value = json.loads(raw)
-        return value if isinstance(value, dict) else {}
+        raw = self.g._node[node].get("tags") or "{}"
+        value = self._tags.get(raw)
+        if value is None:
+            loaded = json.loads(raw)
+            value = self._tags[raw] = loaded if isinstance(loaded, dict) else {}
+        return value
 
     def in_scope(self, scope: Scope) -> list[str]:
         if scope.empty:
@@ -215,25 +226,42 @@ class _Facts:
             out |= {d for d in datas if self.copies[d] & tagged}
         return sorted(out)
 
+    def _read_holder(self, holder: str) -> list[tuple[str, str]]:
+        """One pass over the holder's out-edges: its placements and its operators, both sorted."""
+        placements: list[tuple[str, str]] = []
+        operators: list[str] = []
+        for v, keyed in self.g._adj[holder].items():
+            for attrs in keyed.values():
+                relation = attrs.get("relation")
+                if relation == "located_in":
+                    placements.append((v, str(attrs.get("role", ""))))
+                elif relation == "operated_by":
+                    operators.append(v)
+        placements.sort()
+        operators.sort()
+        self._placements[holder] = placements
+        self._operators[holder] = operators
+        return placements
+
     def placements(self, holder: str) -> list[tuple[str, str]]:
         """``(location node, role)`` of each copy at the holder, sorted."""
         out = self._placements.get(holder)
-        if out is None:
-            out = sorted((v, str(attrs.get("role", ""))) for v, keyed in self.g._adj[holder].items()
-                         for attrs in keyed.values() if attrs.get("relation") == "located_in")
-            self._placements[holder] = out
-        return out
+        return out if out is not None else self._read_holder(holder)
 
     def countries(self, location: str) -> list[str]:
         out = self._countries.get(location)
         if out is None:
-            raw = self.g.nodes[location].get("countries") or ""
+            raw = self.g._node[location].get("countries") or ""
             out = self._countries[location] = sorted(raw.split())
         return out
 
     def operators(self, holder: str) -> list[str]:
-        return sorted(v for v, keyed in self.g._adj[holder].items() for attrs in keyed.values()
-                      if attrs.get("relation") == "operated_by")
+        """The operating entities of the holder, sorted."""
+        out = self._operators.get(holder)
+        if out is None:
+            self._read_holder(holder)
+            out = self._operators[holder]
+        return out
 
     def chain(self, entity: str) -> list[str]:
         memo = self._chains.get(entity)
@@ -249,24 +277,38 @@ class _Facts:
         self._chains[entity] = out
         return out
 
+    def data(self, holder: str) -> tuple[str, ...]:
+        """The data categories the holder has a copy of, sorted."""
+        out = self._data.get(holder)
+        if out is None:
+            out = self._data[holder] = tuple(sorted(self.data_of.get(holder, ())))
+        return out
 
-def _facts(g: nx.MultiDiGraph, copies: Mapping[str, set[str]] | None = None) -> _Facts:
-    holders = sorted(n for n, k in g.nodes(data="kind") if k in ("resource", "subprocessor"))
-    facts = _Facts(g=g, holders=holders)
-    facts.eu = {n.removeprefix("country:") for n, a in g.nodes(data=True)
-                if a.get("kind") == "country" and a.get("eu")}
-    if copies is not None:
-        for d, hs in copies.items():
-            facts.copies[d] = set(hs)
-            for h in hs:
-                facts.data_of[h].add(d)
-        return facts
+    def label(self, node: str) -> str:
+        out = self._labels.get(node)
+        if out is None:
+            out = self._labels[node] = _label(self.g, node)
+        return out
+
+    def evidence(self, attrs: Mapping[str, Any]) -> str:
+        """:func:`~residency_audit.graph.edge_evidence`, once per distinct evidence."""
+        key = (attrs.get("evidence_source"), attrs.get("evidence_ref"), attrs.get("evidence_detail"))
+        out = self._evidence.get(key)
+        if out is None:
+            out = self._evidence[key] = edge_evidence(attrs)
+        return out
+
+
+def _copy_walk(g: nx.MultiDiGraph) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """For each data node, its holders (one forward walk along the copy links), and the reverse."""
+    copies: dict[str, set[str]] = {}
+    data_of: dict[str, set[str]] = defaultdict(set)
     succ = g._adj
-    for d in sorted(n for n, k in g.nodes(data="kind") if k == "data"):
+    for d in sorted(n for n, a in g._node.items() if a.get("kind") == "data"):
         category = d.removeprefix("data:")
         seen = {d}
         queue = deque([d])
-        facts.copies[d] = set()
+        held = copies[d] = set()
         while queue:
             node = queue.popleft()
             for v, keyed in succ[node].items():
@@ -279,10 +321,28 @@ def _facts(g: nx.MultiDiGraph, copies: Mapping[str, set[str]] | None = None) -> 
                     if cats and category not in cats.split():
                         continue
                     seen.add(v)
-                    facts.copies[d].add(v)
-                    facts.data_of[v].add(d)
+                    held.add(v)
+                    data_of[v].add(d)
                     queue.append(v)
                     break
+    return copies, data_of
+
+
+def _facts(g: nx.MultiDiGraph, copies: Mapping[str, set[str]] | None = None) -> _Facts:
+    nodes = g._node
+    holders = sorted(n for n, a in nodes.items() if a.get("kind") in _HOLDER_KINDS)
+    facts = _Facts(g=g, holders=holders)
+    facts.eu = {n.removeprefix("country:") for n, a in nodes.items()
+                if a.get("kind") == "country" and a.get("eu")}
+    if copies is not None:
+        for d, hs in copies.items():
+            facts.copies[d] = set(hs)
+            for h in hs:
+                facts.data_of[h].add(d)
+        return facts
+    walked, data_of = _copy_walk(g)
+    facts.copies.update(walked)
+    facts.data_of.update(data_of)
     return facts
 
 
@@ -298,74 +358,117 @@ def _unknown_location(rule: Rule, facts: _Facts, holder: str, locations: Sequenc
     return Finding(
         rule=rule.id, severity=max(rule.severity, Severity.HIGH, key=lambda s: s.rank),
         node=holder, title="Unknown location",
-        message=(f"{_label(g, holder)}: where the copy is could not be established ({where}); "
+        message=(f"{facts.label(holder)}: where the copy is could not be established ({where}); "
                  "an unknown location is not compliant."),
         remedy="Add the region to the catalog with a source, or declare the location in the inventory.",
-        data=tuple(sorted(facts.data_of.get(holder, ()))), locations=tuple(sorted(locations)))
+        data=facts.data(holder), locations=tuple(sorted(locations)))
+
+
+def _unknown_locations(facts: _Facts, placements: Sequence[tuple[str, str]]) -> list[str]:
+    """The locations of ``placements`` with no known country, sorted, each once."""
+    countries = facts.countries
+    unknown = [loc for loc, _ in placements if not countries(loc)]
+    return sorted(set(unknown)) if len(unknown) > 1 else unknown
 
 
 def _location_rule(rule: Rule, facts: _Facts) -> list[Finding]:
     g = facts.g
+    nodes = g._node
     allowed = set()
     for a in rule.allowed:
         if a == "EEA":
-            allowed |= {n.removeprefix("country:") for n, attrs in g.nodes(data=True)
+            allowed |= {n.removeprefix("country:") for n, attrs in nodes.items()
                         if attrs.get("kind") == "country" and attrs.get("eea")}
         elif a == "EU":
             allowed |= facts.eu
         else:
             allowed.add(a.upper())
     roles = {str(r) for r in rule.roles}
+    outside_text = f" — outside {', '.join(rule.allowed)}."
+    # Per location (the same for every holder): the countries outside the allowed area, and
+    # how a copy there reads; per country: its adequacy note.
+    bad_of: dict[str, list[str]] = {}
+    where_of: dict[str, str] = {}
+    note_of: dict[str, str] = {}
+    region_lines: dict[tuple[str, str], list[str]] = {}
     findings = []
     for holder in facts.in_scope(rule.scope):
-        placements = [(loc, role) for loc, role in facts.placements(holder) if not roles or role in roles]
-        unknown = sorted({loc for loc, _ in placements if not facts.countries(loc)})
+        placements = facts.placements(holder)
+        if roles:
+            placements = [(loc, role) for loc, role in placements if role in roles]
+        unknown = _unknown_locations(facts, placements)
         if unknown or (not placements and not roles):
             findings.append(_unknown_location(rule, facts, holder, unknown))
-        outside: dict[str, set[str]] = defaultdict(set)
+        outside: dict[str, set[str]] = {}
         for loc, role in placements:
-            bad = [c for c in facts.countries(loc) if c not in allowed]
+            bad = bad_of.get(loc)
+            if bad is None:
+                bad = bad_of[loc] = [c for c in facts.countries(loc) if c not in allowed]
             if bad:
-                outside[loc].update(bad)
-                outside[loc].add(f"role:{role}")
+                held = outside.get(loc)
+                if held is None:
+                    held = outside[loc] = set()
+                held.add(role)
         if not outside:
             continue
-        countries = sorted({c for v in outside.values() for c in v if not c.startswith("role:")})
+        offending = sorted(outside)
+        countries = sorted({c for loc in offending for c in bad_of[loc]})
         parts = []
-        for loc in sorted(outside):
-            cs = sorted(c for c in outside[loc] if not c.startswith("role:"))
-            rs = sorted(c[5:] for c in outside[loc] if c.startswith("role:"))
-            zone = " (a zone that may store data in " + ", ".join(cs) + ")" if g.nodes[loc].get("zone") \
-                else f" ({', '.join(cs)})"
-            parts.append(f"{'/'.join(rs)} copy in {g.nodes[loc].get('code', loc)}{zone}")
+        for loc in offending:
+            where = where_of.get(loc)
+            if where is None:
+                cs = sorted(set(bad_of[loc]))
+                zone = " (a zone that may store data in " + ", ".join(cs) + ")" if nodes[loc].get("zone") \
+                    else f" ({', '.join(cs)})"
+                where = where_of[loc] = f" copy in {nodes[loc].get('code', loc)}{zone}"
+            parts.append("/".join(sorted(outside[loc])) + where)
         notes = []
         for c in countries:
-            adequacy = g.nodes[f"country:{c}"].get("adequacy") if f"country:{c}" in g else ""
-            if adequacy:
-                notes.append(f"{c} has an EU adequacy decision: {adequacy}")
-        message = f"{_label(g, holder)}: " + "; ".join(parts) + f" — outside {', '.join(rule.allowed)}."
+            note = note_of.get(c)
+            if note is None:
+                country = f"country:{c}"
+                adequacy = nodes[country].get("adequacy") if country in nodes else ""
+                note = note_of[c] = f"{c} has an EU adequacy decision: {adequacy}" if adequacy else ""
+            if note:
+                notes.append(note)
+        message = f"{facts.label(holder)}: " + "; ".join(parts) + outside_text
         if notes:
             message += " Note: " + "; ".join(notes) + "."
         findings.append(Finding(
             rule=rule.id, severity=rule.severity, node=holder, title="Copy outside the allowed area",
-            message=message, remedy=rule.remedy, data=tuple(sorted(facts.data_of.get(holder, ()))),
-            locations=tuple(sorted(outside)), countries=tuple(countries),
-            path_evidence=_placement_evidence(g, holder, sorted(outside), countries)))
+            message=message, remedy=rule.remedy, data=facts.data(holder),
+            locations=tuple(offending), countries=tuple(countries),
+            path_evidence=_placement_evidence(g, holder, offending, countries, facts=facts,
+                                              region_lines=region_lines)))
     return findings
 
 
 def _placement_evidence(g: nx.MultiDiGraph, holder: str, locations: Sequence[str],
-                        countries: Sequence[str]) -> tuple[str, ...]:
-    """Why each offending copy is where it is: the placement's and the region's evidence."""
+                        countries: Sequence[str], *, facts: _Facts | None = None,
+                        region_lines: dict[tuple[str, str], list[str]] | None = None,
+                        ) -> tuple[str, ...]:
+    """Why each offending copy is where it is: the placement's and the region's evidence.
+
+    ``facts`` and ``region_lines`` are memos shared across holders (the lines of a region's
+    link to a country are the same for every holder).
+    """
+    evidence = facts.evidence if facts is not None else edge_evidence
+    lines = region_lines if region_lines is not None else {}
+    adj = g._adj
     out: list[str] = []
     for loc in locations:
-        for key, attrs in sorted(g[holder][loc].items()):
-            out.append(f"{holder} —{key}— {loc}: {edge_evidence(attrs)}")
+        for key, attrs in sorted(adj[holder][loc].items()):
+            out.append(f"{holder} —{key}— {loc}: {evidence(attrs)}")
         for c in countries:
-            country = f"country:{c}"
-            if g.has_edge(loc, country):
-                for key, attrs in sorted(g[loc][country].items()):
-                    out.append(f"{loc} —{key}— {country}: {edge_evidence(attrs)}")
+            region = lines.get((loc, c))
+            if region is None:
+                region = lines[(loc, c)] = []
+                country = f"country:{c}"
+                keyed = adj[loc].get(country) if loc in adj else None
+                if keyed:
+                    for key, attrs in sorted(keyed.items()):
+                        region.append(f"{loc} —{key}— {country}: {evidence(attrs)}")
+            out.extend(region)
     return tuple(out)
 
 
@@ -381,43 +484,58 @@ def _certified(facts: _Facts, holder: str) -> list[str]:
 
 def _transfer_rule(rule: Rule, facts: _Facts) -> list[Finding]:
     g = facts.g
+    nodes = g._node
+    # Per location (the same for every holder): its countries outside the EEA, each with its
+    # adequacy decision and that decision's scope.
+    foreign_of: dict[str, list[tuple[str, str, str]]] = {}
     findings = []
     for holder in facts.in_scope(rule.scope):
         placements = facts.placements(holder)
-        unknown = sorted({loc for loc, _ in placements if not facts.countries(loc)})
+        unknown = _unknown_locations(facts, placements)
         if unknown or not placements:
             findings.append(_unknown_location(rule, facts, holder, unknown))
-        tool = str(g.nodes[holder].get("transfer_tool") or "")
+        foreign: list[tuple[str, str, str]] = []
+        for loc, _role in placements:
+            outside = foreign_of.get(loc)
+            if outside is None:
+                outside = foreign_of[loc] = []
+                for c in facts.countries(loc):
+                    node = nodes.get(f"country:{c}", {})
+                    if node.get("eea"):
+                        continue
+                    outside.append((c, str(node.get("adequacy") or ""),
+                                    str(node.get("adequacy_scope") or "")))
+            foreign += outside
+        if not foreign:
+            continue
+        tool = str(nodes[holder].get("transfer_tool") or "")
         uncovered: dict[str, str] = {}
         covered: dict[str, str] = {}
-        for loc, _role in placements:
-            for c in facts.countries(loc):
-                node = g.nodes.get(f"country:{c}", {})
-                if node.get("eea"):
-                    continue
-                adequacy, scope = str(node.get("adequacy") or ""), str(node.get("adequacy_scope") or "")
-                if adequacy and scope in ("full", ""):
-                    covered[c] = f"adequacy decision: {adequacy}"
-                elif adequacy and scope == "certified-only" and _certified(facts, holder):
-                    covered[c] = (f"adequacy decision for certified organisations ({adequacy}); "
-                                  f"certified: {', '.join(_certified(facts, holder))}")
-                elif adequacy and scope == "partial":
-                    covered[c] = f"partial adequacy decision: {adequacy} — check that it covers the recipient"
-                elif tool:
-                    covered[c] = f"declared transfer tool: {tool}"
-                else:
-                    why = ("adequacy covers only certified organisations and no entity in the "
-                           "operator's chain is declared certified" if adequacy else
-                           "no adequacy decision")
-                    uncovered[c] = why
-        data = tuple(sorted(facts.data_of.get(holder, ())))
+        certified: list[str] | None = None
+        for c, adequacy, scope in foreign:
+            if adequacy and scope == "certified-only" and certified is None:
+                certified = _certified(facts, holder)
+            if adequacy and scope in ("full", ""):
+                covered[c] = f"adequacy decision: {adequacy}"
+            elif adequacy and scope == "certified-only" and certified:
+                covered[c] = (f"adequacy decision for certified organisations ({adequacy}); "
+                              f"certified: {', '.join(certified)}")
+            elif adequacy and scope == "partial":
+                covered[c] = f"partial adequacy decision: {adequacy} — check that it covers the recipient"
+            elif tool:
+                covered[c] = f"declared transfer tool: {tool}"
+            else:
+                why = ("adequacy covers only certified organisations and no entity in the "
+                       "operator's chain is declared certified" if adequacy else
+                       "no adequacy decision")
+                uncovered[c] = why
         if uncovered:
             text = "; ".join(f"{c}: {why}" for c, why in sorted(uncovered.items()))
             findings.append(Finding(
                 rule=rule.id, severity=rule.severity, node=holder,
                 title="Transfer outside the EEA without a legal basis",
-                message=f"{_label(g, holder)} keeps a copy outside the EEA — {text}.",
-                remedy=rule.remedy, data=data, countries=tuple(sorted(uncovered)),
+                message=f"{facts.label(holder)} keeps a copy outside the EEA — {text}.",
+                remedy=rule.remedy, data=facts.data(holder), countries=tuple(sorted(uncovered)),
                 locations=tuple(sorted({loc for loc, _ in placements
                                         if set(facts.countries(loc)) & set(uncovered)}))))
         elif covered:
@@ -425,8 +543,9 @@ def _transfer_rule(rule: Rule, facts: _Facts) -> list[Finding]:
             findings.append(Finding(
                 rule=rule.id, severity=Severity.INFO, node=holder,
                 title="Transfer outside the EEA, covered",
-                message=f"{_label(g, holder)} keeps a copy outside the EEA, covered by {text}.",
-                remedy="Keep the basis under review.", data=data, countries=tuple(sorted(covered)),
+                message=f"{facts.label(holder)} keeps a copy outside the EEA, covered by {text}.",
+                remedy="Keep the basis under review.", data=facts.data(holder),
+                countries=tuple(sorted(covered)),
                 locations=tuple(sorted({loc for loc, _ in placements
                                         if set(facts.countries(loc)) & set(covered)}))))
     return findings
@@ -458,7 +577,7 @@ def _reach_rule(rule: Rule, facts: _Facts, reach: Mapping[str, Reach], home: str
         r = reach.get(law)
         if r is None:
             continue
-        law_name = _label(g, law)
+        law_name = facts.label(law)
         blocked = [b for b in r.blocked]
         for d in datas:
             if d not in r.data:
@@ -468,10 +587,10 @@ def _reach_rule(rule: Rule, facts: _Facts, reach: Mapping[str, Reach], home: str
             findings.append(Finding(
                 rule=rule.id, severity=rule.severity, node=d, law=law,
                 title=f"Reachable by {law_name}",
-                message=(f"{_label(g, d)} can be compelled under {law_name} "
+                message=(f"{facts.label(d)} can be compelled under {law_name} "
                          f"({g.nodes[law].get('citation', '')}): {len(reached)} of "
                          f"{len(facts.copies[d])} copies are reached, e.g. through "
-                         + " → ".join(_label(g, n) for n in path) + "."),
+                         + " → ".join(facts.label(n) for n in path) + "."),
                 remedy=rule.remedy, data=(d,), path=path, path_evidence=path_evidence(g, path),
                 locations=tuple(reached),
                 mitigations=tuple(sorted({f"{b.kind}: {b.description} ({b.evidence})" for b in blocked
@@ -484,8 +603,8 @@ def _reach_rule(rule: Rule, facts: _Facts, reach: Mapping[str, Reach], home: str
             findings.append(Finding(
                 rule=rule.id, severity=rule.severity, node=h, law=law,
                 title=f"Reachable by {law_name}",
-                message=(f"{_label(g, h)} (no declared data category) can be compelled under "
-                         f"{law_name}: " + " → ".join(_label(g, n) for n in path) + "."),
+                message=(f"{facts.label(h)} (no declared data category) can be compelled under "
+                         f"{law_name}: " + " → ".join(facts.label(n) for n in path) + "."),
                 remedy=rule.remedy, path=path, path_evidence=path_evidence(g, path)))
     return findings
 
@@ -504,37 +623,41 @@ def _coverage_rule(rule: Rule, facts: _Facts, gaps: Sequence[CoverageGap]) -> li
                      + (f" ({gap.message})" if gap.message else "")
                      + ". What is behind it is unknown, not compliant."),
             remedy=rule.remedy))
+    nodes = g._node
+    unknown_of: dict[str, list[str]] = {}  # per operator: the unknown entities in its chain
     for h in facts.holders:
-        attrs = g.nodes[h]
+        attrs = nodes[h]
         if attrs.get("stub"):
             findings.append(Finding(
                 rule=rule.id, severity=max(rule.severity, Severity.HIGH, key=lambda s: s.rank),
                 node=h, title="Copy not seen",
-                message=(f"{_label(g, h)} receives data but was not seen by any scan or declared in the "
+                message=(f"{facts.label(h)} receives data but was not seen by any scan or declared in the "
                          "inventory: where it is and who runs it are unknown."),
-                remedy=rule.remedy, data=tuple(sorted(facts.data_of.get(h, ())))))
+                remedy=rule.remedy, data=facts.data(h)))
             continue
         ops = facts.operators(h)
         if not ops:
             findings.append(Finding(
                 rule=rule.id, severity=rule.severity, node=h, title="Unknown operator",
-                message=f"{_label(g, h)}: no operating entity is known, so foreign reach cannot be decided.",
+                message=f"{facts.label(h)}: no operating entity is known, so foreign reach cannot be decided.",
                 remedy="Declare 'operator' on the resource in the inventory.",
-                data=tuple(sorted(facts.data_of.get(h, ())))))
+                data=facts.data(h)))
         for op in ops:
-            unknown = [e for e in facts.chain(op) if not g.nodes[e].get("known")]
+            unknown = unknown_of.get(op)
+            if unknown is None:
+                unknown = unknown_of[op] = [e for e in facts.chain(op) if not nodes[e].get("known")]
             if unknown:
                 findings.append(Finding(
                     rule=rule.id, severity=rule.severity, node=h, title="Unknown entity",
-                    message=(f"{_label(g, h)} is operated through {', '.join(unknown)}, which is in "
+                    message=(f"{facts.label(h)} is operated through {', '.join(unknown)}, which is in "
                              "neither the catalog nor the inventory: its country and parents are unknown."),
                     remedy="Declare the entity with its country and parent in the inventory.",
-                    data=tuple(sorted(facts.data_of.get(h, ())))))
+                    data=facts.data(h)))
     for d in sorted(facts.copies):
         if not facts.copies[d]:
             findings.append(Finding(
                 rule=rule.id, severity=Severity.LOW, node=d, title="Data with no known copy",
-                message=f"{_label(g, d)} is declared but no holder of it was found.",
+                message=f"{facts.label(d)} is declared but no holder of it was found.",
                 remedy="Check the data category's 'stored_in' selectors and resource ids."))
     return findings
 
@@ -559,7 +682,7 @@ def _apply_exceptions(findings: list[Finding], policy: Policy, today: dt.date) -
 
 def data_copies(g: nx.MultiDiGraph) -> dict[str, set[str]]:
     """For each data node, every holder of a copy: one forward walk along the copy links."""
-    return dict(_facts(g).copies)
+    return _copy_walk(g)[0]
 
 
 def evaluate(g: nx.MultiDiGraph, reach: Mapping[str, Reach], policy: Policy, *,
