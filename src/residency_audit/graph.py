@@ -40,7 +40,8 @@ import gc
 import json
 import os
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -406,17 +407,30 @@ class _Builder:
                 raise InputError(m.evidence.ref, None, "mitigations", what)
 
 
-def build(estate: Estate, catalog: Catalog | None = None) -> nx.MultiDiGraph:
-    """The graph of ``estate`` with the facts of ``catalog`` (the packaged one by default)."""
-    # The build only allocates (millions of attribute dicts for a large estate) and makes no
-    # cycles worth collecting, so the cyclic collector is paused for it: about a fifth faster.
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a stage that only allocates.
+
+    Building the graph, computing reach and evaluating a policy allocate millions of small
+    containers for a large estate and make no cycles worth collecting; with the collector on,
+    each collection walks every live object, so the stages slow down as the estate grows.
+    Reference counting still frees everything; the collector's state is restored on exit.
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _Builder(estate, catalog or default_catalog()).run()
+        yield
     finally:
         if was_enabled:
             gc.enable()
+
+
+def build(estate: Estate, catalog: Catalog | None = None) -> nx.MultiDiGraph:
+    """The graph of ``estate`` with the facts of ``catalog`` (the packaged one by default)."""
+    # The build only allocates (millions of attribute dicts for a large estate): about a fifth
+    # faster with the cyclic collector paused.
+    with gc_paused():
+        return _Builder(estate, catalog or default_catalog()).run()
 
 
 # export --------------------------------------------------------------------------------------

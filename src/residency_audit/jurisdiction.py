@@ -30,7 +30,7 @@ from typing import Any
 
 import networkx as nx
 
-from residency_audit.graph import COPY_RELATIONS, edge_evidence
+from residency_audit.graph import COPY_RELATIONS, edge_evidence, gc_paused
 
 __all__ = ["Blocked", "Reach", "exposure", "path_evidence", "reach_of"]
 
@@ -232,4 +232,5 @@ def exposure(g: nx.MultiDiGraph, *, laws: Iterable[str] | None = None) -> dict[s
     """For each law in ``g`` (or each of ``laws``), what it reaches, keyed by law node id."""
     chosen = sorted(laws) if laws is not None else sorted(
         n for n, k in g.nodes(data="kind") if k == "law")
-    return {law: reach_of(g, law) for law in chosen}
+    with gc_paused():
+        return {law: reach_of(g, law) for law in chosen}

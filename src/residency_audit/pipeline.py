@@ -18,7 +18,7 @@ from typing import Any
 import networkx as nx
 
 from residency_audit.catalog import Catalog, default_catalog
-from residency_audit.graph import build
+from residency_audit.graph import build, gc_paused
 from residency_audit.jurisdiction import Blocked, Reach, exposure, path_evidence
 from residency_audit.model import Estate, Finding, Mitigation, Severity
 from residency_audit.policy import Policy, data_copies, evaluate, is_foreign, load_policy
@@ -212,10 +212,13 @@ def audit(estate: Estate, *, policy: Policy | str | os.PathLike[str] = DEFAULT_P
     expired = [m for m in estate.mitigations if m.expires is not None and m.expires < day]
     if expired:
         estate = replace(estate, mitigations=tuple(m for m in estate.mitigations if m not in expired))
-    g = build(estate, cat)
-    reach = exposure(g)
-    copies = data_copies(g)
-    findings = evaluate(g, reach, pol, gaps=estate.gaps, today=day, copies=copies)
-    findings = sorted(findings + [_expired_mitigation(m) for m in expired], key=lambda f: f.sort_key)
+    with gc_paused():  # the stages only allocate; see graph.gc_paused
+        g = build(estate, cat)
+        reach = exposure(g)
+        copies = data_copies(g)
+        findings = evaluate(g, reach, pol, gaps=estate.gaps, today=day, copies=copies)
+        if expired:  # evaluate's findings are sorted already
+            findings = sorted(findings + [_expired_mitigation(m) for m in expired],
+                              key=lambda f: f.sort_key)
     return Audit(estate=estate, catalog=cat, policy=pol, graph=g, reach=reach, findings=findings,
                  evaluated_on=day, copies=copies)

@@ -37,7 +37,7 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
 
 from residency_audit.errors import InputError
-from residency_audit.graph import COPY_RELATIONS, edge_evidence
+from residency_audit.graph import COPY_RELATIONS, edge_evidence, gc_paused
 from residency_audit.jurisdiction import Reach, path_evidence
 from residency_audit.model import CoverageGap, Finding, Role, Severity
 from residency_audit.yamlfile import (
@@ -682,7 +682,8 @@ def _apply_exceptions(findings: list[Finding], policy: Policy, today: dt.date) -
 
 def data_copies(g: nx.MultiDiGraph) -> dict[str, set[str]]:
     """For each data node, every holder of a copy: one forward walk along the copy links."""
-    return _copy_walk(g)[0]
+    with gc_paused():
+        return _copy_walk(g)[0]
 
 
 def evaluate(g: nx.MultiDiGraph, reach: Mapping[str, Reach], policy: Policy, *,
@@ -694,16 +695,17 @@ def evaluate(g: nx.MultiDiGraph, reach: Mapping[str, Reach], policy: Policy, *,
     to reproduce a report.
     """
     day = today or dt.date.today()
-    facts = _facts(g, copies)
-    findings: list[Finding] = []
-    for rule in policy.rules:
-        if rule.type == "location":
-            findings += _location_rule(rule, facts)
-        elif rule.type == "transfer":
-            findings += _transfer_rule(rule, facts)
-        elif rule.type == "reach":
-            findings += _reach_rule(rule, facts, reach, policy.home)
-        else:
-            findings += _coverage_rule(rule, facts, gaps)
-    unique = {f.id: f for f in findings}
-    return sorted(_apply_exceptions(list(unique.values()), policy, day), key=lambda f: f.sort_key)
+    with gc_paused():
+        facts = _facts(g, copies)
+        findings: list[Finding] = []
+        for rule in policy.rules:
+            if rule.type == "location":
+                findings += _location_rule(rule, facts)
+            elif rule.type == "transfer":
+                findings += _transfer_rule(rule, facts)
+            elif rule.type == "reach":
+                findings += _reach_rule(rule, facts, reach, policy.home)
+            else:
+                findings += _coverage_rule(rule, facts, gaps)
+        unique = {f.id: f for f in findings}
+        return sorted(_apply_exceptions(list(unique.values()), policy, day), key=lambda f: f.sort_key)
