@@ -40,7 +40,7 @@ import gc
 import json
 import os
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -141,6 +141,7 @@ class _Builder:
         # Memos for the facts that repeat across resources; the graph only grows during a build.
         self._locations: dict[tuple[str, str], tuple[str, Region | None]] = {}
         self._operator_evidence: dict[tuple[str, str, str, str], Evidence] = {}
+        self._tags_json: dict[tuple[tuple[str, str], ...], str] = {(): "{}"}
 
     def _default_operators(self) -> dict[str, str]:
         counts: dict[str, Counter[str]] = defaultdict(Counter)
@@ -153,9 +154,43 @@ class _Builder:
     def add_edge(self, u: str, v: str, relation: str, ev: Evidence, key: str | None = None,
                  **attrs: Any) -> None:
         k = key or relation
-        if self.g.has_edge(u, v, k):
+        succ = self.g._succ
+        if u not in succ or v not in succ:
+            if self.g.has_edge(u, v, k):
+                return
+            self.g.add_edge(u, v, key=k, relation=relation, **_ev_attrs(ev), **attrs)
             return
-        self.g.add_edge(u, v, key=k, relation=relation, **_ev_attrs(ev), **attrs)
+        # Both ends exist (the usual case): fill the adjacency as MultiDiGraph.add_edge does,
+        # one shared key dict in _succ[u][v] and _pred[v][u], without its per-call overhead.
+        keyed = succ[u].get(v)
+        if keyed is None:
+            keyed = succ[u][v] = {}
+            self.g._pred[v][u] = keyed
+        elif k in keyed:
+            return
+        data = {"relation": relation, "evidence_source": ev.source, "evidence_ref": ev.ref,
+                "evidence_detail": ev.detail}
+        if attrs:
+            data.update(attrs)
+        keyed[k] = data
+
+    def add_node(self, node: str, **attrs: Any) -> None:
+        """:meth:`networkx.MultiDiGraph.add_node`, filling the node dicts directly."""
+        g = self.g
+        if node in g._succ:
+            g._node[node].update(attrs)
+            return
+        g._succ[node] = {}
+        g._pred[node] = {}
+        g._node[node] = attrs
+
+    def tags_json(self, tags: Mapping[str, str]) -> str:
+        """The tags as sorted JSON text, once per distinct set of tags."""
+        key = tuple(tags.items())
+        text = self._tags_json.get(key)
+        if text is None:
+            text = self._tags_json[key] = json.dumps(dict(tags), sort_keys=True)
+        return text
 
     def country(self, code: str) -> str:
         node = country_id(code)
@@ -244,9 +279,11 @@ class _Builder:
                           zone=region.country is None)
         return node, region
 
-    def holder_placements(self, node: str, placements: Iterable[Placement], service: str) -> list[Region]:
+    def holder_placements(self, node: str, placements: Sequence[Placement], service: str) -> list[Region]:
         regions: list[Region] = []
-        for p in sorted(placements, key=lambda p: (p.role, p.location)):
+        if len(placements) > 1:
+            placements = sorted(placements, key=lambda p: (p.role, p.location))
+        for p in placements:
             loc, region = self.location(p, service=service)
             self.add_edge(node, loc, "located_in", p.evidence, key=f"located_in:{p.role}",
                           role=str(p.role))
@@ -256,19 +293,22 @@ class _Builder:
 
     def resource(self, r: Resource) -> None:
         node = resource_id(r.provider, r.id)
-        self.g.add_node(node, kind="resource", label=r.name, provider=r.provider, service=r.service,
-                        resource_kind=r.kind, account=r.account, native_id=r.id,
-                        tags=json.dumps(dict(r.tags), sort_keys=True), stub=False,
-                        transfer_tool=r.attributes.get("transfer_tool", ""))
+        self.add_node(node, kind="resource", label=r.name, provider=r.provider, service=r.service,
+                      resource_kind=r.kind, account=r.account, native_id=r.id,
+                      tags=self.tags_json(r.tags), stub=False,
+                      transfer_tool=r.attributes.get("transfer_tool", ""))
         regions = self.holder_placements(node, r.placements, r.service)
         if r.operator:
             ev = r.operator_evidence or Evidence(source="derived", ref=f"{r.id} declared operator")
             self.add_edge(node, self.entity(r.operator), "operated_by", ev)
             return
-        operators = sorted({reg.operator for reg in regions if reg.operator})
-        if operators:
-            for op in operators:
-                reg = next(x for x in regions if x.operator == op)
+        first_region: dict[str, Region] = {}  # each operator's first region, in placement order
+        for reg in regions:
+            if reg.operator and reg.operator not in first_region:
+                first_region[reg.operator] = reg
+        if first_region:
+            for op in sorted(first_region):
+                reg = first_region[op]
                 ev_key = (reg.provider, reg.service, reg.code, op)
                 op_ev = self._operator_evidence.get(ev_key)
                 if op_ev is None:
@@ -284,9 +324,9 @@ class _Builder:
 
     def subprocessor(self, s: Subprocessor) -> None:
         node = subprocessor_id(s.id)
-        self.g.add_node(node, kind="subprocessor", label=s.name, entity=s.entity,
-                        tags=json.dumps(dict(s.tags), sort_keys=True),
-                        transfer_tool=s.attributes.get("transfer_tool", ""))
+        self.add_node(node, kind="subprocessor", label=s.name, entity=s.entity,
+                      tags=self.tags_json(s.tags),
+                      transfer_tool=s.attributes.get("transfer_tool", ""))
         self.holder_placements(node, s.placements, "")
         self.add_edge(node, self.entity(s.entity), "operated_by", s.evidence)
 
@@ -325,6 +365,7 @@ class _Builder:
                               categories=" ".join(sorted(link.categories)))
         self._data(resource_nodes)
         self._mitigations(self.estate.mitigations, resource_nodes)
+        nx._clear_cache(g)  # as add_node/add_edge do after each change
         return g
 
     def _stub(self, provider: str, rid: str) -> str:
@@ -361,10 +402,10 @@ class _Builder:
                 hits = set(tag_index.get(kv, ()))
                 matched = hits if matched is None else matched & hits
             text = ", ".join(f"{k}={v}" for k, v in items)
+            selected = Evidence(source=d.evidence.source, ref=d.evidence.ref,
+                                detail=f"selected by tag {text}")
             for target in sorted(matched or ()):
-                self.add_edge(node, target, "stored_in",
-                              Evidence(source=d.evidence.source, ref=d.evidence.ref,
-                                       detail=f"selected by tag {text}"))
+                self.add_edge(node, target, "stored_in", selected)
         for sid in sorted(d.subprocessors):
             target = subprocessor_id(sid)
             if target not in self.g:
