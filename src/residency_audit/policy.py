@@ -299,33 +299,32 @@ class _Facts:
         return out
 
 
-def _copy_walk(g: nx.MultiDiGraph) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
-    """For each data node, its holders (one forward walk along the copy links), and the reverse."""
+def _copy_walk(g: nx.MultiDiGraph) -> dict[str, set[str]]:
+    """For each data node, its holders: one forward walk along the copy links."""
     copies: dict[str, set[str]] = {}
-    data_of: dict[str, set[str]] = defaultdict(set)
     succ = g._adj
+    copy_relations = COPY_RELATIONS
     for d in sorted(n for n, a in g._node.items() if a.get("kind") == "data"):
         category = d.removeprefix("data:")
         seen = {d}
         queue = deque([d])
-        held = copies[d] = set()
         while queue:
             node = queue.popleft()
             for v, keyed in succ[node].items():
                 if v in seen:
                     continue
                 for edge in keyed.values():
-                    if edge["relation"] not in COPY_RELATIONS:
+                    if edge["relation"] not in copy_relations:
                         continue
-                    cats = edge.get("categories") or ""
+                    cats = edge.get("categories")
                     if cats and category not in cats.split():
                         continue
                     seen.add(v)
-                    held.add(v)
-                    data_of[v].add(d)
                     queue.append(v)
                     break
-    return copies, data_of
+        seen.discard(d)
+        copies[d] = seen
+    return copies
 
 
 def _facts(g: nx.MultiDiGraph, copies: Mapping[str, set[str]] | None = None) -> _Facts:
@@ -340,9 +339,10 @@ def _facts(g: nx.MultiDiGraph, copies: Mapping[str, set[str]] | None = None) -> 
             for h in hs:
                 facts.data_of[h].add(d)
         return facts
-    walked, data_of = _copy_walk(g)
-    facts.copies.update(walked)
-    facts.data_of.update(data_of)
+    for d, hs in _copy_walk(g).items():
+        facts.copies[d] = hs
+        for h in hs:
+            facts.data_of[h].add(d)
     return facts
 
 
@@ -683,7 +683,7 @@ def _apply_exceptions(findings: list[Finding], policy: Policy, today: dt.date) -
 def data_copies(g: nx.MultiDiGraph) -> dict[str, set[str]]:
     """For each data node, every holder of a copy: one forward walk along the copy links."""
     with gc_paused():
-        return _copy_walk(g)[0]
+        return _copy_walk(g)
 
 
 def evaluate(g: nx.MultiDiGraph, reach: Mapping[str, Reach], policy: Policy, *,
