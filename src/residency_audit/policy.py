@@ -178,7 +178,7 @@ class _Facts:
     copies: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     eu: set[str] = field(default_factory=set)
     # Memos: each rule asks the same questions of the same holders; the graph does not change.
-    _placements: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    _placements: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     _operators: dict[str, list[str]] = field(default_factory=dict)
     _countries: dict[str, list[str]] = field(default_factory=dict)
     _chains: dict[str, list[str]] = field(default_factory=dict)
@@ -226,7 +226,7 @@ class _Facts:
             out |= {d for d in datas if self.copies[d] & tagged}
         return sorted(out)
 
-    def _read_holder(self, holder: str) -> list[tuple[str, str]]:
+    def _read_holder(self, holder: str) -> tuple[tuple[str, str], ...]:
         """One pass over the holder's out-edges: its placements and its operators, both sorted."""
         placements: list[tuple[str, str]] = []
         operators: list[str] = []
@@ -239,11 +239,11 @@ class _Facts:
                     operators.append(v)
         placements.sort()
         operators.sort()
-        self._placements[holder] = placements
+        out = self._placements[holder] = tuple(placements)
         self._operators[holder] = operators
-        return placements
+        return out
 
-    def placements(self, holder: str) -> list[tuple[str, str]]:
+    def placements(self, holder: str) -> tuple[tuple[str, str], ...]:
         """``(location node, role)`` of each copy at the holder, sorted."""
         out = self._placements.get(holder)
         return out if out is not None else self._read_holder(holder)
@@ -329,10 +329,16 @@ def _copy_walk(g: nx.MultiDiGraph) -> dict[str, set[str]]:
 
 def _facts(g: nx.MultiDiGraph, copies: Mapping[str, set[str]] | None = None) -> _Facts:
     nodes = g._node
-    holders = sorted(n for n, a in nodes.items() if a.get("kind") in _HOLDER_KINDS)
-    facts = _Facts(g=g, holders=holders)
-    facts.eu = {n.removeprefix("country:") for n, a in nodes.items()
-                if a.get("kind") == "country" and a.get("eu")}
+    holders: list[str] = []
+    eu: set[str] = set()
+    for n, a in nodes.items():  # one pass over the nodes
+        kind = a.get("kind")
+        if kind in _HOLDER_KINDS:
+            holders.append(n)
+        elif kind == "country" and a.get("eu"):
+            eu.add(n.removeprefix("country:"))
+    holders.sort()
+    facts = _Facts(g=g, holders=holders, eu=eu)
     if copies is not None:
         for d, hs in copies.items():
             facts.copies[d] = set(hs)
@@ -371,6 +377,9 @@ def _unknown_locations(facts: _Facts, placements: Sequence[tuple[str, str]]) -> 
     return sorted(set(unknown)) if len(unknown) > 1 else unknown
 
 
+_Placements = tuple[tuple[str, str], ...]
+
+
 def _location_rule(rule: Rule, facts: _Facts) -> list[Finding]:
     g = facts.g
     nodes = g._node
@@ -391,26 +400,19 @@ def _location_rule(rule: Rule, facts: _Facts) -> list[Finding]:
     where_of: dict[str, str] = {}
     note_of: dict[str, str] = {}
     region_lines: dict[tuple[str, str], list[str]] = {}
-    findings = []
-    for holder in facts.in_scope(rule.scope):
-        placements = facts.placements(holder)
-        if roles:
-            placements = [(loc, role) for loc, role in placements if role in roles]
+
+    def verdict(placements: _Placements) -> tuple[list[str], tuple[str, ...], tuple[str, ...], str]:
+        """Unknown locations, offending locations, their countries, and the message's body."""
         unknown = _unknown_locations(facts, placements)
-        if unknown or (not placements and not roles):
-            findings.append(_unknown_location(rule, facts, holder, unknown))
         outside: dict[str, set[str]] = {}
         for loc, role in placements:
             bad = bad_of.get(loc)
             if bad is None:
                 bad = bad_of[loc] = [c for c in facts.countries(loc) if c not in allowed]
             if bad:
-                held = outside.get(loc)
-                if held is None:
-                    held = outside[loc] = set()
-                held.add(role)
+                outside.setdefault(loc, set()).add(role)
         if not outside:
-            continue
+            return unknown, (), (), ""
         offending = sorted(outside)
         countries = sorted({c for loc in offending for c in bad_of[loc]})
         parts = []
@@ -431,13 +433,30 @@ def _location_rule(rule: Rule, facts: _Facts) -> list[Finding]:
                 note = note_of[c] = f"{c} has an EU adequacy decision: {adequacy}" if adequacy else ""
             if note:
                 notes.append(note)
-        message = f"{facts.label(holder)}: " + "; ".join(parts) + outside_text
+        body = "; ".join(parts) + outside_text
         if notes:
-            message += " Note: " + "; ".join(notes) + "."
+            body += " Note: " + "; ".join(notes) + "."
+        return unknown, tuple(offending), tuple(countries), body
+
+    # Holders share a few hundred distinct placement lists even in a large estate.
+    verdicts: dict[_Placements, tuple[list[str], tuple[str, ...], tuple[str, ...], str]] = {}
+    findings = []
+    for holder in facts.in_scope(rule.scope):
+        placements = facts.placements(holder)
+        if roles:
+            placements = tuple((loc, role) for loc, role in placements if role in roles)
+        found = verdicts.get(placements)
+        if found is None:
+            found = verdicts[placements] = verdict(placements)
+        unknown, offending, countries, body = found
+        if unknown or (not placements and not roles):
+            findings.append(_unknown_location(rule, facts, holder, unknown))
+        if not offending:
+            continue
         findings.append(Finding(
             rule=rule.id, severity=rule.severity, node=holder, title="Copy outside the allowed area",
-            message=message, remedy=rule.remedy, data=facts.data(holder),
-            locations=tuple(offending), countries=tuple(countries),
+            message=f"{facts.label(holder)}: " + body, remedy=rule.remedy, data=facts.data(holder),
+            locations=offending, countries=countries,
             path_evidence=_placement_evidence(g, holder, offending, countries, facts=facts,
                                               region_lines=region_lines)))
     return findings
@@ -488,33 +507,30 @@ def _transfer_rule(rule: Rule, facts: _Facts) -> list[Finding]:
     # Per location (the same for every holder): its countries outside the EEA, each with its
     # adequacy decision and that decision's scope.
     foreign_of: dict[str, list[tuple[str, str, str]]] = {}
-    findings = []
-    for holder in facts.in_scope(rule.scope):
-        placements = facts.placements(holder)
-        unknown = _unknown_locations(facts, placements)
-        if unknown or not placements:
-            findings.append(_unknown_location(rule, facts, holder, unknown))
+
+    def outside(placements: _Placements) -> tuple[list[str], list[tuple[str, str, str]], bool]:
+        """Unknown locations, countries outside the EEA, and whether certification matters."""
         foreign: list[tuple[str, str, str]] = []
         for loc, _role in placements:
-            outside = foreign_of.get(loc)
-            if outside is None:
-                outside = foreign_of[loc] = []
+            found = foreign_of.get(loc)
+            if found is None:
+                found = foreign_of[loc] = []
                 for c in facts.countries(loc):
                     node = nodes.get(f"country:{c}", {})
                     if node.get("eea"):
                         continue
-                    outside.append((c, str(node.get("adequacy") or ""),
-                                    str(node.get("adequacy_scope") or "")))
-            foreign += outside
-        if not foreign:
-            continue
-        tool = str(nodes[holder].get("transfer_tool") or "")
+                    found.append((c, str(node.get("adequacy") or ""),
+                                  str(node.get("adequacy_scope") or "")))
+            foreign += found
+        needs_certified = any(adequacy and scope == "certified-only" for _, adequacy, scope in foreign)
+        return _unknown_locations(facts, placements), foreign, needs_certified
+
+    def decide(placements: _Placements, tool: str, certified: list[str] | None,
+               foreign: list[tuple[str, str, str]]) -> tuple[bool, str, tuple[str, ...], tuple[str, ...]]:
+        """Whether a legal basis is missing, the text, the countries and the locations."""
         uncovered: dict[str, str] = {}
         covered: dict[str, str] = {}
-        certified: list[str] | None = None
         for c, adequacy, scope in foreign:
-            if adequacy and scope == "certified-only" and certified is None:
-                certified = _certified(facts, holder)
             if adequacy and scope in ("full", ""):
                 covered[c] = f"adequacy decision: {adequacy}"
             elif adequacy and scope == "certified-only" and certified:
@@ -529,25 +545,48 @@ def _transfer_rule(rule: Rule, facts: _Facts) -> list[Finding]:
                        "operator's chain is declared certified" if adequacy else
                        "no adequacy decision")
                 uncovered[c] = why
-        if uncovered:
-            text = "; ".join(f"{c}: {why}" for c, why in sorted(uncovered.items()))
+        chosen = uncovered or covered
+        text = "; ".join(f"{c}: {why}" for c, why in sorted(chosen.items()))
+        locations = tuple(sorted({loc for loc, _ in placements
+                                  if set(facts.countries(loc)) & set(chosen)}))
+        return bool(uncovered), text, tuple(sorted(chosen)), locations
+
+    # Holders share a few hundred distinct placement lists even in a large estate.
+    outsides: dict[_Placements, tuple[list[str], list[tuple[str, str, str]], bool]] = {}
+    decisions: dict[tuple[_Placements, str, tuple[str, ...] | None],
+                    tuple[bool, str, tuple[str, ...], tuple[str, ...]]] = {}
+    findings = []
+    for holder in facts.in_scope(rule.scope):
+        placements = facts.placements(holder)
+        found = outsides.get(placements)
+        if found is None:
+            found = outsides[placements] = outside(placements)
+        unknown, foreign, needs_certified = found
+        if unknown or not placements:
+            findings.append(_unknown_location(rule, facts, holder, unknown))
+        if not foreign:
+            continue
+        tool = str(nodes[holder].get("transfer_tool") or "")
+        certified = _certified(facts, holder) if needs_certified else None
+        key = (placements, tool, tuple(certified) if certified is not None else None)
+        decision = decisions.get(key)
+        if decision is None:
+            decision = decisions[key] = decide(placements, tool, certified, foreign)
+        missing, text, countries, locations = decision
+        if missing:
             findings.append(Finding(
                 rule=rule.id, severity=rule.severity, node=holder,
                 title="Transfer outside the EEA without a legal basis",
                 message=f"{facts.label(holder)} keeps a copy outside the EEA — {text}.",
-                remedy=rule.remedy, data=facts.data(holder), countries=tuple(sorted(uncovered)),
-                locations=tuple(sorted({loc for loc, _ in placements
-                                        if set(facts.countries(loc)) & set(uncovered)}))))
-        elif covered:
-            text = "; ".join(f"{c}: {why}" for c, why in sorted(covered.items()))
+                remedy=rule.remedy, data=facts.data(holder), countries=countries,
+                locations=locations))
+        else:
             findings.append(Finding(
                 rule=rule.id, severity=Severity.INFO, node=holder,
                 title="Transfer outside the EEA, covered",
                 message=f"{facts.label(holder)} keeps a copy outside the EEA, covered by {text}.",
                 remedy="Keep the basis under review.", data=facts.data(holder),
-                countries=tuple(sorted(covered)),
-                locations=tuple(sorted({loc for loc, _ in placements
-                                        if set(facts.countries(loc)) & set(covered)}))))
+                countries=countries, locations=locations))
     return findings
 
 
