@@ -30,6 +30,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -591,7 +592,7 @@ def _transfer_rule(rule: Rule, facts: _Facts) -> list[Finding]:
 
 
 def _selected_laws(rule: Rule, g: nx.MultiDiGraph, home: str, eu: set[str]) -> list[str]:
-    laws = sorted(n for n, k in g.nodes(data="kind") if k == "law")
+    laws = sorted(n for n, a in g._node.items() if a.get("kind") == "law")
     if isinstance(rule.laws, list):
         wanted = {x if x.startswith("law:") else f"law:{x}" for x in rule.laws}
         return [x for x in laws if x in wanted]
@@ -612,6 +613,18 @@ def _reach_rule(rule: Rule, facts: _Facts, reach: Mapping[str, Reach], home: str
     datas = facts.data_scope(rule.scope)
     holders = facts.in_scope(rule.scope)
     uncategorised = [h for h in holders if not facts.data_of.get(h)]
+    links: dict[tuple[str, str], str] = {}  # each link's evidence line, shared by many paths
+
+    def evidence(path: tuple[str, ...]) -> tuple[str, ...]:
+        """:func:`~residency_audit.jurisdiction.path_evidence`, one link at a time, memoised."""
+        out = []
+        for link in pairwise(path):
+            line = links.get(link)
+            if line is None:
+                line = links[link] = path_evidence(g, link)[0]
+            out.append(line)
+        return tuple(out)
+
     for law in _selected_laws(rule, g, home, facts.eu):
         r = reach.get(law)
         if r is None:
@@ -630,7 +643,7 @@ def _reach_rule(rule: Rule, facts: _Facts, reach: Mapping[str, Reach], home: str
                          f"({g.nodes[law].get('citation', '')}): {len(reached)} of "
                          f"{len(facts.copies[d])} copies are reached, e.g. through "
                          + " → ".join(facts.label(n) for n in path) + "."),
-                remedy=rule.remedy, data=(d,), path=path, path_evidence=path_evidence(g, path),
+                remedy=rule.remedy, data=(d,), path=path, path_evidence=evidence(path),
                 locations=tuple(reached),
                 mitigations=tuple(sorted({f"{b.kind}: {b.description} ({b.evidence})" for b in blocked
                                           if b.source in facts.copies[d] or b.target in facts.copies[d]
@@ -644,7 +657,7 @@ def _reach_rule(rule: Rule, facts: _Facts, reach: Mapping[str, Reach], home: str
                 title=f"Reachable by {law_name}",
                 message=(f"{facts.label(h)} (no declared data category) can be compelled under "
                          f"{law_name}: " + " → ".join(facts.label(n) for n in path) + "."),
-                remedy=rule.remedy, path=path, path_evidence=path_evidence(g, path)))
+                remedy=rule.remedy, path=path, path_evidence=evidence(path)))
     return findings
 
 
