@@ -197,6 +197,8 @@ def reach_of(g: nx.MultiDiGraph, law: str) -> Reach:
                 if "mitigation_kind" in edge:
                     blocked(u, node, edge)
                     continue
+                if u in data:  # reached already, and its only state, (u, "B", None), is known
+                    continue
                 cats = edge.get("categories") or ""
                 new_filt = filt
                 if cats:
