@@ -291,7 +291,7 @@ class _Builder:
                 regions.append(region)
         return regions
 
-    def resource(self, r: Resource) -> None:
+    def resource(self, r: Resource) -> str:
         node = resource_id(r.provider, r.id)
         self.add_node(node, kind="resource", label=r.name, provider=r.provider, service=r.service,
                       resource_kind=r.kind, account=r.account, native_id=r.id,
@@ -301,7 +301,7 @@ class _Builder:
         if r.operator:
             ev = r.operator_evidence or Evidence(source="derived", ref=f"{r.id} declared operator")
             self.add_edge(node, self.entity(r.operator), "operated_by", ev)
-            return
+            return node
         first_region: dict[str, Region] = {}  # each operator's first region, in placement order
         for reg in regions:
             if reg.operator and reg.operator not in first_region:
@@ -321,6 +321,7 @@ class _Builder:
                           Evidence(source="derived",
                                    ref=f"catalog: most {r.provider} regions are operated by {op}",
                                    detail="the resource's own region is unknown"))
+        return node
 
     def subprocessor(self, s: Subprocessor) -> None:
         node = subprocessor_id(s.id)
@@ -345,11 +346,12 @@ class _Builder:
             self.entity(e.id)
         resource_nodes: dict[str, str] = {}
         for r in sorted(self.estate.resources, key=lambda x: (x.provider, x.id)):
-            self.resource(r)
-            resource_nodes.setdefault(r.id, resource_id(r.provider, r.id))
+            resource_nodes.setdefault(r.id, self.resource(r))
         for s in sorted(self.estate.subprocessors, key=lambda x: x.id):
             self.subprocessor(s)
         for r in self.estate.resources:
+            if not r.links:
+                continue
             src = resource_id(r.provider, r.id)
             for link in r.links:
                 dst = resource_nodes.get(link.target) or self._stub(r.provider, link.target)
