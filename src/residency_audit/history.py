@@ -29,6 +29,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,28 @@ BUSY_TIMEOUT_SECONDS = 60.0
 def utc_now() -> str:
     """The current UTC time as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (history only, never in reports)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Put the database in WAL mode (persistent in the file), waiting out other openers.
+
+    Switching the journal mode needs an exclusive lock, and SQLite answers ``database is locked``
+    at once, without its busy handler, while another connection switches it at the same moment:
+    so the switch is retried here until the busy timeout runs out.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise sqlite3.OperationalError(f"the history cannot use WAL mode here ({mode})")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class HistoryError(ResidencyAuditError):
@@ -358,7 +381,7 @@ class History:
             raise InputError(origin, None, None, f"cannot open the history: {exc}") from None
         try:
             self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(self.conn)
             self.conn.execute("PRAGMA synchronous = FULL")
             self.conn.execute("PRAGMA foreign_keys = ON")
             _migrate(self.conn, origin, migrations or MIGRATIONS)
