@@ -7,63 +7,42 @@ Each writer is a pure function ``render_<format>(audit) -> str``; :func:`render`
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 
 from residency_audit.pipeline import Audit
 
 __all__ = ["FORMATS", "render"]
 
 
-def _json(a: Audit) -> str:
-    from residency_audit.report.json_report import render_json
-
-    return render_json(a)
-
-
-def _markdown(a: Audit) -> str:
-    from residency_audit.report.markdown import render_markdown
-
-    return render_markdown(a)
-
-
-def _html(a: Audit) -> str:
-    from residency_audit.report.html import render_html
-
-    return render_html(a)
+_WRITERS = {
+    "json": ("json_report", "render_json"),
+    "md": ("markdown", "render_markdown"),
+    "html": ("html", "render_html"),
+    "csv": ("csv_report", "render_csv"),
+    "csv-placements": ("csv_report", "render_csv_placements"),
+    "sarif": ("sarif", "render_sarif"),
+    "junit": ("junit", "render_junit"),
+}
+"""Format name → (module in this package, writer function); imported only when used."""
 
 
-def _csv(a: Audit) -> str:
-    from residency_audit.report.csv_report import render_csv
+def _lazy(module: str, function: str) -> Callable[[Audit], str]:
+    def write(a: Audit) -> str:
+        writer: Callable[[Audit], str] = getattr(
+            import_module(f"residency_audit.report.{module}"), function)
+        return writer(a)
 
-    return render_csv(a)
-
-
-def _csv_placements(a: Audit) -> str:
-    from residency_audit.report.csv_report import render_csv_placements
-
-    return render_csv_placements(a)
-
-
-def _sarif(a: Audit) -> str:
-    from residency_audit.report.sarif import render_sarif
-
-    return render_sarif(a)
-
-
-def _junit(a: Audit) -> str:
-    from residency_audit.report.junit import render_junit
-
-    return render_junit(a)
+    write.__name__ = function
+    return write
 
 
 FORMATS: dict[str, Callable[[Audit], str]] = {
-    "json": _json, "md": _markdown, "html": _html, "csv": _csv, "csv-placements": _csv_placements,
-    "sarif": _sarif, "junit": _junit,
-}
+    name: _lazy(module, function) for name, (module, function) in _WRITERS.items()}
 
 
 def render(audit: Audit, fmt: str) -> str:
     """The report of ``audit`` in format ``fmt`` (one of :data:`FORMATS`)."""
-    try:
-        return FORMATS[fmt](audit)
-    except KeyError:
-        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(sorted(FORMATS))}") from None
+    writer = FORMATS.get(fmt)
+    if writer is None:
+        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(sorted(FORMATS))}")
+    return writer(audit)

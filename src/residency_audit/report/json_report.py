@@ -65,7 +65,17 @@ def _holders(a: Audit) -> list[dict[str, Any]]:
 
 
 def report_dict(a: Audit) -> dict[str, Any]:
-    """The report as a JSON-ready dict."""
+    """The report as a JSON-ready dict: the content every format renders.
+
+    It is computed once per audit and shared by every writer (and the history), so treat it as
+    read-only.
+    """
+    if a._report is None:
+        a._report = _build_report(a)
+    return a._report
+
+
+def _build_report(a: Audit) -> dict[str, Any]:
     g = a.graph
     holders = _holders(a)
     data = []
