@@ -34,6 +34,7 @@ from typing import Annotated, Any, Literal, NoReturn
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
 
 from residency_audit.errors import InputError
+from residency_audit.yamlfile import read_user_text
 
 __all__ = ["DEFAULT_HISTORY_NAME", "Output", "RunConfig", "load_config", "parse_config",
            "provider_argv", "provider_namespace"]
@@ -331,20 +332,7 @@ def parse_config(text: str, origin: str | os.PathLike[str]) -> RunConfig:
 def load_config(path: str | os.PathLike[str]) -> RunConfig:
     """Read and validate the config file at ``path``; :class:`InputError` names file, line, field."""
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError(str(p), None, None, "file not found") from None
-    except IsADirectoryError:
-        raise InputError(str(p), None, None, "is a directory, not a file") from None
-    except OSError as exc:
-        raise InputError(str(p), None, None, f"cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_BYTES:
-        raise InputError(str(p), None, None, f"file is {len(data)} bytes; the limit is {MAX_BYTES}")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(str(p), data[: exc.start].count(b"\n") + 1, None, "not UTF-8 text") from None
+    text = read_user_text(p, max_bytes=MAX_BYTES)
     return parse_config(text, p)
 
 

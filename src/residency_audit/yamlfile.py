@@ -23,8 +23,16 @@ from pydantic import BeforeValidator, ValidationError
 
 from residency_audit.errors import InputError
 
-__all__ = ["CalendarDate", "YamlDict", "YamlList", "line_of", "load_yaml", "load_yaml_text",
-           "validation_error_to_input_error"]
+__all__ = [
+    "CalendarDate",
+    "YamlDict",
+    "YamlList",
+    "line_of",
+    "load_yaml",
+    "load_yaml_text",
+    "read_user_text",
+    "validation_error_to_input_error",
+]
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_NODES = 2_000_000
@@ -186,13 +194,16 @@ def load_yaml_text(text: str, origin: str) -> Any:
         raise InputError(origin, None, None, f"nesting deeper than {MAX_DEPTH} levels") from None
 
 
-def load_yaml(path: str | os.PathLike[str]) -> Any:
-    """Read and parse the YAML file at ``path``."""
+def read_user_text(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> str:
+    """The UTF-8 text of a file a person wrote (at most ``max_bytes``, default :data:`MAX_BYTES`);
+    :class:`InputError` for what cannot be read."""
+    if max_bytes is None:
+        max_bytes = MAX_BYTES
     p = Path(path)
     try:
         size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(str(p), None, None, f"file is {size} bytes; the limit is {MAX_BYTES}")
+        if size > max_bytes:
+            raise InputError(str(p), None, None, f"file is {size} bytes; the limit is {max_bytes}")
         data = p.read_bytes()
     except FileNotFoundError:
         raise InputError(str(p), None, None, "file not found") from None
@@ -201,11 +212,15 @@ def load_yaml(path: str | os.PathLike[str]) -> Any:
     except OSError as exc:
         raise InputError(str(p), None, None, f"cannot read: {exc.strerror or exc}") from None
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError(str(p), line, None, "not UTF-8 text") from None
-    return load_yaml_text(text, str(p))
+
+
+def load_yaml(path: str | os.PathLike[str]) -> Any:
+    """Read and parse the YAML file at ``path``."""
+    return load_yaml_text(read_user_text(path), str(path))
 
 
 def _locate(root: Any, loc: Sequence[int | str]) -> tuple[int | None, str]:
