@@ -123,8 +123,8 @@ class Audit:
         return any(f.severity.rank >= threshold for f in self.active_findings)
 
     def is_foreign(self, law: str) -> bool:
-        eu = {n.removeprefix("country:") for n, a in self.graph.nodes(data=True)
-              if a.get("kind") == "country" and a.get("eu")}
+        """Whether ``law`` is foreign to the policy's home (EU law is not, for a home in the EU)."""
+        eu = {c.code for c in self.catalog.countries.values() if c.eu}
         return is_foreign(str(self.graph.nodes[law].get("country", "")), self.policy.home, eu)
 
     @property
