@@ -22,6 +22,7 @@ from typing import Any
 from residency_audit.errors import InputError
 from residency_audit.model import (
     CoverageGap,
+    GapLevel,
     DataCategory,
     Entity,
     Estate,
@@ -117,7 +118,7 @@ def estate_to_dict(estate: Estate) -> dict[str, Any]:
         "gaps": [
             {"provider": g.provider, "scope": g.scope, "region": g.region, "service": g.service,
              "operation": g.operation, "resource": g.resource, "error": g.error,
-             "message": g.message}
+             "message": g.message, "level": g.level.value, "field": g.field}
             for g in sorted(estate.gaps, key=lambda g: g.key)
         ],
     }
@@ -199,7 +200,9 @@ def estate_from_dict(d: Mapping[str, Any], *, origin: str = "<estate>") -> Estat
                 CoverageGap(provider=g["provider"], scope=g["scope"], region=g.get("region", ""),
                             service=g["service"], operation=g["operation"],
                             resource=g.get("resource", ""), error=g["error"],
-                            message=g.get("message", ""))
+                            message=g.get("message", ""),
+                            level=GapLevel(g.get("level", GapLevel.SERVICE.value)),
+                            field=g.get("field", ""))
                 for g in d.get("gaps", ())),
         )
     except InputError:

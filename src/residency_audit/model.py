@@ -32,6 +32,7 @@ __all__ = [
     "Estate",
     "Evidence",
     "Finding",
+    "GapLevel",
     "Link",
     "LinkRelation",
     "Mitigation",
@@ -234,9 +235,23 @@ class DataCategory:
     description: str = ""
 
 
+class GapLevel(StrEnum):
+    """How much a coverage gap hides: a whole scope, one service in it, or one record."""
+
+    SCOPE = "scope"
+    SERVICE = "service"
+    RECORD = "record"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CoverageGap:
-    """Something a source could not see. Never read as compliant."""
+    """Something a source could not see. Never read as compliant.
+
+    ``level`` says how much was lost: :attr:`GapLevel.SCOPE` (a whole account, subscription,
+    project, compartment or region was not read), :attr:`GapLevel.SERVICE` (one service's listing
+    in a scope), or :attr:`GapLevel.RECORD` (one record or one detail of a resource). ``field``
+    names the member of a record that could not be parsed, when known.
+    """
 
     provider: str
     scope: str
@@ -246,11 +261,13 @@ class CoverageGap:
     message: str = ""
     region: str = ""
     resource: str = ""
+    level: GapLevel = GapLevel.SERVICE
+    field: str = ""
 
     @property
     def key(self) -> tuple[str, ...]:
         return (self.provider, self.scope, self.region, self.service, self.operation,
-                self.resource, self.error, self.message)
+                self.resource, self.error, self.message, self.level.value, self.field)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
