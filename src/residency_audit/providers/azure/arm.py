@@ -14,15 +14,19 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from residency_audit.model import CoverageGap
+from residency_audit.model import CoverageGap, GapLevel
+from residency_audit.providers.service import server_reason
 
 __all__ = [
+    "MAX_TOKEN_FILE_BYTES",
     "PUBLIC_ARM",
     "AzureContext",
+    "StaticTokenCredential",
     "collect",
     "error_code",
     "gap_from_error",
     "is_sdk_error",
+    "read_token_file",
     "scopes_for_endpoint",
     "subscription_of",
     "to_rest",
@@ -102,26 +106,21 @@ def error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-_BEARER = re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+")
-
-
 def _message(exc: BaseException) -> str:
     err = getattr(exc, "error", None)
     raw = getattr(err, "message", None) or getattr(exc, "message", None) or exc
-    text = str(raw).strip().splitlines()
-    first = _BEARER.sub("Bearer <redacted>", text[0] if text else "")
-    return first[:300]
+    return server_reason(str(raw))
 
 
 def gap_from_error(exc: BaseException, *, scope: str, service: str, operation: str,
-                   resource: str = "", region: str = "") -> CoverageGap:
-    """A coverage gap for a failed request; the message is the first line of the error, no secrets."""
+                   resource: str = "", region: str = "", level: GapLevel = GapLevel.SERVICE) -> CoverageGap:
+    """A coverage gap for a failed request: the error code and the server's reason (no URL, no secret)."""
     status = getattr(exc, "status_code", None)
     message = _message(exc)
     if status:
         message = f"HTTP {status}: {message}"
     return CoverageGap(provider="azure", scope=scope, service=service, operation=operation,
-                       error=error_code(exc), message=message, region=region, resource=resource)
+                       error=error_code(exc), message=message, region=region, resource=resource, level=level)
 
 
 def collect(pages: Iterable[Any]) -> tuple[list[dict[str, Any]], BaseException | None]:
@@ -153,39 +152,89 @@ def subscription_of(resource_id: str) -> str:
     return m.group(1) if m else ""
 
 
+MAX_TOKEN_FILE_BYTES = 64 * 1024
+"""Largest token file read: an Azure access token is a few KiB; anything bigger is not one."""
+_TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
+"""RFC 6750 ``b64token``: the characters a bearer token may have."""
+_TOKEN_FLAG = "--azure-access-token-file"
+
+
+def read_token_file(path: str) -> str:
+    """The one bearer token in ``path``: plain text, or ``az account get-access-token`` JSON.
+
+    Surrounding whitespace is stripped. A file that is not a regular file, is empty or larger than
+    :data:`MAX_TOKEN_FILE_BYTES`, is not UTF-8, holds more than one word or line, or holds
+    characters a bearer token cannot have is an :class:`~residency_audit.errors.InputError`
+    naming the file; the message never repeats what the file holds.
+    """
+    import json
+    import os
+    import stat
+
+    from residency_audit.errors import InputError
+
+    def bad(message: str) -> InputError:
+        return InputError(path, None, _TOKEN_FLAG, message)
+
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise bad("not a regular file")
+        if info.st_size > MAX_TOKEN_FILE_BYTES:
+            raise bad(f"larger than {MAX_TOKEN_FILE_BYTES // 1024} KiB: not a token file")
+        with open(path, "rb") as f:
+            data = f.read(MAX_TOKEN_FILE_BYTES + 1)
+    except OSError as exc:
+        raise bad(f"cannot read: {exc.strerror or type(exc).__name__}") from None
+    if len(data) > MAX_TOKEN_FILE_BYTES:
+        raise bad(f"larger than {MAX_TOKEN_FILE_BYTES // 1024} KiB: not a token file")
+    try:
+        text = data.decode("utf-8-sig").strip()
+    except UnicodeDecodeError:
+        raise bad("not UTF-8 text") from None
+    if text.startswith("{"):
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            raise bad("starts with '{' but is not valid JSON") from None
+        value = doc.get("accessToken") if isinstance(doc, dict) else None
+        if not isinstance(value, str):
+            raise bad("JSON without a string member 'accessToken'")
+        text = value.strip()
+    if not text:
+        raise bad("no token in the file")
+    if any(ch.isspace() for ch in text):
+        raise bad("holds more than one line or word; expected exactly one token")
+    if _TOKEN.fullmatch(text) is None:
+        raise bad("holds characters a bearer token cannot have")
+    return text
+
+
 class StaticTokenCredential:
     """A credential that hands out one bearer token read from a file (never logged, never stored).
 
     For runs where the token is issued separately (``az account get-access-token``). The token's
     expiry is not known here: a scan that outlives it fails with gaps (HTTP 401).
+
+    >>> StaticTokenCredential("abc.def")
+    StaticTokenCredential(<redacted>)
     """
 
     __slots__ = ("_token",)
 
     def __init__(self, token: str) -> None:
-        self._token = token.strip()
+        token = token.strip()
+        if not token or _TOKEN.fullmatch(token) is None:
+            raise ValueError("not a bearer token (empty, inner whitespace or characters a token cannot have)")
+        self._token = token
 
     def __repr__(self) -> str:
         return "StaticTokenCredential(<redacted>)"
 
     @classmethod
     def from_file(cls, path: str) -> StaticTokenCredential:
-        """Read the token from ``path`` (plain text, or ``az`` JSON with ``accessToken``)."""
-        from pathlib import Path
-
-        from residency_audit.errors import InputError
-
-        try:
-            text = Path(path).read_text("utf-8").strip()
-        except OSError as exc:
-            raise InputError(path, None, "--azure-access-token-file", f"cannot read: {exc.strerror}") from None
-        if text.startswith("{"):
-            import json
-
-            text = str(json.loads(text).get("accessToken") or "")
-        if not text:
-            raise InputError(path, None, "--azure-access-token-file", "no token in the file")
-        return cls(text)
+        """Read the token from ``path`` with :func:`read_token_file`."""
+        return cls(read_token_file(path))
 
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         from azure.core.credentials import AccessToken
