@@ -22,8 +22,9 @@ from residency_audit.graph import build, gc_paused
 from residency_audit.jurisdiction import Blocked, Reach, exposure, path_evidence
 from residency_audit.model import Estate, Finding, Mitigation, Severity
 from residency_audit.policy import Policy, data_copies, evaluate, is_foreign, load_policy
+from residency_audit.scopes import ScopeStatus, scope_statuses
 
-__all__ = ["Audit", "Explanation", "PathExplanation", "audit"]
+__all__ = ["Audit", "BlockedReach", "Explanation", "PathExplanation", "audit"]
 
 DEFAULT_POLICY = "swedish-public-sector"
 
@@ -42,8 +43,28 @@ class PathExplanation:
 
 
 @dataclass(frozen=True, slots=True)
+class BlockedReach:
+    """One declared mitigation that keeps laws from a node, the laws it keeps out, its evidence."""
+
+    kind: str
+    source: str
+    target: str
+    description: str
+    evidence: str
+    laws: tuple[str, ...]
+    law_names: tuple[str, ...]
+    expires: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Explanation:
-    """Why (and by which laws) a node can be reached; prints as text, renders as HTML."""
+    """Why (and by which laws) a node can be reached; prints as text, renders as HTML.
+
+    The story has three parts, each shown when it applies: the laws within whose reach the node
+    is (``paths``); the laws a declared mitigation keeps out (``mitigated``); and what cannot be
+    judged (``unjudged``: an unknown location, operator or entity, a copy not seen, a scope not
+    read), so that "no law reaches it" is said only when it is known.
+    """
 
     node: str
     label: str
@@ -51,11 +72,32 @@ class Explanation:
     paths: tuple[PathExplanation, ...]
     blocked: tuple[Blocked, ...]
     findings: tuple[Finding, ...]
+    mitigated: tuple[BlockedReach, ...] = ()
+    unjudged: tuple[str, ...] = ()
+
+    @property
+    def verdict(self) -> str:
+        """``reached``, ``mitigated``, ``cannot be judged`` or ``not reached``."""
+        if self.paths:
+            return "reached"
+        if self.unjudged:
+            return "cannot be judged"
+        if self.mitigated:
+            return "mitigated"
+        return "not reached"
 
     def __str__(self) -> str:
         lines = [f"{self.label} [{self.node}]"]
         if not self.paths:
-            lines.append("  No law in the catalog reaches it.")
+            if self.unjudged:
+                lines.append("  No law in the catalog is known to reach it, but that cannot be judged "
+                             "in full (see below).")
+            elif self.mitigated:
+                lines.append("  No law reaches it past the declared mitigations below.")
+            else:
+                lines.append("  No law in the catalog reaches it.")
+        else:
+            lines.append("  Within reach of:")
         for p in self.paths:
             tag = "foreign" if p.foreign else "home"
             lines.append(f"  {p.law_name} ({p.citation}; {tag}):")
@@ -63,9 +105,14 @@ class Explanation:
                 lines.append(f"    {'  ' * min(i, 1)}{'→ ' if i else ''}{label} [{n}]")
                 if i < len(p.evidence):
                     lines.append(f"        evidence: {p.evidence[i].split(': ', 1)[-1]}")
-        for b in self.blocked:
-            lines.append(f"  Mitigated ({b.kind}): {b.source} — {b.target}: {b.description} "
-                         f"[{b.evidence}]")
+        for m in self.mitigated:
+            until = f", until {m.expires}" if m.expires else ""
+            lines.append(f"  Kept out by mitigation ({m.kind}) on {m.source} → {m.target}{until}: "
+                         f"{', '.join(m.law_names)}")
+            lines.append(f"        {m.description} [evidence: {m.evidence}]")
+        if self.unjudged:
+            lines.append("  Cannot be judged:")
+            lines.extend(f"    - {u}" for u in self.unjudged)
         for f in self.findings:
             lines.append(f"  Finding [{f.severity}] {f.rule}: {f.title}")
         return "\n".join(lines)
@@ -77,6 +124,10 @@ class Explanation:
         from residency_audit.display import explanation_html
 
         return explanation_html(self)
+
+
+_UNJUDGED_TITLES = frozenset({"Unknown location", "Unknown operator", "Unknown entity", "Copy not seen",
+                              "Scope not read", "Region not read", "Record not read", "Not seen"})
 
 
 @dataclass(slots=True)
@@ -91,6 +142,7 @@ class Audit:
     findings: list[Finding]
     evaluated_on: dt.date
     copies: dict[str, set[str]] = field(default_factory=dict)
+    scopes: tuple[ScopeStatus, ...] = ()
     _by_node: dict[str, list[Finding]] = field(default_factory=dict, repr=False)
     _report: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
@@ -163,9 +215,51 @@ class Audit:
                 evidence=path_evidence(g, path)))
         paths.sort(key=lambda p: (not p.foreign, len(p.path), p.law))
         blocked = tuple(b for b in self.mitigations if n in (b.source, b.target))
+        around = {n} | set(self.copies.get(n, ()))
         return Explanation(node=n, label=str(g.nodes[n].get("label", n)),
                            kind=str(g.nodes[n].get("kind", "")), paths=tuple(paths),
-                           blocked=blocked, findings=tuple(self._by_node.get(n, ())))
+                           blocked=blocked, findings=tuple(self._by_node.get(n, ())),
+                           mitigated=self._mitigated(around, reached={p.law for p in paths}),
+                           unjudged=self._unjudged(n, around))
+
+    def _mitigated(self, around: set[str], *, reached: set[str]) -> tuple[BlockedReach, ...]:
+        """The mitigations on links at ``around``, each once, with the laws they keep out."""
+        g = self.graph
+        expiry = {(m.source, m.target, m.kind): m.expires for m in self.estate.mitigations}
+        grouped: dict[tuple[str, str, str, str, str], set[str]] = {}
+        for b in self.mitigations:
+            if b.source in around or b.target in around:
+                grouped.setdefault((b.kind, b.source, b.target, b.description, b.evidence), set()).add(b.law)
+        out = []
+        for (kind, source, target, description, evidence), laws in sorted(grouped.items()):
+            kept = sorted(laws - reached) or sorted(laws)
+            ends = [x.split(":", 1)[-1] if x.startswith(("resource:", "subprocessor:")) else x
+                    for x in (source, target)]
+            when = next((expiry[k] for k in ((ends[0], ends[1], kind), (ends[0], "*", kind))
+                         if k in expiry), None)
+            out.append(BlockedReach(
+                kind=kind, source=source, target=target, description=description, evidence=evidence,
+                laws=tuple(kept), law_names=tuple(str(g.nodes[x].get("label", x)) if x in g else x
+                                                  for x in kept),
+                expires=when.isoformat() if when else ""))
+        return tuple(out)
+
+    def _unjudged(self, node: str, around: set[str]) -> tuple[str, ...]:
+        """What keeps the answer for ``node`` (and the copies of its data) from being known."""
+        out: set[str] = set()
+        for holder in sorted(around):
+            for f in self._by_node.get(holder, ()):
+                if f.title in _UNJUDGED_TITLES and not f.exception:
+                    out.add(f"{f.title}: {f.message}")
+        attrs = self.graph.nodes[node]
+        mine = f"scope:{attrs.get('provider', '')}:{attrs.get('account', '')}".casefold()
+        for f in self.findings:
+            if f.title != "Scope not read" or f.exception:
+                continue
+            # A data category's copies may be in a scope that was not read; a holder only in its own.
+            if attrs.get("kind") == "data" or f.node.casefold() == mine or f.node.casefold().startswith(mine + "/"):
+                out.add(f"{f.title}: {f.message}")
+        return tuple(sorted(out))
 
     def to_frame(self, what: str = "findings") -> Any:
         """A pandas DataFrame of ``findings``, ``resources`` or ``placements`` (extra [notebook])."""
@@ -217,9 +311,10 @@ def audit(estate: Estate, *, policy: Policy | str | os.PathLike[str] = DEFAULT_P
         g = build(estate, cat)
         reach = exposure(g)
         copies = data_copies(g)
-        findings = evaluate(g, reach, pol, gaps=estate.gaps, today=day, copies=copies)
+        scopes = scope_statuses(estate)
+        findings = evaluate(g, reach, pol, gaps=estate.gaps, today=day, copies=copies, scopes=scopes)
         if expired:  # evaluate's findings are sorted already
             findings = sorted(findings + [_expired_mitigation(m) for m in expired],
                               key=lambda f: f.sort_key)
     return Audit(estate=estate, catalog=cat, policy=pol, graph=g, reach=reach, findings=findings,
-                 evaluated_on=day, copies=copies)
+                 evaluated_on=day, copies=copies, scopes=tuple(scopes))

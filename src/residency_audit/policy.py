@@ -28,7 +28,7 @@ import json
 import os
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from itertools import pairwise
 from pathlib import Path
@@ -40,7 +40,8 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, 
 from residency_audit.errors import InputError
 from residency_audit.graph import COPY_RELATIONS, edge_evidence, gc_paused
 from residency_audit.jurisdiction import Reach, path_evidence
-from residency_audit.model import CoverageGap, Finding, Role, Severity
+from residency_audit.model import CoverageGap, Finding, GapLevel, Role, Severity
+from residency_audit.scopes import ScopeState, ScopeStatus
 from residency_audit.yamlfile import (
     CalendarDate,
     line_of,
@@ -661,20 +662,59 @@ def _reach_rule(rule: Rule, facts: _Facts, reach: Mapping[str, Reach], home: str
     return findings
 
 
-def _coverage_rule(rule: Rule, facts: _Facts, gaps: Sequence[CoverageGap]) -> list[Finding]:
+_UNANSWERED_SCOPE = ("where the data in it is stored, which replicas and backups exist, who operates "
+                     "them and which laws reach them")
+
+
+def _at_least(severity: Severity, floor: Severity) -> Severity:
+    return max(severity, floor, key=lambda s: s.rank)
+
+
+def _gap_finding(rule: Rule, gap: CoverageGap) -> Finding:
+    node = "gap:" + ":".join(x for x in (gap.provider, gap.scope, gap.region, gap.service,
+                                          gap.operation, gap.resource, gap.field) if x)
+    where = " ".join(x for x in (gap.provider, gap.scope, gap.region) if x)
+    if gap.level is GapLevel.SCOPE:
+        what = "scope" if not gap.region else "region"
+        title, severity = f"{what.capitalize()} not read", _at_least(rule.severity, Severity.HIGH)
+        unanswered = f" For this {what}, these cannot be answered: {_UNANSWERED_SCOPE}."
+    elif gap.level is GapLevel.RECORD:
+        title, severity = "Record not read", rule.severity
+        unanswered = (" Where that record's copies are and who runs them cannot be answered"
+                      + (f" (field {gap.field})" if gap.field else "") + ".")
+    else:
+        title, severity = "Not seen", rule.severity
+        unanswered = f" What {gap.service} holds there is unknown, not compliant."
+    return Finding(
+        rule=rule.id, severity=severity, node=node, title=title,
+        message=(f"{where}: {gap.service} {gap.operation} failed with {gap.error}"
+                 + (f" on {gap.resource}" if gap.resource else "")
+                 + (f" ({gap.message})" if gap.message else "") + "." + unanswered),
+        remedy=rule.remedy)
+
+
+def _scope_finding(rule: Rule, status: ScopeStatus) -> Finding:
+    reasons = "; ".join(status.reasons[:5]) + (f"; and {len(status.reasons) - 5} more"
+                                               if len(status.reasons) > 5 else "")
+    nothing = " Nothing at all was seen in it." if status.resources == 0 else ""
+    return Finding(
+        rule=rule.id, severity=_at_least(rule.severity, Severity.HIGH), node=f"scope:{status.scope}",
+        title="Scope not read",
+        message=(f"{status.scope} was asked for but not read ({reasons}).{nothing} For this scope, "
+                 f"these cannot be answered: {_UNANSWERED_SCOPE}. A scan that saw nothing is not a pass."),
+        remedy=rule.remedy)
+
+
+def _coverage_rule(rule: Rule, facts: _Facts, gaps: Sequence[CoverageGap],
+                   scopes: Sequence[ScopeStatus] = (),
+                   located: frozenset[str] = frozenset()) -> list[Finding]:
+    """Gaps, scopes not read, copies not seen, unknown locations, operators and entities.
+
+    ``located`` are holders another rule already reported as in an unknown location.
+    """
     g = facts.g
-    findings = []
-    for gap in gaps:
-        node = "gap:" + ":".join(x for x in (gap.provider, gap.scope, gap.region, gap.service,
-                                              gap.operation, gap.resource) if x)
-        where = " ".join(x for x in (gap.provider, gap.scope, gap.region) if x)
-        findings.append(Finding(
-            rule=rule.id, severity=rule.severity, node=node, title="Not seen",
-            message=(f"{where}: {gap.service} {gap.operation} failed with {gap.error}"
-                     + (f" on {gap.resource}" if gap.resource else "")
-                     + (f" ({gap.message})" if gap.message else "")
-                     + ". What is behind it is unknown, not compliant."),
-            remedy=rule.remedy))
+    findings = [_gap_finding(rule, gap) for gap in gaps]
+    findings += [_scope_finding(rule, s) for s in scopes if s.status is ScopeState.NOT_READ]
     nodes = g._node
     unknown_of: dict[str, list[str]] = {}  # per operator: the unknown entities in its chain
     for h in facts.holders:
@@ -687,6 +727,14 @@ def _coverage_rule(rule: Rule, facts: _Facts, gaps: Sequence[CoverageGap]) -> li
                          "inventory: where it is and who runs it are unknown."),
                 remedy=rule.remedy, data=facts.data(h)))
             continue
+        if h not in located:
+            placements = facts.placements(h)
+            nowhere = _unknown_locations(facts, placements)
+            if nowhere or not placements:
+                found = _unknown_location(rule, facts, h, nowhere)
+                findings.append(replace(found, message=found.message + (
+                    " Which territorial laws reach it, and whether it is inside an allowed area, "
+                    "cannot be judged.")))
         ops = facts.operators(h)
         if not ops:
             findings.append(Finding(
@@ -738,19 +786,35 @@ def data_copies(g: nx.MultiDiGraph) -> dict[str, set[str]]:
         return _copy_walk(g)
 
 
+IMPLICIT_COVERAGE = Rule(
+    id="coverage", type="coverage", severity=Severity.MEDIUM,
+    description="Everything that could not be seen is reported; unknown is not compliant.",
+    remedy="Grant the read permissions the scan needs, or declare the missing facts in the inventory.")
+"""The coverage rule a policy without one is evaluated with: unknown is never compliant."""
+
+
 def evaluate(g: nx.MultiDiGraph, reach: Mapping[str, Reach], policy: Policy, *,
              gaps: Sequence[CoverageGap] = (), today: dt.date | None = None,
-             copies: Mapping[str, set[str]] | None = None) -> list[Finding]:
+             copies: Mapping[str, set[str]] | None = None,
+             scopes: Sequence[ScopeStatus] = ()) -> list[Finding]:
     """The findings of ``policy`` over graph ``g`` and its ``reach``, sorted, most severe first.
 
     ``today`` is the evaluation date (exceptions that expired before it stop applying); pass it
-    to reproduce a report.
+    to reproduce a report. ``scopes`` are the scan's scopes
+    (:func:`~residency_audit.scopes.scope_statuses`): each one not read is a finding severe
+    enough to fail the default ``--fail-on``. A policy without a coverage rule is evaluated with
+    :data:`IMPLICIT_COVERAGE`, so that no policy lets unknown pass in silence.
     """
     day = today or dt.date.today()
+    rules = list(policy.rules)
+    if not any(r.type == "coverage" for r in rules):
+        taken = {r.id for r in rules}
+        rules.append(IMPLICIT_COVERAGE if IMPLICIT_COVERAGE.id not in taken
+                     else IMPLICIT_COVERAGE.model_copy(update={"id": "coverage-implicit"}))
     with gc_paused():
         facts = _facts(g, copies)
         findings: list[Finding] = []
-        for rule in policy.rules:
+        for rule in sorted(rules, key=lambda r: r.type == "coverage"):  # coverage last, order kept
             if rule.type == "location":
                 findings += _location_rule(rule, facts)
             elif rule.type == "transfer":
@@ -758,6 +822,7 @@ def evaluate(g: nx.MultiDiGraph, reach: Mapping[str, Reach], policy: Policy, *,
             elif rule.type == "reach":
                 findings += _reach_rule(rule, facts, reach, policy.home)
             else:
-                findings += _coverage_rule(rule, facts, gaps)
+                located = frozenset(f.node for f in findings if f.title == "Unknown location")
+                findings += _coverage_rule(rule, facts, gaps, scopes, located)
         unique = {f.id: f for f in findings}
         return sorted(_apply_exceptions(list(unique.values()), policy, day), key=lambda f: f.sort_key)

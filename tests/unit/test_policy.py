@@ -117,8 +117,11 @@ def test_coverage_gaps_become_findings() -> None:
     gap = CoverageGap(provider="aws", scope="111122223333", region="ap-east-1", service="s3",
                       operation="ListBuckets", error="AccessDenied")
     a = audit(Estate(gaps=(gap,)), policy="eea-only", today=TODAY)
-    [f] = [f for f in a.findings if f.rule == "coverage"]
+    [f] = [f for f in a.findings if f.rule == "coverage" and f.node.startswith("gap:")]
     assert "AccessDenied" in f.message and f.node.startswith("gap:aws:111122223333:ap-east-1")
+    # Nothing else was seen in that account: the scope itself was not read.
+    [s] = [f for f in a.findings if f.node.startswith("scope:")]
+    assert s.node == "scope:aws:111122223333" and s.severity == "high"
 
 
 def test_bad_policy_file_names_line_and_field(tmp_path: Path) -> None:
