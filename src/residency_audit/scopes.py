@@ -86,7 +86,7 @@ def scope_statuses(estate: Estate) -> list[ScopeStatus]:
             regional[(g.provider, g.scope.casefold(), g.region)].append(g)
     out = []
     for key in sorted(names):
-        provider, folded = key
+        provider = key[0]
         own = tuple(sorted(gaps.get(key, ()), key=lambda g: g.key))
         count = seen.get(key, 0)
         whole = any(g.level is GapLevel.SCOPE and not g.region for g in own)
