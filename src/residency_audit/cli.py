@@ -21,6 +21,7 @@ import datetime as dt
 import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -190,25 +191,28 @@ def _cmd_history(args: argparse.Namespace, stdout: TextIO) -> int:
     from residency_audit.history import History
 
     with History(_history_path(args), create=False) as history:
-        runs = history.runs()
+        runs, damaged = history.readable_runs()
+    for problem in damaged:  # the runs that can be read are still listed; the exit code is 2
+        print(f"residency-audit: error: {problem}", file=sys.stderr)
     if args.format == "json":
-        stdout.write(json.dumps([r.as_dict() for r in runs], indent=2, sort_keys=True,
-                                ensure_ascii=False) + "\n")
-        return 0
-    from rich.console import Console
-    from rich.table import Table
+        from residency_audit.textsafe import encodable
 
-    table = Table("run", "started (UTC)", "seconds", "policy", "evaluated on", "resources",
-                  "countries", "findings c/h/m/l/i", "gaps", "exit")
+        stdout.write(encodable(json.dumps([r.as_dict() for r in runs], indent=2, sort_keys=True,
+                                          ensure_ascii=False)) + "\n")
+        return 2 if damaged else 0
+    from residency_audit.display import print_table
+
+    rows = []
     for r in runs:
         s = r.summary
         counts = "/".join(str(s.get("findings", {}).get(k, 0))
                           for k in ("critical", "high", "medium", "low", "info"))
-        table.add_row(str(r.id), r.started, f"{r.seconds:.2f}", r.policy, r.evaluated_on,
-                      str(s.get("resources", "")), " ".join(s.get("countries", [])), counts,
-                      str(s.get("gaps", "")), "" if r.exit_code is None else str(r.exit_code))
-    Console(file=stdout, width=160).print(table)
-    return 0
+        rows.append([str(r.id), r.started, f"{r.seconds:.2f}", r.policy, r.evaluated_on,
+                     str(s.get("resources", "")), " ".join(s.get("countries", [])), counts,
+                     str(s.get("gaps", "")), "" if r.exit_code is None else str(r.exit_code)])
+    print_table(stdout, ["run", "started (UTC)", "seconds", "policy", "evaluated on", "resources",
+                         "countries", "findings c/h/m/l/i", "gaps", "exit"], rows, width=160)
+    return 2 if damaged else 0
 
 
 def _cmd_diff(args: argparse.Namespace, stdout: TextIO) -> int:
@@ -224,10 +228,13 @@ def _cmd_diff(args: argparse.Namespace, stdout: TextIO) -> int:
         b = args.b if args.b is not None else ids[-1]
         a = args.a if args.a is not None else max((i for i in ids if i < b), default=b)
         drift = diff_runs(history.load(a, estate=False), history.load(b, estate=False))
+    from residency_audit.textsafe import encodable
+
     if args.format == "json":
-        stdout.write(json.dumps(drift_dict(drift), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        stdout.write(encodable(json.dumps(drift_dict(drift), indent=2, sort_keys=True,
+                                          ensure_ascii=False)) + "\n")
     else:
-        stdout.write(render_drift_markdown(drift))
+        stdout.write(encodable(render_drift_markdown(drift)))
     return 1 if drift.changed else 0
 
 
@@ -260,13 +267,26 @@ def _load_estate(args: argparse.Namespace, catalog: Any) -> Any:
     return parts[0].merge(*parts[1:]) if len(parts) > 1 else parts[0] if parts else Estate()
 
 
-def _write(text: str, output: str | None, stdout: TextIO) -> None:
-    if output:
-        from residency_audit.estate_io import write_private_text
+def _input_files(args: argparse.Namespace) -> list[str]:
+    """Every file the command reads: no output may overwrite one of them."""
+    files = [*getattr(args, "inventory", []), *getattr(args, "estate", []),
+             *getattr(args, "catalog", [])]
+    for name in ("policy", "config"):
+        value = getattr(args, name, None)
+        if value and os.path.isfile(value):
+            files.append(value)
+    return files
 
-        write_private_text(output, text)
+
+def _write(text: str, output: str | None, stdout: TextIO, inputs: Sequence[str] = ()) -> None:
+    if output:
+        from residency_audit.safefile import write_text
+
+        write_text(output, text, inputs=inputs)
     else:
-        stdout.write(text)
+        from residency_audit.textsafe import encodable
+
+        stdout.write(encodable(text))
 
 
 def _run_audit(args: argparse.Namespace, estate: Any, catalog: Any, stdout: TextIO) -> int:
@@ -276,15 +296,23 @@ def _run_audit(args: argparse.Namespace, estate: Any, catalog: Any, stdout: Text
     from residency_audit.report import render
 
     clock = time.perf_counter()
+    inputs = _input_files(args)
+    if args.graph_output:
+        from residency_audit.safefile import check_output
+
+        if args.output and os.path.realpath(args.output) == os.path.realpath(args.graph_output):
+            raise InputError("<command line>", None, "--graph-output", "names the same file as -o")
+        check_output(args.graph_output, inputs=inputs)
     result = audit(estate, policy=args.policy or DEFAULT_POLICY, catalog=catalog, today=args.today)
-    _write(render(result, args.format), args.output, stdout)
+    _write(render(result, args.format), args.output, stdout, inputs)
     if args.graph_output:
         from residency_audit.graph import write_graphml, write_node_link
 
+        graph_inputs = [*inputs, *([args.output] if args.output else [])]
         if args.graph_output.endswith(".graphml"):
-            write_graphml(result.graph, args.graph_output)
+            write_graphml(result.graph, args.graph_output, inputs=graph_inputs)
         else:
-            write_node_link(result.graph, args.graph_output)
+            write_node_link(result.graph, args.graph_output, inputs=graph_inputs)
     counts = ", ".join(f"{k} {v}" for k, v in result.counts().items())
     countries = result.countries()
     log.info("%d resources, %d subprocessors, %d countries (%s), findings: %s, %d gaps, %.2f s",
@@ -316,15 +344,12 @@ def _regions(args: argparse.Namespace, stdout: TextIO) -> int:
     if args.format == "json":
         stdout.write(json.dumps(rows, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
         return 0
-    from rich.console import Console
-    from rich.table import Table
+    from residency_audit.display import print_table
 
-    table = Table("provider", "code", "kind", "country", "city", "members", "pair")
-    for row in rows:
-        table.add_row(row["provider"], row["code"] + (f" ({row['service']})" if row["service"] else ""),
-                      row["kind"], row["country"] or "/".join(row["countries"]), row["city"] or "",
-                      " ".join(row["members"]), row["pair"] or "")
-    Console(file=stdout, width=140).print(table)
+    print_table(stdout, ["provider", "code", "kind", "country", "city", "members", "pair"], [
+        [row["provider"], row["code"] + (f" ({row['service']})" if row["service"] else ""),
+         row["kind"], row["country"] or "/".join(row["countries"]), row["city"] or "",
+         " ".join(row["members"]), row["pair"] or ""] for row in rows], width=140)
     return 0
 
 
@@ -363,7 +388,9 @@ def _scan(args: argparse.Namespace) -> int:
     from residency_audit.estate_io import write_estate
     from residency_audit.model import Estate
     from residency_audit.providers.inventory import load_inventory
+    from residency_audit.safefile import check_output
 
+    check_output(args.output, inputs=_input_files(args))  # before a long scan, not after it
     progress = _progress_callback(args.quiet)
     parts: list[Estate] = []
     for name in PROVIDERS:
@@ -383,7 +410,7 @@ def _scan(args: argparse.Namespace) -> int:
                          "name at least one source: " + ", ".join(f"--{p}" for p in PROVIDERS
                                                                   if _provider_cli(p) is not None))
     estate = parts[0].merge(*parts[1:]) if len(parts) > 1 else parts[0]
-    write_estate(estate, args.output)
+    write_estate(estate, args.output, inputs=_input_files(args))
     log.info("wrote %s: %d resources, %d gaps", args.output, len(estate.resources), len(estate.gaps))
     return 0
 
@@ -428,9 +455,11 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
 
             result = audit(_load_estate(args, catalog), policy=args.policy or DEFAULT_POLICY,
                            catalog=catalog, today=args.today)
+            from residency_audit.textsafe import terminal_text
+
             for node in args.nodes:
                 try:
-                    out.write(str(result.explain(node)) + "\n")
+                    out.write(terminal_text(result.explain(node)) + "\n")
                 except KeyError:
                     raise InputError("<command line>", None, "NODE",
                                      f"no node {node!r} in the graph (or the id is ambiguous)") from None
@@ -442,7 +471,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         print(f"residency-audit: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"residency-audit: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"residency-audit: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("residency-audit: interrupted", file=sys.stderr)

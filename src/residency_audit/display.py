@@ -1,22 +1,65 @@
-"""HTML for notebooks (``_repr_html_``) and a drawing of the graph; no display library needed."""
+"""HTML for notebooks (``_repr_html_``), a drawing of the graph, and tables for the terminal.
+
+Every data string is escaped for where it goes: HTML-escaped for notebooks, and for the
+terminal shown with its control and bidi characters as escapes and never read as rich markup
+(no ``[link=…]``, no highlighting): see :func:`print_table`.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
+
+from residency_audit.textsafe import visible
 
 if TYPE_CHECKING:
     from residency_audit.model import Estate, Finding
     from residency_audit.pipeline import Audit, Explanation
 
-__all__ = ["audit_html", "estate_html", "explanation_html", "finding_html", "plot_audit", "plot_countries"]
+__all__ = ["audit_html", "estate_html", "explanation_html", "finding_html", "plot_audit", "plot_countries",
+           "print_table"]
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    head = "".join(f"<th>{_h(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_h(c)}</td>" for c in r) + "</tr>" for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _h(text: object) -> str:
+    """Data as HTML: markup escaped, control and bidi characters shown as escapes."""
+    return escape(visible(text))
+
+
+def print_table(out: TextIO, header: Sequence[str], rows: Sequence[Sequence[object]], *,
+                width: int) -> None:
+    """Print a table to a terminal (or file) with rich, every cell taken as plain text.
+
+    Cells become :class:`rich.text.Text` objects, so that ``[link=…]`` or ``[bold]`` in data is
+    printed as it is, never as markup; controls and bidi overrides are shown as escapes
+    (:func:`residency_audit.textsafe.visible`); rich's highlighter, emoji codes and hyperlinks
+    are off.
+
+    >>> import io
+    >>> buf = io.StringIO()
+    >>> print_table(buf, ["name"], [["[link=https://x.invalid]a[/link]\\x1b[31m"]], width=60)
+    >>> "[link=https://x.invalid]a[/link]\\\\x1b[31m" in buf.getvalue(), "\\x1b" in buf.getvalue()
+    (True, False)
+    """
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(highlight=False)
+    for h in header:
+        table.add_column(Text(visible(h)))
+    for row in rows:
+        table.add_row(*(Text(visible(c)) for c in row))
+    Console(file=out, width=width, highlight=False, markup=False, emoji=False,
+            color_system=None, force_terminal=False, force_jupyter=False,
+            soft_wrap=False).print(table)
 
 
 def estate_html(estate: Estate) -> str:
@@ -31,36 +74,36 @@ def estate_html(estate: Estate) -> str:
 
 def finding_html(f: Finding) -> str:
     """One finding with its witness path."""
-    path = "".join(f"<li>{escape(n)}<br><small>{escape(e)}</small></li>"
+    path = "".join(f"<li>{_h(n)}<br><small>{_h(e)}</small></li>"
                    for n, e in zip(f.path, (*f.path_evidence, ""), strict=False))
-    return (f"<div><strong>[{escape(str(f.severity))}] {escape(f.title)}</strong> "
-            f"<code>{escape(f.node)}</code><p>{escape(f.message)}</p>"
+    return (f"<div><strong>[{_h(str(f.severity))}] {_h(f.title)}</strong> "
+            f"<code>{_h(f.node)}</code><p>{_h(f.message)}</p>"
             + (f"<ol>{path}</ol>" if path else "")
-            + f"<p><em>Remedy:</em> {escape(f.remedy)}</p></div>")
+            + f"<p><em>Remedy:</em> {_h(f.remedy)}</p></div>")
 
 
 def audit_html(a: Audit) -> str:
     """Counts per severity and a table of the findings."""
     counts = ", ".join(f"{k}: {v}" for k, v in a.counts().items())
     rows = [[str(f.severity), f.rule, f.node, f.law, f.title] for f in a.findings]
-    return (f"<div><strong>Audit</strong> with policy <code>{escape(a.policy.name)}</code> on "
-            f"{a.evaluated_on.isoformat()} — {escape(counts)}"
+    return (f"<div><strong>Audit</strong> with policy <code>{_h(a.policy.name)}</code> on "
+            f"{a.evaluated_on.isoformat()} — {_h(counts)}"
             f"{_table(['severity', 'rule', 'node', 'law', 'title'], rows)}</div>")
 
 
 def explanation_html(x: Explanation) -> str:
     """Every law's witness path to a node."""
-    parts = [f"<div><strong>{escape(x.label)}</strong> <code>{escape(x.node)}</code>"]
+    parts = [f"<div><strong>{_h(x.label)}</strong> <code>{_h(x.node)}</code>"]
     if not x.paths:
         parts.append("<p>No law in the catalog reaches it.</p>")
     for p in x.paths:
-        steps = "".join(f"<li>{escape(label)} <code>{escape(n)}</code>"
-                        + (f"<br><small>{escape(p.evidence[i])}</small>" if i < len(p.evidence) else "")
+        steps = "".join(f"<li>{_h(label)} <code>{_h(n)}</code>"
+                        + (f"<br><small>{_h(p.evidence[i])}</small>" if i < len(p.evidence) else "")
                         + "</li>" for i, (n, label) in enumerate(zip(p.path, p.labels, strict=True)))
         tag = "foreign" if p.foreign else "home"
-        parts.append(f"<p>{escape(p.law_name)} ({escape(p.citation)}; {tag})</p><ol>{steps}</ol>")
+        parts.append(f"<p>{_h(p.law_name)} ({_h(p.citation)}; {tag})</p><ol>{steps}</ol>")
     for b in x.blocked:
-        parts.append(f"<p>Mitigated ({escape(b.kind)}): {escape(b.description)}</p>")
+        parts.append(f"<p>Mitigated ({_h(b.kind)}): {_h(b.description)}</p>")
     parts.append("</div>")
     return "".join(parts)
 

@@ -15,7 +15,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -249,20 +249,20 @@ def _check_types(estate: Estate, origin: str) -> None:
 
 
 def write_private_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` readable and writable by its owner only (mode 0600)."""
-    p = Path(path)
-    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-    except BaseException:
-        raise
+    """Write ``text`` to ``path`` atomically, owner-only (see :func:`residency_audit.safefile.write_text`)."""
+    from residency_audit.safefile import write_text
+
+    write_text(path, text)
 
 
-def write_estate(estate: Estate, path: str | os.PathLike[str]) -> None:
-    """Write ``estate`` as sorted JSON to ``path``, owner-readable only."""
-    write_private_text(path, json.dumps(estate_to_dict(estate), indent=2, sort_keys=True) + "\n")
+def write_estate(estate: Estate, path: str | os.PathLike[str], *,
+                 inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
+    """Write ``estate`` as sorted JSON to ``path``: atomically, owner-readable only, and never
+    through a link, onto a device or over one of ``inputs`` (:mod:`residency_audit.safefile`)."""
+    from residency_audit.safefile import write_text
+
+    write_text(path, json.dumps(estate_to_dict(estate), indent=2, sort_keys=True) + "\n",
+               inputs=inputs)
 
 
 def read_estate(path: str | os.PathLike[str]) -> Estate:

@@ -68,6 +68,7 @@ __all__ = [
     "data_id",
     "edge_evidence",
     "entity_id",
+    "graphml_text",
     "law_id",
     "location_id",
     "read_graphml",
@@ -478,12 +479,25 @@ def build(estate: Estate, catalog: Catalog | None = None) -> nx.MultiDiGraph:
 
 # export --------------------------------------------------------------------------------------
 
-def write_graphml(g: nx.MultiDiGraph, path: str | os.PathLike[str]) -> None:
-    """Write ``g`` as GraphML (owner-readable only)."""
-    from residency_audit.estate_io import write_private_text
+def graphml_text(g: nx.MultiDiGraph) -> str:
+    """``g`` as a well-formed GraphML document, whatever its strings hold.
 
-    text = "\n".join(nx.generate_graphml(g, named_key_ids=True, edge_id_from_attribute=None))
-    write_private_text(path, text + "\n")
+    Characters XML 1.0 cannot carry (most C0 controls, lone surrogates) can only stand in text
+    or attribute values of the serialised document, so each is replaced there by its visible
+    escape (``\\x01``).
+    """
+    from residency_audit.textsafe import xml_text
+
+    return xml_text("\n".join(nx.generate_graphml(g, named_key_ids=True,
+                                                   edge_id_from_attribute=None))) + "\n"
+
+
+def write_graphml(g: nx.MultiDiGraph, path: str | os.PathLike[str], *,
+                  inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
+    """Write ``g`` as GraphML, atomically and owner-readable only; never over one of ``inputs``."""
+    from residency_audit.safefile import write_text
+
+    write_text(path, graphml_text(g), inputs=inputs)
 
 
 def read_graphml(path: str | os.PathLike[str]) -> nx.MultiDiGraph:
@@ -494,14 +508,15 @@ def read_graphml(path: str | os.PathLike[str]) -> nx.MultiDiGraph:
     return g
 
 
-def write_node_link(g: nx.MultiDiGraph, path: str | os.PathLike[str]) -> None:
-    """Write ``g`` as node-link JSON (sorted; owner-readable only)."""
-    from residency_audit.estate_io import write_private_text
+def write_node_link(g: nx.MultiDiGraph, path: str | os.PathLike[str], *,
+                    inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
+    """Write ``g`` as node-link JSON (sorted; atomically, owner-readable only; never over ``inputs``)."""
+    from residency_audit.safefile import write_text
 
     data = nx.node_link_data(g, edges="edges")
     data["nodes"] = sorted(data["nodes"], key=lambda n: n["id"])
     data["edges"] = sorted(data["edges"], key=lambda e: (e["source"], e["target"], str(e["key"])))
-    write_private_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+    write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n", inputs=inputs)
 
 
 def read_node_link(path: str | os.PathLike[str]) -> nx.MultiDiGraph:

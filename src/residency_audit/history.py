@@ -332,6 +332,10 @@ def _migrate(conn: sqlite3.Connection, origin: str,
             raise InputError(origin, None, None, f"history schema version {version} is newer than "
                              f"this version of residency-audit reads ({target}); upgrade it")
         if version == 0:
+            others = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+            if others:
+                raise InputError(origin, None, None, "not a residency-audit history: an SQLite "
+                                 "database with other tables; name a new file for the history")
             conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
             conn.execute("INSERT INTO schema_version (version) VALUES (0)")
         for step in range(version + 1, target + 1):
@@ -353,6 +357,62 @@ def _create_private(path: Path) -> None:
         os.fchmod(fd, 0o600)
     finally:
         os.close(fd)
+
+
+class _Damaged(Exception):
+    """A stored value that is not what this version wrote (the message names the column)."""
+
+
+def _text(value: Any, column: str) -> str:
+    if not isinstance(value, str):
+        raise _Damaged(f"{column}: damaged: expected text, found {type(value).__name__}")
+    return value
+
+
+def _json(value: Any, column: str) -> Any:
+    try:
+        return json.loads(_text(value, column))
+    except (ValueError, RecursionError) as exc:
+        raise _Damaged(f"{column}: damaged: not valid JSON ({str(exc)[:80]})") from None
+
+
+def _texts(value: Any, column: str) -> tuple[str, ...]:
+    items = _json(value, column)
+    if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+        raise _Damaged(f"{column}: damaged: expected a JSON list of strings")
+    return tuple(items)
+
+
+def _exit_code(value: Any) -> int | None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise _Damaged(f"exit_code: damaged: expected an integer, found {type(value).__name__}")
+    return value
+
+
+def _seconds(value: Any) -> float:
+    if value is None:
+        return 0.0
+    if not isinstance(value, int | float):
+        raise _Damaged(f"timings.seconds: damaged: expected a number, found {type(value).__name__}")
+    return float(value)
+
+
+def _summary(value: Any) -> dict[str, Any]:
+    """The stored summary, checked where the commands read it (counts, countries, findings)."""
+    summary = _json(value, "summary")
+    if not isinstance(summary, dict):
+        raise _Damaged("summary: damaged: expected a JSON object")
+    for key in ("resources", "subprocessors", "gaps"):
+        if key in summary and (not isinstance(summary[key], int) or isinstance(summary[key], bool)):
+            raise _Damaged(f"summary.{key}: damaged: expected an integer")
+    countries = summary.get("countries", [])
+    if not isinstance(countries, list) or not all(isinstance(c, str) for c in countries):
+        raise _Damaged("summary.countries: damaged: expected a list of country codes")
+    findings = summary.get("findings", {})
+    if not isinstance(findings, dict) or not all(
+            isinstance(n, int) and not isinstance(n, bool) for n in findings.values()):
+        raise _Damaged("summary.findings: damaged: expected counts by severity")
+    return summary
 
 
 def _dumps(value: Any) -> str:
@@ -453,23 +513,60 @@ class History:
         return run_id
 
     def runs(self) -> list[RunSummary]:
-        """Every stored run, oldest first."""
-        rows = self.conn.execute(
-            "SELECT id, started, finished, policy, evaluated_on, tool_version, catalog_version, "
-            "fail_on, exit_code, summary FROM runs ORDER BY id").fetchall()
-        timings = dict(self.conn.execute(
-            "SELECT run_id, sum(seconds) FROM timings GROUP BY run_id").fetchall())
-        return [RunSummary(id=r[0], started=r[1], finished=r[2], policy=r[3], evaluated_on=r[4],
-                           tool_version=r[5], catalog_version=r[6], fail_on=r[7], exit_code=r[8],
-                           seconds=float(timings.get(r[0], 0.0)), summary=json.loads(r[9]))
-                for r in rows]
+        """Every stored run, oldest first; :class:`HistoryError` naming the first damaged one."""
+        runs, damaged = self.readable_runs()
+        if damaged:
+            raise damaged[0]
+        return runs
+
+    def readable_runs(self) -> tuple[list[RunSummary], list[HistoryError]]:
+        """The runs that can be read, oldest first, and an error naming each run that cannot.
+
+        A damaged row (a summary that is not a JSON object, a text column holding a number, …)
+        does not hide the others; a database that cannot be read at all is a
+        :class:`HistoryError` naming it.
+        """
+        try:
+            rows = self.conn.execute(
+                "SELECT id, started, finished, policy, evaluated_on, tool_version, catalog_version, "
+                "fail_on, exit_code, summary FROM runs ORDER BY id").fetchall()
+            timings = dict(self.conn.execute(
+                "SELECT run_id, sum(seconds) FROM timings GROUP BY run_id").fetchall())
+        except sqlite3.Error as exc:
+            raise HistoryError(f"{self.path}: cannot read the runs: {exc}") from None
+        runs: list[RunSummary] = []
+        damaged: list[HistoryError] = []
+        for r in rows:
+            try:
+                runs.append(RunSummary(
+                    id=int(r[0]), started=_text(r[1], "started"), finished=_text(r[2], "finished"),
+                    policy=_text(r[3], "policy"), evaluated_on=_text(r[4], "evaluated_on"),
+                    tool_version=_text(r[5], "tool_version"),
+                    catalog_version=_text(r[6], "catalog_version"), fail_on=_text(r[7], "fail_on"),
+                    exit_code=_exit_code(r[8]), seconds=_seconds(timings.get(r[0])),
+                    summary=_summary(r[9])))
+            except _Damaged as exc:
+                damaged.append(HistoryError(f"{self.path}: run {r[0]}: {exc}"))
+        return runs, damaged
 
     def run_ids(self) -> list[int]:
         """The ids of every stored run, oldest first."""
-        return [int(r[0]) for r in self.conn.execute("SELECT id FROM runs ORDER BY id")]
+        try:
+            return [int(r[0]) for r in self.conn.execute("SELECT id FROM runs ORDER BY id")]
+        except sqlite3.Error as exc:
+            raise HistoryError(f"{self.path}: cannot read the runs: {exc}") from None
 
     def load(self, run_id: int, *, estate: bool = True) -> RunRecord:
-        """The stored run ``run_id``; :class:`InputError` if there is none."""
+        """The stored run ``run_id``; :class:`InputError` if there is none, :class:`HistoryError`
+        naming the database and the run if it cannot be read back."""
+        try:
+            return self._load(run_id, estate=estate)
+        except _Damaged as exc:
+            raise HistoryError(f"{self.path}: run {run_id}: {exc}") from None
+        except sqlite3.Error as exc:
+            raise HistoryError(f"{self.path}: run {run_id}: cannot read it: {exc}") from None
+
+    def _load(self, run_id: int, *, estate: bool) -> RunRecord:
         c = self.conn
         # One read transaction, so that the run and its rows are one consistent snapshot.
         c.execute("BEGIN")
@@ -480,41 +577,53 @@ class History:
                 "FROM runs WHERE id = ?", (int(estate), run_id)).fetchone()
             if row is None:
                 raise InputError(str(self.path), None, "run", f"no run {run_id} in the history")
-            timings = dict(c.execute("SELECT stage, seconds FROM timings WHERE run_id = ? "
-                                     "ORDER BY stage", (run_id,)).fetchall())
+            timings = {_text(stage, "timings.stage"): _seconds(sec) for stage, sec in c.execute(
+                "SELECT stage, seconds FROM timings WHERE run_id = ? ORDER BY stage", (run_id,))}
             findings = tuple(
-                FindingRow(id=r[0], rule=r[1], severity=r[2], node=r[3], law=r[4], title=r[5],
-                           data=tuple(json.loads(r[6])), countries=tuple(json.loads(r[7])),
-                           exception=r[8])
+                FindingRow(id=_text(r[0], "findings.finding_id"), rule=_text(r[1], "findings.rule"),
+                           severity=_text(r[2], "findings.severity"), node=_text(r[3], "findings.node"),
+                           law=_text(r[4], "findings.law"), title=_text(r[5], "findings.title"),
+                           data=_texts(r[6], "findings.data"),
+                           countries=_texts(r[7], "findings.countries"),
+                           exception=_text(r[8], "findings.exception"))
                 for r in c.execute("SELECT finding_id, rule, severity, node, law, title, data, "
                                    "countries, exception FROM findings WHERE run_id = ? ORDER BY seq",
                                    (run_id,)))
             gaps = tuple(
-                GapRow(provider=r[0], scope=r[1], region=r[2], service=r[3], operation=r[4],
-                       resource=r[5], error=r[6], message=r[7])
+                GapRow(**{name: _text(value, f"gaps.{name}") for name, value in zip(
+                    ("provider", "scope", "region", "service", "operation", "resource", "error",
+                     "message"), r, strict=True)})
                 for r in c.execute("SELECT provider, scope, region, service, operation, resource, "
                                    "error, message FROM gaps WHERE run_id = ? ORDER BY seq", (run_id,)))
             places: dict[str, list[HolderPlacement]] = {}
             for node, location, role, countries in c.execute(
                     "SELECT node, location, role, countries FROM placements WHERE run_id = ? "
                     "ORDER BY seq", (run_id,)):
-                places.setdefault(node, []).append(
-                    HolderPlacement(location=location, role=role, countries=tuple(json.loads(countries))))
+                places.setdefault(_text(node, "placements.node"), []).append(
+                    HolderPlacement(location=_text(location, "placements.location"),
+                                    role=_text(role, "placements.role"),
+                                    countries=_texts(countries, "placements.countries")))
             laws: dict[str, list[str]] = {}
             for node, law in c.execute("SELECT node, law FROM reach WHERE run_id = ? "
                                        "ORDER BY node, law", (run_id,)):
-                laws.setdefault(node, []).append(law)
+                laws.setdefault(_text(node, "reach.node"), []).append(_text(law, "reach.law"))
             holders = tuple(
-                Holder(node=node, label=label, kind=kind, placements=tuple(places.get(node, ())),
+                Holder(node=_text(node, "holders.node"), label=_text(label, "holders.label"),
+                       kind=_text(kind, "holders.kind"), placements=tuple(places.get(node, ())),
                        laws=tuple(laws.get(node, ())))
                 for node, label, kind in c.execute("SELECT node, label, kind FROM holders "
                                                    "WHERE run_id = ? ORDER BY node", (run_id,)))
         finally:
-            c.execute("COMMIT")
-        return RunRecord(id=run_id, started=row[0], finished=row[1], policy=row[2], evaluated_on=row[3],
-                         tool_version=row[4], catalog_version=row[5], fail_on=row[6], exit_code=row[7],
-                         sources=tuple(json.loads(row[8])), summary=json.loads(row[9]),
-                         timings=timings, estate=row[10], findings=findings, gaps=gaps, holders=holders)
+            if c.in_transaction:
+                c.execute("COMMIT")
+        return RunRecord(id=run_id, started=_text(row[0], "started"), finished=_text(row[1], "finished"),
+                         policy=_text(row[2], "policy"), evaluated_on=_text(row[3], "evaluated_on"),
+                         tool_version=_text(row[4], "tool_version"),
+                         catalog_version=_text(row[5], "catalog_version"),
+                         fail_on=_text(row[6], "fail_on"), exit_code=_exit_code(row[7]),
+                         sources=_texts(row[8], "sources"), summary=_summary(row[9]),
+                         timings=timings, estate=_text(row[10], "estate"), findings=findings,
+                         gaps=gaps, holders=holders)
 
 
 # --- drift between two runs --------------------------------------------------------------------
@@ -688,43 +797,46 @@ def drift_dict(d: Drift) -> dict[str, Any]:
     }
 
 
-def _md(text: str) -> str:
-    """Text safe inside a Markdown list item (no line breaks, no stray emphasis or code)."""
-    return " ".join(text.split()).replace("\\", "\\\\").replace("`", "'").replace("*", "\\*") \
-        .replace("_", "\\_").replace("|", "\\|").replace("<", "&lt;")
+def _md(text: object) -> str:
+    """Data as inert Markdown on one line: no HTML, emphasis, link or control character."""
+    from residency_audit.textsafe import markdown_text
+
+    return markdown_text(" ".join(str(text).split()))
 
 
 def _code(text: str) -> str:
-    return "`" + " ".join(text.split()).replace("`", "'") + "`"
+    from residency_audit.textsafe import markdown_code
+
+    return markdown_code(" ".join(text.split()))
 
 
 def _signed(added: Sequence[str], removed: Sequence[str]) -> str:
-    return ", ".join([f"+{x}" for x in added] + [f"−{x}" for x in removed])
+    return ", ".join([f"+{_md(x)}" for x in added] + [f"−{_md(x)}" for x in removed])
 
 
 def _holder_line(h: Holder) -> str:
-    places = ", ".join(f"{p.role} at {p.location} ({'/'.join(p.countries) or '?'})"
+    places = ", ".join(f"{_md(p.role)} at {_md(p.location)} ({_md('/'.join(p.countries)) or '?'})"
                        for p in sorted(h.placements, key=lambda p: (p.location, p.role)))
-    laws = f"; reached by {', '.join(h.laws)}" if h.laws else ""
+    laws = f"; reached by {_md(', '.join(h.laws))}" if h.laws else ""
     return f"- {_code(h.node)} {_md(h.label)}: {places or 'no known placement'}{laws}"
 
 
 def _finding_line(f: FindingRow) -> str:
-    law = f" ({f.law})" if f.law else ""
-    return f"- **{f.severity}** {f.rule}{law}: {_code(f.node)} {_md(f.title)}"
+    law = f" ({_md(f.law)})" if f.law else ""
+    return f"- **{_md(f.severity)}** {_md(f.rule)}{law}: {_code(f.node)} {_md(f.title)}"
 
 
 def _gap_line(g: GapRow) -> str:
     where = "/".join(x for x in (g.provider, g.scope, g.region, g.service) if x)
     what = f" {g.resource}" if g.resource else ""
-    return f"- {_code(where)} {g.operation}{_md(what)}: {_md(g.error)} {_md(g.message)}".rstrip()
+    return f"- {_code(where)} {_md(g.operation)}{_md(what)}: {_md(g.error)} {_md(g.message)}".rstrip()
 
 
 def render_drift_markdown(d: Drift) -> str:
     """The drift as Markdown, new countries first (what ``diff --format md`` prints)."""
     lines = [f"# Residency drift: run {d.a.id} → run {d.b.id}", ""]
     for name, r in (("From", d.a), ("To", d.b)):
-        lines.append(f"- {name}: run {r.id}, started {r.started}, evaluated on {r.evaluated_on}, "
+        lines.append(f"- {name}: run {r.id}, started {_md(r.started)}, evaluated on {_md(r.evaluated_on)}, "
                      f"policy {_md(r.policy)}, catalog {_md(r.catalog_version)}")
     lines.append("")
     if not d.changed:
@@ -737,8 +849,8 @@ def render_drift_markdown(d: Drift) -> str:
 
     new_holders = {h.node for h in d.appeared}
     section("New countries", [
-        f"- **{c.country}**: " + "; ".join(
-            f"{_code(n)} {role} at {loc}{' (new holder)' if n in new_holders else ''}"
+        f"- **{_md(c.country)}**: " + "; ".join(
+            f"{_code(n)} {_md(role)} at {_md(loc)}{' (new holder)' if n in new_holders else ''}"
             for n, loc, role in c.copies)
         for c in d.new_countries])
     section("Holders that appeared", [_holder_line(h) for h in d.appeared])
@@ -756,7 +868,8 @@ def render_drift_markdown(d: Drift) -> str:
     section("New coverage gaps", [_gap_line(g) for g in d.gaps_new])
     section("Holders that disappeared", [_holder_line(h) for h in d.disappeared])
     section("Countries no longer holding data", [
-        f"- **{c.country}**: " + "; ".join(f"{_code(n)} {role} at {loc}" for n, loc, role in c.copies)
+        f"- **{_md(c.country)}**: " + "; ".join(f"{_code(n)} {_md(role)} at {_md(loc)}"
+                                                for n, loc, role in c.copies)
         for c in d.gone_countries])
     section("Placements changed within the same countries", [
         f"- {_code(c.node)} {_md(c.label)}: "

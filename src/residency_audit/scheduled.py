@@ -26,17 +26,19 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from residency_audit.config import RunConfig, provider_namespace
-from residency_audit.estate_io import read_estate, write_private_text
+from residency_audit.estate_io import read_estate
 from residency_audit.history import History, RunRecord, record_from_audit, utc_now
 from residency_audit.model import Estate
 from residency_audit.pipeline import DEFAULT_POLICY, Audit, audit
 from residency_audit.providers.base import ProgressCallback
+from residency_audit.safefile import check_output, write_text
 
-__all__ = ["PROVIDERS", "RunOutcome", "provider_hooks", "run_config", "summary_line"]
+__all__ = ["PROVIDERS", "RunOutcome", "input_files", "provider_hooks", "run_config", "summary_line"]
 
 PROVIDERS = ("aws", "azure", "gcp")
 
@@ -95,13 +97,32 @@ def _estate(config: RunConfig, catalog: Any, timings: dict[str, float],
     return parts[0].merge(*parts[1:]) if len(parts) > 1 else parts[0] if parts else Estate()
 
 
+def input_files(config: RunConfig) -> tuple[Path, ...]:
+    """Every file a run reads (config, inventories, estates, catalogs, a policy file, the history):
+    no output may overwrite one of them."""
+    files = [config.path, *config.inventory, *config.estates, *config.catalog, config.history]
+    if config.policy and Path(config.policy).is_file():
+        files.append(Path(config.policy))
+    return tuple(files)
+
+
+def _check_outputs(config: RunConfig, inputs: tuple[Path, ...]) -> None:
+    """Refuse unsafe output paths (links, devices, inputs, two outputs at one path) before scanning."""
+    seen: list[Path] = []
+    for output in config.outputs:
+        check_output(output.path, inputs=(*inputs, *seen))
+        seen.append(output.path)
+
+
 def run_config(config: RunConfig, *, today: dt.date | None = None,
                progress: ProgressCallback | None = None,
                hooks: Mapping[str, ModuleType | None] | None = None) -> RunOutcome:
     """Scan or load ``config``'s sources, audit, write every output, and store the run.
 
-    Outputs are written readable by their owner only, their folders created if missing. The run
-    is stored in the history only once every output is written, in one transaction.
+    Outputs are written atomically and readable by their owner only, their folders created
+    (mode 0700) if missing; an output that is a link, a device or one of the run's input files is
+    refused before anything is scanned. The run is stored in the history only once every output
+    is written, in one transaction.
     """
     from residency_audit.catalog import default_catalog, load_catalog
     from residency_audit.report import render
@@ -109,6 +130,8 @@ def run_config(config: RunConfig, *, today: dt.date | None = None,
     started = utc_now()
     clock = time.perf_counter()
     timings: dict[str, float] = {}
+    inputs = input_files(config)
+    _check_outputs(config, inputs)
     with _timed(timings, "catalog"):
         catalog = load_catalog(extra=config.catalog) if config.catalog else default_catalog()
     estate = _estate(config, catalog, timings, hooks if hooks is not None else provider_hooks(),
@@ -117,9 +140,7 @@ def run_config(config: RunConfig, *, today: dt.date | None = None,
         result = audit(estate, policy=config.policy or DEFAULT_POLICY, catalog=catalog, today=today)
     with _timed(timings, "report"):
         for output in config.outputs:
-            text = render(result, output.format)
-            output.path.parent.mkdir(parents=True, exist_ok=True)
-            write_private_text(output.path, text)
+            write_text(output.path, render(result, output.format), inputs=inputs, make_folders=True)
     exit_code = 0 if config.fail_on == "none" else int(result.failed(config.fail_on))
     record = record_from_audit(result, started=started, finished=utc_now(), timings=timings,
                                fail_on=config.fail_on, exit_code=exit_code)

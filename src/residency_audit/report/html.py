@@ -3,7 +3,8 @@
 Nothing is fetched: the CSS is inline (allowed by its hash in a strict Content-Security-Policy
 that forbids scripts, fonts, images, frames and connections), the pictures are inline SVG laid
 out here, and there is no link to anything outside the page. Every text that comes from an estate,
-an inventory, a catalog or a policy is escaped.
+an inventory, a catalog or a policy is escaped, and its control and bidi characters are shown
+as escapes.
 
 The graph picture puts the nodes in columns — data, holders, locations, operating entities,
 their parents (one column per level of control), countries, laws — and orders each column by
@@ -26,6 +27,7 @@ from residency_audit.model import Severity
 from residency_audit.pipeline import Audit
 from residency_audit.report.copies import CountryCopies, copies_by_country
 from residency_audit.report.json_report import report_dict
+from residency_audit.textsafe import visible
 
 __all__ = ["GraphLayout", "graph_layout", "render_html"]
 
@@ -67,7 +69,9 @@ svg .bar.eea{fill:#1e8449}svg .bar.noneea{fill:#c0392b}svg .bar.unknown{fill:#7f
 
 
 def _e(text: object) -> str:
-    return escape(str(text), quote=True)
+    """Data as HTML text or attribute: markup escaped, controls and bidi overrides shown as escapes
+    (which also keeps the inline SVG well-formed XML)."""
+    return escape(visible(text), quote=True)
 
 
 def _short(text: str, n: int = _LABEL_CHARS) -> str:

@@ -12,7 +12,6 @@ the same bytes.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from typing import Any
@@ -20,15 +19,15 @@ from typing import Any
 from residency_audit.model import Severity
 from residency_audit.pipeline import Audit
 from residency_audit.report.json_report import report_dict
+from residency_audit.textsafe import terminal_text
 
 __all__ = ["render_junit"]
 
-# Characters XML 1.0 cannot carry at all; user-supplied labels could contain them.
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
 def _x(text: object) -> str:
-    return _INVALID_XML.sub("\ufffd", str(text))
+    """Text any XML 1.0 document carries and no dashboard obeys: control characters (those XML
+    forbids, and the terminal escapes and bidi overrides it allows) are shown as escapes such as
+    ``\\x1b``; line feeds stay."""
+    return terminal_text(text)
 
 
 def _finding_text(f: dict[str, Any]) -> str:
@@ -73,7 +72,7 @@ def _case(suite: ET.Element, rule_id: str, node: str, label: str,
     if active:
         worst = max((Severity(f["severity"]) for f in active), key=lambda s: s.rank)
         titles = sorted({f["title"] for f in active})
-        failure = ET.SubElement(case, "failure", {"message": _x("; ".join(titles)), "type": str(worst)})
+        failure = ET.SubElement(case, "failure", {"message": _x("; ".join(titles)), "type": _x(worst)})
         failure.text = _x("\n\n".join(_finding_text(f) for f in findings))
         return 1, 0
     if findings:

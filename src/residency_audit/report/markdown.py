@@ -1,16 +1,38 @@
-"""The Markdown report: what a reviewer reads, with every witness path and its evidence."""
+"""The Markdown report: what a reviewer reads, with every witness path and its evidence.
+
+Every string that comes from data (ids, labels, messages, evidence, policy and law names) is
+made inert: HTML is escaped, Markdown syntax and table pipes are backslash-escaped, code spans
+get a fence longer than any backtick run inside, and control and bidi characters are shown as
+escapes (see :mod:`residency_audit.textsafe`). A rendered report never runs or links anything
+the data put in it.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from residency_audit.model import Severity
 from residency_audit.pipeline import Audit
 from residency_audit.report.json_report import report_dict
+from residency_audit.textsafe import markdown_code, markdown_text
 
 __all__ = ["render_markdown"]
 
 
 def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return markdown_text(text)
+
+
+def _code(text: object) -> str:
+    return markdown_code(text, table=True)
+
+
+def _inline(text: object) -> str:
+    return markdown_code(text)
+
+
+def _join(items: Iterable[object], empty: str = "") -> str:
+    return ", ".join(_cell(x) for x in items) or empty
 
 
 def render_markdown(a: Audit) -> str:
@@ -19,16 +41,16 @@ def render_markdown(a: Audit) -> str:
     s = r["summary"]
     out: list[str] = []
     add = out.append
-    add(f"# Residency audit — policy `{r['policy']['name']}` (home {r['policy']['home']})")
+    add(f"# Residency audit — policy {_inline(r['policy']['name'])} (home {_cell(r['policy']['home'])})")
     add("")
-    add(f"Evaluated on {r['evaluated_on']} with residency-audit {r['tool']['version']}, "
-        f"catalog {r['catalog_version']}.")
+    add(f"Evaluated on {_cell(r['evaluated_on'])} with residency-audit {_cell(r['tool']['version'])}, "
+        f"catalog {_cell(r['catalog_version'])}.")
     add("")
     add("## Summary")
     add("")
     add(f"- Resources: {s['resources']}; subprocessors: {s['subprocessors']}; "
         f"data categories: {s['data_categories']}")
-    add(f"- Countries holding copies: {', '.join(s['countries']) or 'none known'}")
+    add(f"- Countries holding copies: {_join(s['countries'], 'none known')}")
     counts = ", ".join(f"{k}: {v}" for k, v in s["findings"].items())
     add(f"- Findings: {counts}; excepted: {s['excepted']}")
     add(f"- Coverage gaps: {s['gaps']}")
@@ -38,9 +60,9 @@ def render_markdown(a: Audit) -> str:
     add("| Data | Classification | Copies | Countries | Reached by |")
     add("|---|---|---|---|---|")
     for d in r["data"]:
-        add(f"| {_cell(d['label'])} (`{d['node']}`) | {_cell(d['classification'])} | {len(d['copies'])} | "
-            f"{', '.join(d['countries']) or '—'} | "
-            f"{', '.join(x.removeprefix('law:') for x in d['reached_by']) or 'none'} |")
+        add(f"| {_cell(d['label'])} ({_code(d['node'])}) | {_cell(d['classification'])} | {len(d['copies'])} | "
+            f"{_join(d['countries'], '—')} | "
+            f"{_join((x.removeprefix('law:') for x in d['reached_by']), 'none')} |")
     add("")
     add("## Findings")
     for sev in reversed(list(Severity)):
@@ -53,16 +75,17 @@ def render_markdown(a: Audit) -> str:
             add("")
             add(f"#### {_cell(f['title'])} — {_cell(f['label'])}")
             add("")
-            add(f"- Rule: `{f['rule']}`; node: `{f['node']}`" + (f"; law: `{f['law']}`" if f["law"] else ""))
+            add(f"- Rule: {_inline(f['rule'])}; node: {_inline(f['node'])}"
+                + (f"; law: {_inline(f['law'])}" if f["law"] else ""))
             if f["exception"]:
                 add(f"- **Excepted:** {_cell(f['exception'])}")
             add(f"- {_cell(f['message'])}")
             if f["data"]:
-                add(f"- Data: {', '.join(f['data'])}")
+                add(f"- Data: {_join(f['data'])}")
             if f["path"]:
                 add("- Witness path:")
                 for i, step in enumerate(f["path"]):
-                    add(f"  {i + 1}. {_cell(step['label'])} (`{step['node']}`)")
+                    add(f"  {i + 1}. {_cell(step['label'])} ({_inline(step['node'])})")
                     if i < len(f["path_evidence"]):
                         add(f"     - evidence: {_cell(f['path_evidence'][i].split(': ', 1)[-1])}")
             elif f["path_evidence"]:
@@ -82,7 +105,7 @@ def render_markdown(a: Audit) -> str:
         add("| Law | Link | Kind | What it rests on |")
         add("|---|---|---|---|")
         for m in r["mitigations"]:
-            add(f"| {m['law']} | `{m['source']}` → `{m['target']}` | {m['kind']} | "
+            add(f"| {_cell(m['law'])} | {_code(m['source'])} → {_code(m['target'])} | {_cell(m['kind'])} | "
                 f"{_cell(m['description'])} ({_cell(m['evidence'])}) |")
     else:
         add("None declared, or none stood in a law's way.")
@@ -93,8 +116,8 @@ def render_markdown(a: Audit) -> str:
         add("| Provider | Scope | Region | Service | Operation | Error | Resource |")
         add("|---|---|---|---|---|---|---|")
         for g in r["gaps"]:
-            add(f"| {g['provider']} | {_cell(g['scope'])} | {g['region']} | {g['service']} | "
-                f"{g['operation']} | {_cell(g['error'])} | {_cell(g['resource'])} |")
+            add(f"| {_cell(g['provider'])} | {_cell(g['scope'])} | {_cell(g['region'])} | {_cell(g['service'])} | "
+                f"{_cell(g['operation'])} | {_cell(g['error'])} | {_cell(g['resource'])} |")
     else:
         add("None: every source answered.")
     add("")
@@ -105,6 +128,6 @@ def render_markdown(a: Audit) -> str:
     for law in r["laws"]:
         scope = " + ".join(x for x, on in (("territorial", law["territorial"]),
                                           ("extraterritorial", law["extraterritorial"])) if on)
-        add(f"| {_cell(law['label'])} ({_cell(law['citation'])}) | {law['country']} | {scope} | "
+        add(f"| {_cell(law['label'])} ({_cell(law['citation'])}) | {_cell(law['country'])} | {scope} | "
             f"{'yes' if law['foreign'] else 'no'} | {len(law['reaches_data'])} |")
     return "\n".join(out) + "\n"

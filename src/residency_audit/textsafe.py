@@ -1,0 +1,125 @@
+"""Text from data that cannot attack its reader: terminals, Markdown, XML.
+
+Names, ids, tags and messages come from estates, inventories, catalogs, policies and cloud APIs,
+so they may hold terminal escape sequences (ESC, BEL, C1 controls), bidirectional overrides that
+make a terminal or a browser show text in another order than it is, markup (HTML, Markdown,
+rich's ``[link=…]``) and characters XML 1.0 cannot carry. Each writer passes every data string
+through one of these functions:
+
+- :func:`visible` shows control characters (C0, DEL, C1), bidi controls and line/paragraph
+  separators as Python-style escapes (``\\x1b``, ``\\u202e``), so that they are seen, not obeyed;
+- :func:`markdown_text` and :func:`markdown_code` make a string inert in Markdown (HTML, emphasis,
+  links, headings, table pipes, code spans), after :func:`visible`;
+- :func:`xml_text` replaces what XML 1.0 forbids (most C0 controls, lone surrogates, U+FFFE,
+  U+FFFF) with the same visible escapes, so that every document stays well-formed.
+
+>>> visible("bucket\\x1b]8;;http://x\\x07name\\u202egpj")
+'bucket\\\\x1b]8;;http://x\\\\x07name\\\\u202egpj'
+>>> markdown_text("<b>a|b</b> *x*")
+'&lt;b&gt;a\\\\|b&lt;/b&gt; \\\\*x\\\\*'
+>>> xml_text("a\\x01b")
+'a\\\\x01b'
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["encodable", "markdown_code", "markdown_text", "terminal_text", "visible", "xml_text"]
+
+# C0 controls, DEL, C1 controls, the bidi embeddings/overrides/isolates and marks, the line and
+# paragraph separators, lone surrogates (which UTF-8 cannot carry), and the two non-characters.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                     "\ud800-\udfff\ufffe\uffff]")
+_UNSAFE_KEEP_LINES = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
+                                "\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
+# What XML 1.0 forbids (tab, line feed and carriage return are allowed).
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# Markdown punctuation that can start or end an inline construct, anywhere in a line.
+# An underscore between two letters or digits never delimits emphasis, so ``regions_aws`` stays.
+_MD_INLINE = re.compile(r"[\\`*\[\]|~<>&!]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+# ... and what only matters at the start of a line (headings, lists, quotes, rules, tables).
+_MD_LINE_START = re.compile(r"^(\s*)([#>+\-=])")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: object) -> str:
+    """``text`` with every control, bidi and separator character shown as an escape (one line)."""
+    s = str(text)
+    return _UNSAFE.sub(_escape, s) if _UNSAFE.search(s) else s
+
+
+def terminal_text(text: object) -> str:
+    """Like :func:`visible`, but line feeds stay line feeds (for multi-line terminal output).
+
+    >>> terminal_text("a\\nb\\x1b[2J")
+    'a\\nb\\\\x1b[2J'
+    """
+    s = str(text)
+    return _UNSAFE_KEEP_LINES.sub(_escape, s) if _UNSAFE_KEEP_LINES.search(s) else s
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encodable(text: str) -> str:
+    """``text`` with each lone surrogate (which no UTF-8 stream can carry) shown as its escape.
+
+    >>> print(encodable("ok " + chr(0xdc80)))
+    ok \\udc80
+    """
+    return _SURROGATE.sub(_escape, text) if _SURROGATE.search(text) else text
+
+
+def xml_text(text: object) -> str:
+    """``text`` that any XML 1.0 document can carry: forbidden characters become visible escapes."""
+    s = str(text)
+    return _XML_FORBIDDEN.sub(_escape, s) if _XML_FORBIDDEN.search(s) else s
+
+
+_LINE_BREAK = re.compile("\r\n|[\r\n]")
+
+
+def _one_line(text: object) -> str:
+    return _LINE_BREAK.sub(" ", str(text))
+
+
+def _md_inline(match: re.Match[str]) -> str:
+    ch = match.group()
+    return {"<": "&lt;", ">": "&gt;", "&": "&amp;"}.get(ch, "\\" + ch)
+
+
+def markdown_text(text: object) -> str:
+    """``text`` as inert Markdown on one line: no HTML, emphasis, link, heading or table cell break.
+
+    Line breaks become spaces; controls are shown as escapes (whose backslash is itself escaped,
+    so that ``\\x1b`` reads as ``\\x1b`` once rendered).
+
+    >>> markdown_text("# [click](javascript:x) _a_ b_c")
+    '\\\\# \\\\[click\\\\](javascript:x) \\\\_a\\\\_ b_c'
+    """
+    s = visible(_one_line(text))
+    s = _MD_INLINE.sub(_md_inline, s)
+    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), s)
+
+
+def markdown_code(text: object, *, table: bool = False) -> str:
+    """``text`` as one inline Markdown code span (HTML and emphasis are literal inside one).
+
+    The fence is one backtick longer than the longest run of backticks inside. With ``table``,
+    ``|`` is escaped: a table splits a cell at it even inside code. Controls are shown as escapes.
+
+    >>> markdown_code("a`b|c", table=True)
+    '``a`b\\\\|c``'
+    """
+    s = visible(_one_line(text))
+    longest = max((len(run) for run in re.findall("`+", s)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if s.startswith(("`", " ")) or s.endswith(("`", " ")) else ""
+    if table:
+        s = s.replace("|", "\\|")
+    return f"{fence}{pad}{s}{pad}{fence}"
