@@ -142,6 +142,10 @@ class GapRow:
                 self.error, self.message)
 
 
+_GAP_ROW_FIELDS = frozenset(("provider", "scope", "service", "operation", "error", "region", "resource",
+                             "message"))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunRecord:
     """Everything the history keeps of one run; ``id`` is set once stored."""
@@ -204,10 +208,10 @@ def record_from_audit(audit: Audit, *, started: str, finished: str, timings: Map
         estate=json.dumps(estate_to_dict(audit.estate), sort_keys=True, separators=(",", ":")),
         findings=tuple(
             FindingRow(id=f["id"], rule=f["rule"], severity=f["severity"], node=f["node"],
-                       law=f["law"] or "", title=f["title"], data=tuple(f["data"]),
+                       law=" ".join(f["laws"]), title=f["title"], data=tuple(f["data"]),
                        countries=tuple(f["countries"]), exception=f["exception"] or "")
             for f in report["findings"]),
-        gaps=tuple(GapRow(**g) for g in report["gaps"]),
+        gaps=tuple(GapRow(**{k: v for k, v in g.items() if k in _GAP_ROW_FIELDS}) for g in report["gaps"]),
         holders=tuple(
             Holder(node=h["node"], label=h["label"], kind=str(h["kind"]), laws=tuple(h["reached_by"]),
                    placements=tuple(HolderPlacement(location=p["location"], role=str(p["role"]),
@@ -415,6 +419,30 @@ def _summary(value: Any) -> dict[str, Any]:
     return summary
 
 
+def _truncated(path: Path) -> str:
+    """Why the SQLite file at ``path`` is shorter than its own header says, or "" if it is not.
+
+    The header (bytes 28-31, valid when bytes 24-27 equal bytes 92-95) holds the database size in
+    pages; a file cut short (a copy that stopped, a full disk) holds fewer. Reading only the first
+    100 bytes, this costs nothing for a large history.
+    """
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+        size = os.stat(path).st_size
+    except OSError as exc:
+        return f"cannot read it: {exc.strerror or exc}"
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        return "" if not header else "not an SQLite database" if len(header) >= 16 else "truncated"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if header[24:28] == header[92:96] and pages and size < pages * page_size:
+        return (f"truncated: its header says {pages} pages of {page_size} bytes, "
+                f"the file holds {size} bytes")
+    return ""
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -433,8 +461,13 @@ class History:
             if not create:
                 raise InputError(origin, None, None,
                                  "no history file here (a 'residency-audit run' creates it)")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            from residency_audit.safefile import create_folders
+
+            create_folders(self.path.parent)  # new folders 0700 whatever the umask
             _create_private(self.path)
+        damage = _truncated(self.path)
+        if damage:
+            raise InputError(origin, None, None, f"not a residency-audit history: {damage}")
         try:
             self.conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         except sqlite3.Error as exc:

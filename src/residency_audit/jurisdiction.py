@@ -32,7 +32,7 @@ import networkx as nx
 
 from residency_audit.graph import COPY_RELATIONS, edge_evidence, gc_paused
 
-__all__ = ["Blocked", "Reach", "exposure", "path_evidence", "reach_of"]
+__all__ = ["RELATION_PHRASES", "Blocked", "Reach", "exposure", "link_fact", "path_evidence", "reach_of", "route_kind"]
 
 _HOLDER_KINDS = frozenset({"resource", "subprocessor"})
 
@@ -96,16 +96,66 @@ def _edges_between(g: nx.MultiDiGraph, a: str, b: str) -> Iterable[Mapping[str, 
         yield from (g[b][a][k] for k in sorted(g[b][a]))
 
 
+RELATION_PHRASES: dict[str, str] = {
+    "stored_in": "is stored in",
+    "processed_by": "is processed by",
+    "replicates_to": "replicates to",
+    "backs_up_to": "backs up to",
+    "subcontracts": "subcontracts to",
+    "located_in": "keeps a copy in",
+    "in_country": "is in",
+    "operated_by": "is operated by",
+    "controlled_by": "is controlled by",
+    "incorporated_in": "is incorporated in",
+    "controlled_from": "is controlled from",
+    "applies_in": "applies in",
+}
+"""How each relation reads as a sentence, from the edge's source to its target."""
+
+
+def link_fact(g: nx.MultiDiGraph, a: str, b: str) -> str:
+    """The fact behind the link between ``a`` and ``b`` as a sentence read in the edge's own
+    direction, with its evidence: ``"Twilio Ireland Limited is controlled by Twilio Inc. —
+    catalog: entities.csv:12"``. A pair with no edge reads ``"a — b: no link"``.
+    """
+    forward = g.has_edge(a, b)
+    attrs = next(iter(_edges_between(g, a, b)), None)
+    if attrs is None:
+        return f"{a} — {b}: no link"
+    src, dst = (a, b) if forward else (b, a)
+    relation = str(attrs.get("relation", ""))
+    phrase = RELATION_PHRASES.get(relation, relation.replace("_", " "))
+    role = attrs.get("role")
+    if relation == "located_in" and role:
+        phrase = f"keeps a {role} copy in"
+
+    def label(n: str) -> str:
+        return str(g.nodes[n].get("label") or n) if n in g else n
+
+    return f"{label(src)} {phrase} {label(dst)} [{src} → {dst}] — {edge_evidence(attrs)}"
+
+
+def route_kind(path: tuple[str, ...]) -> str:
+    """How a witness path ``law → country → …`` reaches: ``territorial`` when the next step is a
+    location in that country, ``control`` when it is an entity incorporated in or controlled
+    from it, ``""`` for a path too short to say.
+
+    >>> route_kind(("law:x", "country:US", "location:aws:us-east-1", "resource:r", "data:d"))
+    'territorial'
+    >>> route_kind(("law:x", "country:US", "entity:amazon", "resource:r", "data:d"))
+    'control'
+    """
+    if len(path) < 3:
+        return ""
+    return "territorial" if path[2].startswith("location:") else "control"
+
+
 def path_evidence(g: nx.MultiDiGraph, path: tuple[str, ...]) -> tuple[str, ...]:
-    """For each link of ``path``, its relation and evidence as one line of text."""
-    out: list[str] = []
-    for a, b in pairwise(path):
-        attrs = next(iter(_edges_between(g, a, b)), None)
-        if attrs is None:
-            out.append(f"{a} — {b}: no link")
-            continue
-        out.append(f"{a} —{attrs.get('relation', '')}— {b}: {edge_evidence(attrs)}")
-    return tuple(out)
+    """For each link of ``path``, the fact it rests on, read forward, with its evidence.
+
+    Line ``i`` is the link between ``path[i]`` and ``path[i + 1]``.
+    """
+    return tuple(link_fact(g, a, b) for a, b in pairwise(path))
 
 
 def reach_of(g: nx.MultiDiGraph, law: str) -> Reach:

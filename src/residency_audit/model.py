@@ -329,7 +329,15 @@ class Estate:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
-    """A policy rule that does not hold for a node, with the evidence that shows it."""
+    """A policy rule that does not hold, with the evidence that shows it.
+
+    A finding may stand for several holders that share the rule, placements, operator chain
+    and verdict (``holders`` lists them all, ``node`` is the first), and a reach finding for
+    every law that reaches a data category through the same route (``laws``; ``law`` is set
+    only when there is one). ``route`` says how a law reaches: ``territorial`` (a copy is in its
+    country) or ``control`` (an entity in the operator chain is incorporated in or controlled
+    from it). ``key`` identifies a group across runs (the finding's :attr:`id` uses it).
+    """
 
     rule: str
     severity: Severity
@@ -345,15 +353,29 @@ class Finding:
     path_evidence: tuple[str, ...] = ()
     mitigations: tuple[str, ...] = ()
     exception: str = ""
+    holders: tuple[str, ...] = ()
+    laws: tuple[str, ...] = ()
+    route: str = ""
+    key: str = ""
 
     @property
     def id(self) -> str:
-        """A stable id for history and diffs: the rule, the node and the law."""
-        return f"{self.rule}|{self.node}|{self.law}"
+        """A stable id for history and diffs: the rule, the node, and the law or group key."""
+        return f"{self.rule}|{self.node}|{self.key or self.law}"
+
+    @property
+    def all_holders(self) -> tuple[str, ...]:
+        """Every holder the finding concerns (the node alone when it stands for one)."""
+        return self.holders or ((self.node,) if not self.node.startswith(("data:", "gap:", "scope:")) else ())
+
+    @property
+    def all_laws(self) -> tuple[str, ...]:
+        """Every law the finding names."""
+        return self.laws or ((self.law,) if self.law else ())
 
     @property
     def sort_key(self) -> tuple[int, str, str, str]:
-        return (-self.severity.rank, self.rule, self.node, self.law)
+        return (-self.severity.rank, self.rule, self.node, self.key or self.law)
 
     def _repr_html_(self) -> str:
         from residency_audit.display import finding_html

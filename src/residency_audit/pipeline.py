@@ -19,7 +19,7 @@ import networkx as nx
 
 from residency_audit.catalog import Catalog, default_catalog
 from residency_audit.graph import build, gc_paused
-from residency_audit.jurisdiction import Blocked, Reach, exposure, path_evidence
+from residency_audit.jurisdiction import Blocked, Reach, exposure, path_evidence, route_kind
 from residency_audit.model import Estate, Finding, Mitigation, Severity
 from residency_audit.policy import Policy, data_copies, evaluate, is_foreign, load_policy
 from residency_audit.scopes import ScopeStatus, scope_statuses
@@ -40,6 +40,12 @@ class PathExplanation:
     path: tuple[str, ...]
     labels: tuple[str, ...]
     evidence: tuple[str, ...]
+
+    @property
+    def route(self) -> str:
+        """``territorial`` (a copy is in the law's country) or ``control`` (an entity in the
+        operator chain is incorporated in or controlled from it)."""
+        return route_kind(self.path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +106,10 @@ class Explanation:
             lines.append("  Within reach of:")
         for p in self.paths:
             tag = "foreign" if p.foreign else "home"
-            lines.append(f"  {p.law_name} ({p.citation}; {tag}):")
-            for i, (n, label) in enumerate(zip(p.path, p.labels, strict=True)):
-                lines.append(f"    {'  ' * min(i, 1)}{'→ ' if i else ''}{label} [{n}]")
-                if i < len(p.evidence):
-                    lines.append(f"        evidence: {p.evidence[i].split(': ', 1)[-1]}")
+            lines.append(f"  {p.law_name} ({p.citation}; {tag}; {p.route} route):")
+            lines.append("    " + " → ".join(p.labels))
+            lines.append("    because:")
+            lines.extend(f"      - {fact}" for fact in p.evidence)
         for m in self.mitigated:
             until = f", until {m.expires}" if m.expires else ""
             lines.append(f"  Kept out by mitigation ({m.kind}) on {m.source} → {m.target}{until}: "
@@ -270,12 +275,18 @@ class Audit:
     def plot(self, **kwargs: Any) -> Any:
         """Draw the graph with the reached nodes marked (extra [notebook])."""
         from residency_audit.display import plot_audit
+        from residency_audit.frames import require_notebook
+
+        require_notebook("matplotlib.pyplot", "Plots")
 
         return plot_audit(self, **kwargs)
 
     def plot_countries(self, **kwargs: Any) -> Any:
         """A bar chart of the copies per country, EU/EEA or not (extra [notebook])."""
         from residency_audit.display import plot_countries
+        from residency_audit.frames import require_notebook
+
+        require_notebook("matplotlib.pyplot", "Plots")
 
         return plot_countries(self, **kwargs)
 

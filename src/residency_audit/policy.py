@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, 
 
 from residency_audit.errors import InputError
 from residency_audit.graph import COPY_RELATIONS, edge_evidence, gc_paused
-from residency_audit.jurisdiction import Reach, path_evidence
+from residency_audit.jurisdiction import Reach, path_evidence, route_kind
 from residency_audit.model import CoverageGap, Finding, GapLevel, Role, Severity
 from residency_audit.scopes import ScopeState, ScopeStatus
 from residency_audit.yamlfile import (
@@ -360,16 +360,46 @@ def _label(g: nx.MultiDiGraph, node: str) -> str:
     return str(g.nodes[node].get("label") or node) if node in g else node
 
 
-def _unknown_location(rule: Rule, facts: _Facts, holder: str, locations: Sequence[str]) -> Finding:
+def _who(facts: _Facts, holders: Sequence[str]) -> str:
+    """The holders of a grouped finding as a reader names them: one, two, or a few and a count."""
+    labels = [facts.label(h) for h in holders[:3]]
+    if len(holders) == 1:
+        return labels[0]
+    if len(holders) <= 3:
+        return ", ".join(labels[:-1]) + " and " + labels[-1]
+    return f"{', '.join(labels)} and {len(holders) - 3} more ({len(holders)} holders)"
+
+
+def _union_data(facts: _Facts, holders: Sequence[str]) -> tuple[str, ...]:
+    if len(holders) == 1:
+        return facts.data(holders[0])
+    return tuple(sorted({d for h in holders for d in facts.data(h)}))
+
+
+def _group_key(*parts: object) -> str:
+    """A stable, readable key for a group of holders (used in the finding's id)."""
+    out = []
+    for part in parts:
+        if isinstance(part, tuple | list):
+            out.append(",".join("/".join(x) if isinstance(x, tuple) else str(x) for x in part))
+        else:
+            out.append(str(part))
+    return ";".join(out).replace("|", "¦")
+
+
+def _unknown_location(rule: Rule, facts: _Facts, holders: Sequence[str], locations: Sequence[str],
+                      ) -> Finding:
     g = facts.g
     where = ", ".join(g.nodes[x].get("code", x) for x in locations) or "no location at all"
     return Finding(
         rule=rule.id, severity=max(rule.severity, Severity.HIGH, key=lambda s: s.rank),
-        node=holder, title="Unknown location",
-        message=(f"{facts.label(holder)}: where the copy is could not be established ({where}); "
+        node=holders[0], title="Unknown location",
+        message=(f"{_who(facts, holders)}: where the copy is could not be established ({where}); "
                  "an unknown location is not compliant."),
         remedy="Add the region to the catalog with a source, or declare the location in the inventory.",
-        data=facts.data(holder), locations=tuple(sorted(locations)))
+        data=_union_data(facts, holders), locations=tuple(sorted(locations)),
+        holders=tuple(holders) if len(holders) > 1 else (),
+        key=_group_key("unknown-location", tuple(sorted(locations))) if len(holders) > 1 else "")
 
 
 def _unknown_locations(facts: _Facts, placements: Sequence[tuple[str, str]]) -> list[str]:
@@ -442,7 +472,8 @@ def _location_rule(rule: Rule, facts: _Facts) -> list[Finding]:
 
     # Holders share a few hundred distinct placement lists even in a large estate.
     verdicts: dict[_Placements, tuple[list[str], tuple[str, ...], tuple[str, ...], str]] = {}
-    findings = []
+    unknown_groups: dict[tuple[str, ...], list[str]] = {}
+    outside_groups: dict[tuple[_Placements, tuple[str, ...]], list[str]] = {}
     for holder in facts.in_scope(rule.scope):
         placements = facts.placements(holder)
         if roles:
@@ -452,15 +483,22 @@ def _location_rule(rule: Rule, facts: _Facts) -> list[Finding]:
             found = verdicts[placements] = verdict(placements)
         unknown, offending, countries, body = found
         if unknown or (not placements and not roles):
-            findings.append(_unknown_location(rule, facts, holder, unknown))
-        if not offending:
-            continue
+            unknown_groups.setdefault(tuple(unknown), []).append(holder)
+        if offending:
+            outside_groups.setdefault((placements, tuple(facts.operators(holder))), []).append(holder)
+    findings = [_unknown_location(rule, facts, hs, list(unknown)) for unknown, hs in unknown_groups.items()]
+    for (placements, operators), hs in outside_groups.items():
+        _, offending, countries, body = verdicts[placements]
+        evidence = _placement_evidence(g, hs[0], offending, countries, facts=facts, region_lines=region_lines)
+        if len(hs) > 1:
+            evidence += (f"The {len(hs) - 1} other holders of this finding keep their copies in the same "
+                         "places, each by the same kind of evidence.",)
         findings.append(Finding(
-            rule=rule.id, severity=rule.severity, node=holder, title="Copy outside the allowed area",
-            message=f"{facts.label(holder)}: " + body, remedy=rule.remedy, data=facts.data(holder),
-            locations=offending, countries=countries,
-            path_evidence=_placement_evidence(g, holder, offending, countries, facts=facts,
-                                              region_lines=region_lines)))
+            rule=rule.id, severity=rule.severity, node=hs[0], title="Copy outside the allowed area",
+            message=f"{_who(facts, hs)}: " + body, remedy=rule.remedy, data=_union_data(facts, hs),
+            locations=offending, countries=countries, path_evidence=evidence,
+            holders=tuple(hs) if len(hs) > 1 else (),
+            key=_group_key("outside", placements, operators) if len(hs) > 1 else ""))
     return findings
 
 
@@ -477,9 +515,14 @@ def _placement_evidence(g: nx.MultiDiGraph, holder: str, locations: Sequence[str
     lines = region_lines if region_lines is not None else {}
     adj = g._adj
     out: list[str] = []
+    def label(n: str) -> str:
+        return facts.label(n) if facts is not None else _label(g, n)
+
     for loc in locations:
-        for key, attrs in sorted(adj[holder][loc].items()):
-            out.append(f"{holder} —{key}— {loc}: {evidence(attrs)}")
+        for _key, attrs in sorted(adj[holder][loc].items()):
+            role = attrs.get("role")
+            copy = f"a {role} copy" if role else "a copy"
+            out.append(f"{label(holder)} keeps {copy} in {label(loc)} [{holder} → {loc}] — {evidence(attrs)}")
         for c in countries:
             region = lines.get((loc, c))
             if region is None:
@@ -487,8 +530,9 @@ def _placement_evidence(g: nx.MultiDiGraph, holder: str, locations: Sequence[str
                 country = f"country:{c}"
                 keyed = adj[loc].get(country) if loc in adj else None
                 if keyed:
-                    for key, attrs in sorted(keyed.items()):
-                        region.append(f"{loc} —{key}— {country}: {evidence(attrs)}")
+                    for _key, attrs in sorted(keyed.items()):
+                        region.append(f"{label(loc)} is in {label(country)} [{loc} → {country}] — "
+                                      f"{evidence(attrs)}")
             out.extend(region)
     return tuple(out)
 
@@ -557,7 +601,8 @@ def _transfer_rule(rule: Rule, facts: _Facts) -> list[Finding]:
     outsides: dict[_Placements, tuple[list[str], list[tuple[str, str, str]], bool]] = {}
     decisions: dict[tuple[_Placements, str, tuple[str, ...] | None],
                     tuple[bool, str, tuple[str, ...], tuple[str, ...]]] = {}
-    findings = []
+    unknown_groups: dict[tuple[str, ...], list[str]] = {}
+    groups: dict[tuple[tuple[_Placements, str, tuple[str, ...] | None], tuple[str, ...]], list[str]] = {}
     for holder in facts.in_scope(rule.scope):
         placements = facts.placements(holder)
         found = outsides.get(placements)
@@ -565,30 +610,30 @@ def _transfer_rule(rule: Rule, facts: _Facts) -> list[Finding]:
             found = outsides[placements] = outside(placements)
         unknown, foreign, needs_certified = found
         if unknown or not placements:
-            findings.append(_unknown_location(rule, facts, holder, unknown))
+            unknown_groups.setdefault(tuple(unknown), []).append(holder)
         if not foreign:
             continue
         tool = str(nodes[holder].get("transfer_tool") or "")
         certified = _certified(facts, holder) if needs_certified else None
         key = (placements, tool, tuple(certified) if certified is not None else None)
-        decision = decisions.get(key)
-        if decision is None:
-            decision = decisions[key] = decide(placements, tool, certified, foreign)
-        missing, text, countries, locations = decision
-        if missing:
-            findings.append(Finding(
-                rule=rule.id, severity=rule.severity, node=holder,
-                title="Transfer outside the EEA without a legal basis",
-                message=f"{facts.label(holder)} keeps a copy outside the EEA — {text}.",
-                remedy=rule.remedy, data=facts.data(holder), countries=countries,
-                locations=locations))
-        else:
-            findings.append(Finding(
-                rule=rule.id, severity=Severity.INFO, node=holder,
-                title="Transfer outside the EEA, covered",
-                message=f"{facts.label(holder)} keeps a copy outside the EEA, covered by {text}.",
-                remedy="Keep the basis under review.", data=facts.data(holder),
-                countries=countries, locations=locations))
+        if key not in decisions:
+            decisions[key] = decide(placements, tool, certified, foreign)
+        groups.setdefault((key, tuple(facts.operators(holder))), []).append(holder)
+    findings = [_unknown_location(rule, facts, hs, list(unknown)) for unknown, hs in unknown_groups.items()]
+    for (key, operators), hs in groups.items():
+        missing, text, countries, locations = decisions[key]
+        one = len(hs) == 1
+        verb = "keeps a copy" if one else "keep copies"
+        base = Finding(rule=rule.id, severity=rule.severity, node=hs[0], data=_union_data(facts, hs),
+                       countries=countries, locations=locations, holders=() if one else tuple(hs),
+                       key="" if one else _group_key("transfer", key[0], key[1], key[2] or (), operators),
+                       title="Transfer outside the EEA without a legal basis",
+                       message=f"{_who(facts, hs)} {verb} outside the EEA — {text}.", remedy=rule.remedy)
+        if not missing:
+            base = replace(base, severity=Severity.INFO, title="Transfer outside the EEA, covered",
+                           message=f"{_who(facts, hs)} {verb} outside the EEA, covered by {text}.",
+                           remedy="Keep the basis under review.")
+        findings.append(base)
     return findings
 
 
@@ -608,7 +653,49 @@ def _selected_laws(rule: Rule, g: nx.MultiDiGraph, home: str, eu: set[str]) -> l
     return out
 
 
+def _names(labels: Sequence[str]) -> str:
+    """``A``, ``A and B``, ``A, B and C``."""
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def _route_remedy(facts: _Facts, kind: str, route: Sequence[str], laws: str) -> str:
+    country = facts.label(route[0])
+    if kind == "territorial":
+        return (f"Move the copies that are in {country} (or in a zone that may include it) out of it: "
+                f"{laws} reach data there, whoever runs it. Or declare a mitigation that keeps the "
+                "data unreadable there, with its evidence.")
+    top = next((n for n in route[1:] if n.startswith("entity:")), route[0])
+    return (f"Choose an operator outside the control of {facts.label(top)} (incorporated in or "
+            f"controlled from {country}), or declare a mitigation that keeps the data unreadable to it "
+            "(client-side encryption with keys held outside the provider), with its evidence.")
+
+
+def _route_text(facts: _Facts, kind: str, route: Sequence[str]) -> str:
+    country = facts.label(route[0])
+    if kind == "territorial":
+        return f"territorial: a copy is in {country}"
+    top = next((n for n in route[1:] if n.startswith("entity:")), route[0])
+    return f"control: {facts.label(top)} is incorporated in or controlled from {country}"
+
+
+def _copy_places(facts: _Facts, holders: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The locations and countries where ``holders`` keep copies, sorted."""
+    locations: set[str] = set()
+    countries: set[str] = set()
+    for h in holders:
+        for loc, _role in facts.placements(h):
+            locations.add(loc)
+            countries.update(facts.countries(loc))
+    return tuple(sorted(locations)), tuple(sorted(countries))
+
+
 def _reach_rule(rule: Rule, facts: _Facts, reach: Mapping[str, Reach], home: str) -> list[Finding]:
+    """One finding per data category and route, naming every law that reaches through it.
+
+    Laws of one country usually reach through the same chain (the CLOUD Act and FISA 702 through
+    the same US parent): those are one finding, each law named once. Holders without a declared
+    data category that are reached through the same route by the same laws are one finding too.
+    """
     g = facts.g
     findings = []
     datas = facts.data_scope(rule.scope)
@@ -626,39 +713,76 @@ def _reach_rule(rule: Rule, facts: _Facts, reach: Mapping[str, Reach], home: str
             out.append(line)
         return tuple(out)
 
+    laws_of: dict[tuple[str, tuple[str, ...]], list[str]] = {}  # (data, route) -> laws
+    path_of: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+    reached_of: dict[tuple[str, tuple[str, ...]], set[str]] = {}
+    blocked_of: dict[tuple[str, tuple[str, ...]], set[str]] = {}
+    holder_routes: dict[str, dict[tuple[str, ...], list[str]]] = {}  # holder -> route prefix -> laws
+    holder_paths: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
     for law in _selected_laws(rule, g, home, facts.eu):
         r = reach.get(law)
         if r is None:
             continue
-        law_name = facts.label(law)
-        blocked = [b for b in r.blocked]
         for d in datas:
             if d not in r.data:
                 continue
             path = r.path(d)
-            reached = sorted(facts.copies[d] & r.holders)
-            findings.append(Finding(
-                rule=rule.id, severity=rule.severity, node=d, law=law,
-                title=f"Reachable by {law_name}",
-                message=(f"{facts.label(d)} can be compelled under {law_name} "
-                         f"({g.nodes[law].get('citation', '')}): {len(reached)} of "
-                         f"{len(facts.copies[d])} copies are reached, e.g. through "
-                         + " → ".join(facts.label(n) for n in path) + "."),
-                remedy=rule.remedy, data=(d,), path=path, path_evidence=evidence(path),
-                locations=tuple(reached),
-                mitigations=tuple(sorted({f"{b.kind}: {b.description} ({b.evidence})" for b in blocked
-                                          if b.source in facts.copies[d] or b.target in facts.copies[d]
-                                          or b.source == d}))))
+            key = (d, path[1:])
+            laws_of.setdefault(key, []).append(law)
+            path_of.setdefault(key, path)
+            copies = facts.copies[d]
+            reached_of.setdefault(key, set()).update(copies & r.holders)
+            blocked_of.setdefault(key, set()).update(
+                f"{b.kind}: {b.description} ({b.evidence})" for b in r.blocked
+                if b.source in copies or b.target in copies or b.source == d)
         for h in uncategorised:
             if h not in r.holders:
                 continue
             path = r.path(h)
-            findings.append(Finding(
-                rule=rule.id, severity=rule.severity, node=h, law=law,
-                title=f"Reachable by {law_name}",
-                message=(f"{facts.label(h)} (no declared data category) can be compelled under "
-                         f"{law_name}: " + " → ".join(facts.label(n) for n in path) + "."),
-                remedy=rule.remedy, path=path, path_evidence=evidence(path)))
+            holder_routes.setdefault(h, {}).setdefault(path[1:-1], []).append(law)
+            holder_paths.setdefault((h, path[1:-1]), path)
+
+    for key in sorted(laws_of):
+        d, route = key
+        laws = laws_of[key]
+        path = path_of[key]
+        kind = route_kind(path)
+        names = _names([facts.label(x) for x in laws])
+        reached = sorted(reached_of[key])
+        locations, countries = _copy_places(facts, reached)
+        total = len(facts.copies[d])
+        findings.append(Finding(
+            rule=rule.id, severity=rule.severity, node=d, law=laws[0] if len(laws) == 1 else "",
+            laws=tuple(laws), route=kind, key=_group_key("via", route[:-1]),
+            title=f"Within reach of {names}",
+            message=(f"{facts.label(d)} is within reach of {names} ({_route_text(facts, kind, route)}). "
+                     f"{len(reached)} of {total} {'copy is' if total == 1 else 'copies are'} within reach"
+                     + (f", stored in {', '.join(countries)}" if countries else "")
+                     + "; the route: " + " → ".join(facts.label(n) for n in route) + "."),
+            remedy=_route_remedy(facts, kind, route, names), data=(d,), path=path,
+            path_evidence=evidence(path), holders=tuple(reached), locations=locations,
+            countries=countries, mitigations=tuple(sorted(blocked_of[key]))))
+
+    groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
+    for h in sorted(holder_routes):
+        for prefix, laws in holder_routes[h].items():
+            groups.setdefault((prefix, tuple(laws)), []).append(h)
+    for (prefix, group_laws), hs in sorted(groups.items()):
+        path = holder_paths[(hs[0], prefix)]
+        kind = route_kind(path)
+        names = _names([facts.label(x) for x in group_laws])
+        locations, countries = _copy_places(facts, hs)
+        one = len(hs) == 1
+        findings.append(Finding(
+            rule=rule.id, severity=rule.severity, node=hs[0], law=group_laws[0] if len(group_laws) == 1 else "",
+            laws=group_laws, route=kind, key="" if one and len(group_laws) == 1 else _group_key("via", prefix, group_laws),
+            title=f"Within reach of {names}",
+            message=(f"{_who(facts, hs)} (no declared data category) {'is' if one else 'are'} within "
+                     f"reach of {names} ({_route_text(facts, kind, prefix)})"
+                     + (f", stored in {', '.join(countries)}" if countries else "")
+                     + "; the route: " + " → ".join(facts.label(n) for n in path[1:]) + "."),
+            remedy=_route_remedy(facts, kind, prefix, names), path=path, path_evidence=evidence(path),
+            holders=() if one else tuple(hs), locations=locations, countries=countries))
     return findings
 
 
@@ -714,9 +838,13 @@ def _coverage_rule(rule: Rule, facts: _Facts, gaps: Sequence[CoverageGap],
     """
     g = facts.g
     findings = [_gap_finding(rule, gap) for gap in gaps]
-    findings += [_scope_finding(rule, s) for s in scopes if s.status is ScopeState.NOT_READ]
+    findings += [_scope_finding(rule, s) for s in scopes if s.status is ScopeState.NOT_READ
+                 and not any(x.level is GapLevel.SCOPE and not x.region for x in s.gaps)]
     nodes = g._node
     unknown_of: dict[str, list[str]] = {}  # per operator: the unknown entities in its chain
+    nowhere_groups: dict[tuple[str, ...], list[str]] = {}
+    no_operator: list[str] = []
+    unknown_entity_groups: dict[tuple[str, ...], list[str]] = {}
     for h in facts.holders:
         attrs = nodes[h]
         if attrs.get("stub"):
@@ -731,28 +859,40 @@ def _coverage_rule(rule: Rule, facts: _Facts, gaps: Sequence[CoverageGap],
             placements = facts.placements(h)
             nowhere = _unknown_locations(facts, placements)
             if nowhere or not placements:
-                found = _unknown_location(rule, facts, h, nowhere)
-                findings.append(replace(found, message=found.message + (
-                    " Which territorial laws reach it, and whether it is inside an allowed area, "
-                    "cannot be judged.")))
+                nowhere_groups.setdefault(tuple(nowhere), []).append(h)
         ops = facts.operators(h)
         if not ops:
-            findings.append(Finding(
-                rule=rule.id, severity=rule.severity, node=h, title="Unknown operator",
-                message=f"{facts.label(h)}: no operating entity is known, so foreign reach cannot be decided.",
-                remedy="Declare 'operator' on the resource in the inventory.",
-                data=facts.data(h)))
+            no_operator.append(h)
         for op in ops:
             unknown = unknown_of.get(op)
             if unknown is None:
                 unknown = unknown_of[op] = [e for e in facts.chain(op) if not nodes[e].get("known")]
             if unknown:
-                findings.append(Finding(
-                    rule=rule.id, severity=rule.severity, node=h, title="Unknown entity",
-                    message=(f"{facts.label(h)} is operated through {', '.join(unknown)}, which is in "
-                             "neither the catalog nor the inventory: its country and parents are unknown."),
-                    remedy="Declare the entity with its country and parent in the inventory.",
-                    data=facts.data(h)))
+                unknown_entity_groups.setdefault(tuple(unknown), []).append(h)
+    for nowhere_key, hs in nowhere_groups.items():
+        found = _unknown_location(rule, facts, hs, list(nowhere_key))
+        findings.append(replace(found, message=found.message + (
+            " Which territorial laws reach it, and whether it is inside an allowed area, "
+            "cannot be judged.")))
+    if no_operator:
+        findings.append(Finding(
+            rule=rule.id, severity=rule.severity, node=no_operator[0], title="Unknown operator",
+            message=(f"{_who(facts, no_operator)}: no operating entity is known, so foreign reach "
+                     "cannot be decided."),
+            remedy="Declare 'operator' on the resource in the inventory.",
+            data=_union_data(facts, no_operator),
+            holders=tuple(no_operator) if len(no_operator) > 1 else (),
+            key="unknown-operator" if len(no_operator) > 1 else ""))
+    for unknown_key, hs in sorted(unknown_entity_groups.items()):
+        hs = sorted(set(hs))
+        findings.append(Finding(
+            rule=rule.id, severity=rule.severity, node=hs[0], title="Unknown entity",
+            message=(f"{_who(facts, hs)} {'is' if len(hs) == 1 else 'are'} operated through "
+                     f"{', '.join(unknown_key)}, which is in neither the catalog nor the inventory: "
+                     "its country and parents are unknown."),
+            remedy="Declare the entity with its country and parent in the inventory.",
+            data=_union_data(facts, hs), holders=tuple(hs) if len(hs) > 1 else (),
+            key=_group_key("unknown-entity", unknown_key) if len(hs) > 1 else ""))
     for d in sorted(facts.copies):
         if not facts.copies[d]:
             findings.append(Finding(
@@ -822,7 +962,8 @@ def evaluate(g: nx.MultiDiGraph, reach: Mapping[str, Reach], policy: Policy, *,
             elif rule.type == "reach":
                 findings += _reach_rule(rule, facts, reach, policy.home)
             else:
-                located = frozenset(f.node for f in findings if f.title == "Unknown location")
+                located = frozenset(h for f in findings if f.title == "Unknown location"
+                                    for h in (f.holders or (f.node,)))
                 findings += _coverage_rule(rule, facts, gaps, scopes, located)
         unique = {f.id: f for f in findings}
         return sorted(_apply_exceptions(list(unique.values()), policy, day), key=lambda f: f.sort_key)

@@ -272,10 +272,11 @@ def test_the_findings_csv_has_one_sorted_row_per_finding(demo_outputs: dict[str,
     assert len(body) == len(demo_audit.findings)
     assert {r["id"] for r in body} == {f.id for f in demo_audit.findings}
     order = ["critical", "high", "medium", "low", "info"]
-    keys = [(order.index(r["severity"]), r["rule"], r["node"], r["law"]) for r in body]
+    keys = [(order.index(r["severity"]), r["rule"], r["node"], r["id"]) for r in body]
     assert keys == sorted(keys)
     reach = next(r for r in body if r["rule"] == "esam-foreign-reach")
-    assert reach["path"].startswith(reach["law"] + " → ") and reach["path"].endswith(reach["node"])
+    assert reach["path"].startswith(reach["laws"].split("; ")[0] + " → ") and reach["path"].endswith(reach["node"])
+    assert reach["route"] in ("territorial", "control") and reach["countries"]
     assert Counter(r["severity"] for r in body) == Counter(str(f.severity) for f in demo_audit.findings)
 
 

@@ -27,9 +27,9 @@ from residency_audit.report.json_report import report_dict
 
 __all__ = ["FINDING_COLUMNS", "PLACEMENT_COLUMNS", "render_csv", "render_csv_placements"]
 
-FINDING_COLUMNS = ("severity", "rule", "node", "label", "law", "title", "message", "data", "locations",
-                   "countries", "path", "path_evidence", "mitigations", "excepted", "exception",
-                   "remedy", "id")
+FINDING_COLUMNS = ("severity", "rule", "node", "label", "laws", "route", "title", "message", "data",
+                   "holder_count", "holders", "locations", "countries", "path", "path_evidence",
+                   "mitigations", "excepted", "exception", "remedy", "id")
 PLACEMENT_COLUMNS = ("holder", "label", "kind", "provider", "service", "location", "role",
                      "countries", "known", "eea", "operators", "data", "reached_by", "seen")
 
@@ -69,7 +69,7 @@ def render_csv(a: Audit) -> str:
     for f in r["findings"]:
         rows.append({**f, "path": " → ".join(step["node"] for step in f["path"]),
                      "excepted": bool(f["exception"])})
-    rows.sort(key=lambda f: (-_severity_rank(f["severity"]), f["rule"], f["node"], f["law"] or ""))
+    rows.sort(key=lambda f: (-_severity_rank(f["severity"]), f["rule"], f["node"], f["id"]))
     return _write(FINDING_COLUMNS, rows)
 
 

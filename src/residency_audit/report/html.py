@@ -274,7 +274,7 @@ def _finding(f: dict[str, Any], i: int) -> str:
     parts = [f'<div class="{cls}" id="finding-{i}">',
              f"<h4>{_sev(f['severity'])} {_e(f['title'])} — {_e(f['label'])}</h4>",
              f"<p>Rule <code>{_e(f['rule'])}</code>; node <code>{_e(f['node'])}</code>"
-             + (f"; law <code>{_e(f['law'])}</code>" if f["law"] else "") + "</p>"]
+             + (f"; laws <code>{_e(', '.join(f['laws']))}</code>" if f["laws"] else "") + "</p>"]
     if f["exception"]:
         parts.append(f"<p><strong>Excepted:</strong> {_e(f['exception'])}</p>")
     parts.append(f"<p>{_e(f['message'])}</p>")

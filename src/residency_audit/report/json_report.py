@@ -13,10 +13,11 @@ from typing import Any
 from residency_audit import __version__
 from residency_audit.model import Finding
 from residency_audit.pipeline import Audit
+from residency_audit.textsafe import json_safe
 
 __all__ = ["REPORT_SCHEMA_VERSION", "render_json", "report_dict", "report_schema"]
 
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 2
 
 
 def report_schema() -> dict[str, Any]:
@@ -34,7 +35,8 @@ def _finding(a: Audit, f: Finding) -> dict[str, Any]:
         "label": str(g.nodes[f.node].get("label", f.node)) if f.node in g else f.node,
         "title": f.title, "message": f.message, "remedy": f.remedy,
         "data": list(f.data), "locations": list(f.locations), "countries": list(f.countries),
-        "law": f.law or None,
+        "laws": list(f.all_laws), "holders": list(f.all_holders), "holder_count": len(f.all_holders),
+        "route": f.route or None,
         "path": [{"node": n, "label": str(g.nodes[n].get("label", n))} for n in f.path],
         "path_evidence": list(f.path_evidence), "mitigations": list(f.mitigations),
         "exception": f.exception or None,
@@ -111,6 +113,7 @@ def _build_report(a: Audit) -> dict[str, Any]:
             "data_categories": len(data), "countries": countries,
             "findings": a.counts(), "excepted": sum(1 for f in a.findings if f.exception),
             "gaps": len(a.estate.gaps),
+            "scopes_not_read": sum(1 for s in a.scopes if str(s.status) == "not read"),
             "sources": sorted(a.estate.metadata.sources),
         },
         "findings": [_finding(a, f) for f in a.findings],
@@ -122,10 +125,14 @@ def _build_report(a: Audit) -> dict[str, Any]:
                         for b in a.mitigations],
         "gaps": [{"provider": x.provider, "scope": x.scope, "region": x.region, "service": x.service,
                   "operation": x.operation, "resource": x.resource, "error": x.error,
-                  "message": x.message} for x in sorted(a.estate.gaps, key=lambda x: x.key)],
+                  "message": x.message, "level": x.level.value, "field": x.field}
+                 for x in sorted(a.estate.gaps, key=lambda x: x.key)],
+        "scopes": [{"scope": s.scope, "provider": s.provider, "status": str(s.status),
+                    "resources": s.resources, "gaps": len(s.gaps), "reasons": list(s.reasons)}
+                   for s in a.scopes],
     }
 
 
 def render_json(a: Audit) -> str:
     """The report as sorted, indented JSON text ending in a newline."""
-    return json.dumps(report_dict(a), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(report_dict(a), indent=2, sort_keys=True, ensure_ascii=False)) + "\n"

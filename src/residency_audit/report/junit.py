@@ -32,8 +32,8 @@ def _x(text: object) -> str:
 
 def _finding_text(f: dict[str, Any]) -> str:
     lines = [f"[{f['severity']}] {f['title']} — {f['label']} ({f['node']})", f["message"]]
-    if f["law"]:
-        lines.append(f"Law: {f['law']}")
+    if f["laws"]:
+        lines.append("Laws: " + ", ".join(f["laws"]))
     if f["data"]:
         lines.append("Data: " + ", ".join(f["data"]))
     if f["path"]:

@@ -76,7 +76,7 @@ def render_markdown(a: Audit) -> str:
             add(f"#### {_cell(f['title'])} — {_cell(f['label'])}")
             add("")
             add(f"- Rule: {_inline(f['rule'])}; node: {_inline(f['node'])}"
-                + (f"; law: {_inline(f['law'])}" if f["law"] else ""))
+                + (f"; laws: {_inline(', '.join(f['laws']))}" if f["laws"] else ""))
             if f["exception"]:
                 add(f"- **Excepted:** {_cell(f['exception'])}")
             add(f"- {_cell(f['message'])}")

@@ -23,6 +23,7 @@ from residency_audit import __version__
 from residency_audit.model import Severity
 from residency_audit.pipeline import Audit
 from residency_audit.report.json_report import report_dict
+from residency_audit.textsafe import json_safe
 
 __all__ = ["INFORMATION_URI", "SARIF_SCHEMA", "level", "render_sarif", "sarif_dict"]
 
@@ -93,7 +94,7 @@ def _result(f: dict[str, Any], rule_index: dict[str, int]) -> dict[str, Any]:
         "locations": [{"logicalLocations": [_logical(f["node"], f["label"])]}],
         "partialFingerprints": {FINGERPRINT_KEY: f["id"]},
         "properties": {"severity": str(sev), "security-severity": _SECURITY_SEVERITY[sev],
-                       "law": f["law"] or "", "data": f["data"], "countries": f["countries"],
+                       "laws": f["laws"], "route": f["route"] or "", "data": f["data"], "countries": f["countries"],
                        "holders": f["locations"], "mitigations": f["mitigations"]},
     }
     if f["rule"] in rule_index:
@@ -132,4 +133,4 @@ def sarif_dict(a: Audit) -> dict[str, Any]:
 
 def render_sarif(a: Audit) -> str:
     """The SARIF log of ``a`` as sorted, indented JSON text ending in a newline."""
-    return json.dumps(sarif_dict(a), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(sarif_dict(a), indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
