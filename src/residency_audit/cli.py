@@ -195,9 +195,9 @@ def _cmd_history(args: argparse.Namespace, stdout: TextIO) -> int:
     for problem in damaged:  # the runs that can be read are still listed; the exit code is 2
         print(f"residency-audit: error: {problem}", file=sys.stderr)
     if args.format == "json":
-        from residency_audit.textsafe import encodable
+        from residency_audit.textsafe import json_safe
 
-        stdout.write(encodable(json.dumps([r.as_dict() for r in runs], indent=2, sort_keys=True,
+        stdout.write(json_safe(json.dumps([r.as_dict() for r in runs], indent=2, sort_keys=True,
                                           ensure_ascii=False)) + "\n")
         return 2 if damaged else 0
     from residency_audit.display import print_table
@@ -228,10 +228,10 @@ def _cmd_diff(args: argparse.Namespace, stdout: TextIO) -> int:
         b = args.b if args.b is not None else ids[-1]
         a = args.a if args.a is not None else max((i for i in ids if i < b), default=b)
         drift = diff_runs(history.load(a, estate=False), history.load(b, estate=False))
-    from residency_audit.textsafe import encodable
+    from residency_audit.textsafe import encodable, json_safe
 
     if args.format == "json":
-        stdout.write(encodable(json.dumps(drift_dict(drift), indent=2, sort_keys=True,
+        stdout.write(json_safe(json.dumps(drift_dict(drift), indent=2, sort_keys=True,
                                           ensure_ascii=False)) + "\n")
     else:
         stdout.write(encodable(render_drift_markdown(drift)))
@@ -342,7 +342,9 @@ def _regions(args: argparse.Namespace, stdout: TextIO) -> int:
                      "source": r.source.url, "retrieved": r.source.retrieved,
                      "verified": r.source.verified})
     if args.format == "json":
-        stdout.write(json.dumps(rows, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+        from residency_audit.textsafe import json_safe
+
+        stdout.write(json_safe(json.dumps(rows, indent=2, ensure_ascii=False, sort_keys=True)) + "\n")
         return 0
     from residency_audit.display import print_table
 

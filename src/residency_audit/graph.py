@@ -482,14 +482,15 @@ def build(estate: Estate, catalog: Catalog | None = None) -> nx.MultiDiGraph:
 def graphml_text(g: nx.MultiDiGraph) -> str:
     """``g`` as a well-formed GraphML document, whatever its strings hold.
 
-    Characters XML 1.0 cannot carry (most C0 controls, lone surrogates) can only stand in text
-    or attribute values of the serialised document, so each is replaced there by its visible
-    escape (``\\x01``).
+    Characters XML 1.0 cannot carry (most C0 controls, lone surrogates, U+FFFE), raw or as the
+    character references the serialiser writes for some, can only stand in text or attribute
+    values of the serialised document, so each is replaced there by its visible escape
+    (``\\x01``).
     """
-    from residency_audit.textsafe import xml_text
+    from residency_audit.textsafe import xml_document
 
-    return xml_text("\n".join(nx.generate_graphml(g, named_key_ids=True,
-                                                   edge_id_from_attribute=None))) + "\n"
+    return xml_document("\n".join(nx.generate_graphml(g, named_key_ids=True,
+                                                       edge_id_from_attribute=None))) + "\n"
 
 
 def write_graphml(g: nx.MultiDiGraph, path: str | os.PathLike[str], *,

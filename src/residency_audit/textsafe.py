@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["encodable", "markdown_code", "markdown_text", "terminal_text", "visible", "xml_text"]
+__all__ = ["encodable", "json_safe", "markdown_code", "markdown_text", "terminal_text", "visible",
+           "xml_document", "xml_text"]
 
 # C0 controls, DEL, C1 controls, the bidi embeddings/overrides/isolates and marks, the line and
 # paragraph separators, lone surrogates (which UTF-8 cannot carry), and the two non-characters.
@@ -73,6 +74,29 @@ def encodable(text: str) -> str:
     ok \\udc80
     """
     return _SURROGATE.sub(_escape, text) if _SURROGATE.search(text) else text
+
+
+# What json.dumps(ensure_ascii=False) leaves raw and a terminal may obey or hide: DEL, C1
+# controls, bidi controls, separators, lone surrogates and non-characters.
+_JSON_RAW = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                       "\ud800-\udfff\ufffe\uffff]")
+
+
+def json_safe(text: str) -> str:
+    """JSON text from ``json.dumps(..., ensure_ascii=False)`` with the characters a terminal
+    may obey written as ``\\uXXXX`` escapes: the same JSON value, byte-safe to ``cat``.
+
+    Outside strings JSON is plain ASCII, so every such character stands inside a string, where
+    its escape means the same character.
+
+    >>> import json
+    >>> doc = json.dumps({"name": "a\u202eb\x9b"}, ensure_ascii=False)
+    >>> json_safe(doc)
+    '{"name": "a\\\\u202eb\\\\u009b"}'
+    >>> json.loads(json_safe(doc)) == json.loads(doc)
+    True
+    """
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if _JSON_RAW.search(text) else text
 
 
 def xml_text(text: object) -> str:
@@ -123,3 +147,26 @@ def markdown_code(text: object, *, table: bool = False) -> str:
     if table:
         s = s.replace("|", "\\|")
     return f"{fence}{pad}{s}{pad}{fence}"
+
+
+_CHARREF = re.compile(r"&#(?:x([0-9A-Fa-f]+)|([0-9]+));")
+
+
+def _charref(match: re.Match[str]) -> str:
+    code = int(match.group(1), 16) if match.group(1) else int(match.group(2))
+    ch = chr(code) if code <= 0x10FFFF else "\ufffd"
+    return xml_text(ch) if _XML_FORBIDDEN.match(ch) else match.group()
+
+
+def xml_document(text: str) -> str:
+    """A serialised XML document made well-formed: forbidden characters, raw or written as
+    character references (some serialisers emit ``&#65534;``), become visible escapes.
+
+    A serialiser writes ``&`` of the data as ``&amp;``, so every character reference in its output
+    stands for a character of the data, and every forbidden character stands in text or an
+    attribute value.
+
+    >>> xml_document('<a b="x&#1;">\x02&#65534;&amp;#1;</a>')
+    '<a b="x\\\\x01">\\\\x02\\\\ufffe&amp;#1;</a>'
+    """
+    return _CHARREF.sub(_charref, xml_text(text)) if "&#" in text else xml_text(text)
