@@ -272,9 +272,13 @@ class _Builder:
                         label=f"{region.code} ({region.city})" if region.city else region.code,
                         zone=region.country is None, known=bool(countries),
                         countries=" ".join(countries), region_kind=region.kind,
-                        pair=region.pair or "", operator=region.operator)
+                        pair=region.pair or "", operator=region.operator,
+                        stores_in_all=bool(region.members))
         for cc in countries:
+            # A dual-region or a multi-region configuration keeps a replica in each member region;
+            # a multi-region with no published members may store data in any of its countries.
             what = (f"{region.code} in {cc}" if region.country == cc
+                    else f"{region.code} stores copies in {cc}" if region.members
                     else f"{region.code} may store data in {cc}")
             self.add_edge(node, self.country(cc), "in_country", _catalog_ev(region.source, what),
                           zone=region.country is None)

@@ -104,12 +104,17 @@ class Explanation:
                 lines.append("  No law in the catalog reaches it.")
         else:
             lines.append("  Within reach of:")
-        for p in self.paths:
-            tag = "foreign" if p.foreign else "home"
-            lines.append(f"  {p.law_name} ({p.citation}; {tag}; {p.route} route):")
-            lines.append("    " + " → ".join(p.labels))
+        routes: dict[tuple[str, ...], list[PathExplanation]] = {}
+        for p in self.paths:  # laws that reach through the same route are told once
+            routes.setdefault(p.path[1:], []).append(p)
+        for same in routes.values():
+            first = same[0]
+            for p in same:
+                tag = "foreign" if p.foreign else "home"
+                lines.append(f"  {p.law_name} ({p.citation}; {tag})")
+            lines.append(f"    {first.route} route: " + " → ".join(first.labels[1:]))
             lines.append("    because:")
-            lines.extend(f"      - {fact}" for fact in p.evidence)
+            lines.extend(f"      - {fact}" for fact in first.evidence[1:])
         for m in self.mitigated:
             until = f", until {m.expires}" if m.expires else ""
             lines.append(f"  Kept out by mitigation ({m.kind}) on {m.source} → {m.target}{until}: "

@@ -136,8 +136,12 @@ def _parse_policy(doc: Any, origin: str) -> Policy:
     try:
         policy = Policy.model_validate(doc)
     except ValidationError as exc:
-        raise validation_error_to_input_error(exc, doc, origin) from None
+        raise validation_error_to_input_error(exc, doc, origin, model=Policy) from None
     return policy.model_copy(update={"home": policy.home.upper()})
+
+
+#: The largest policy file read: far more than anyone writes by hand.
+POLICY_MAX_BYTES = 4 * 1024 * 1024
 
 
 def load_policy(name_or_path: str | os.PathLike[str]) -> Policy:
@@ -149,11 +153,10 @@ def load_policy(name_or_path: str | os.PathLike[str]) -> Policy:
         body = resources.files("residency_audit.policies").joinpath(f"{text}.yaml").read_text(
             encoding="utf-8")
         return _parse_policy(load_yaml_text(body, f"preset:{text}"), f"preset:{text}")
-    path = Path(name_or_path)
-    if not path.exists() and path.suffix not in (".yaml", ".yml"):
+    if "\x00" not in text and not os.path.lexists(text) and Path(text).suffix not in (".yaml", ".yml"):
         raise InputError(text, None, None,
                          f"no such policy file or preset; presets: {', '.join(preset_names())}")
-    return _parse_policy(load_yaml(path), str(path))
+    return _parse_policy(load_yaml(name_or_path, max_bytes=POLICY_MAX_BYTES, what="policy"), text)
 
 
 def is_foreign(law_country: str, home: str, eu_members: Iterable[str]) -> bool:
@@ -452,8 +455,10 @@ def _location_rule(rule: Rule, facts: _Facts) -> list[Finding]:
             where = where_of.get(loc)
             if where is None:
                 cs = sorted(set(bad_of[loc]))
-                zone = " (a zone that may store data in " + ", ".join(cs) + ")" if nodes[loc].get("zone") \
-                    else f" ({', '.join(cs)})"
+                zone = (f" (a {nodes[loc].get('region_kind') or 'zone'} that stores copies in "
+                        + " and ".join(cs) + ")" if nodes[loc].get("stores_in_all")
+                        else " (a zone that may store data in " + ", ".join(cs) + ")") \
+                    if nodes[loc].get("zone") else f" ({', '.join(cs)})"
                 where = where_of[loc] = f" copy in {nodes[loc].get('code', loc)}{zone}"
             parts.append("/".join(sorted(outside[loc])) + where)
         notes = []
