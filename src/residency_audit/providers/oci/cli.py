@@ -1,0 +1,69 @@
+"""Command-line hooks of the OCI adapter (``residency-audit scan --oci …``).
+
+No ``oci`` SDK is imported until a scan runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from residency_audit.errors import InputError
+from residency_audit.model import Estate
+from residency_audit.providers.base import ProgressCallback
+
+__all__ = ["add_arguments", "is_requested", "permissions_text", "scan_from_args"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``--oci…`` options in their own group."""
+    g = parser.add_argument_group("Oracle Cloud", "read the tenancy, its regions and compartments "
+                                  "(read-only; see `residency-audit permissions oci`)")
+    g.add_argument("--oci", action="store_true", help="scan Oracle Cloud (OCI)")
+    g.add_argument("--oci-config-file", metavar="FILE", default=None,
+                   help="the SDK config file (default ~/.oci/config)")
+    g.add_argument("--oci-profile", metavar="P", default=None,
+                   help="the profile of the config file (default DEFAULT)")
+    g.add_argument("--oci-regions", metavar="R1,R2", action="append", default=[],
+                   help="regions to scan, comma-separated or repeated (default: every "
+                        "subscribed region)")
+    g.add_argument("--oci-compartment", metavar="OCID", default=None,
+                   help="scan this compartment and everything under it (default: the tenancy)")
+    g.add_argument("--oci-endpoint", metavar="[REGION=]URL", action="append", default=[],
+                   help="send every service's requests for the scanned regions to URL (a private "
+                        "endpoint, a proxy); REGION=URL for one region; repeatable")
+    g.add_argument("--oci-no-search", action="store_true",
+                   help="do not ask OCI Search which compartments hold resources; list every "
+                        "service in every compartment")
+
+
+def is_requested(args: argparse.Namespace) -> bool:
+    """True when ``--oci`` or an OCI scope was given."""
+    return bool(getattr(args, "oci", False) or getattr(args, "oci_compartment", None)
+                or getattr(args, "oci_profile", None) or getattr(args, "oci_config_file", None))
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    items = sorted({v.strip() for value in values or () for v in value.split(",") if v.strip()})
+    return items or None
+
+
+def scan_from_args(args: argparse.Namespace, *, progress: ProgressCallback | None) -> Estate:
+    """Run :func:`~residency_audit.providers.oci.scanner.scan_oci` with the parsed options."""
+    try:
+        from residency_audit.providers.oci.clients import parse_endpoints
+        from residency_audit.providers.oci.scanner import scan_oci
+    except ImportError as exc:
+        raise InputError("<command line>", None, "--oci",
+                         f"the OCI adapter needs the oci SDK: pip install 'residency-audit[oci]' "
+                         f"({exc.name})") from None
+    return scan_oci(config_file=args.oci_config_file, profile=args.oci_profile,
+                    regions=_split(args.oci_regions), compartment=args.oci_compartment,
+                    endpoints=parse_endpoints(list(args.oci_endpoint or ())),
+                    use_search=not args.oci_no_search, progress=progress)
+
+
+def permissions_text() -> str:
+    """The shipped least-privilege IAM policy (JSON), for ``residency-audit permissions oci``."""
+    from residency_audit.providers.oci.operations import permissions_text as text
+
+    return text()
