@@ -45,14 +45,15 @@ def scan(fake_org: FakeGcp) -> Iterator[Callable[..., Any]]:
     from google.auth.credentials import AnonymousCredentials
 
     from residency_audit.providers.gcp import scan_gcp
-    from residency_audit.providers.gcp.faults import build_retry
+    from residency_audit.providers.gcp.faults import Limits
 
     with fake_org.serve() as url:
         def run(**kwargs: Any) -> Any:
             kwargs.setdefault("credentials", AnonymousCredentials())
             kwargs.setdefault("transport", "rest")
             kwargs.setdefault("endpoints", {"*": url})
-            kwargs.setdefault("retry", build_retry(deadline=2.0, initial=0.01, maximum=0.05))
+            kwargs.setdefault("limits", Limits(connect_timeout=2.0, read_timeout=2.0,
+                                               initial_backoff=0.01, backoff_cap=0.05))
             return scan_gcp(**kwargs)
 
         run.url = url  # type: ignore[attr-defined]

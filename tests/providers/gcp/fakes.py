@@ -1,6 +1,7 @@
 """A small loopback fake of the Google APIs the GCP adapter reads, over plain HTTP (REST).
 
-It answers Resource Manager v3 (folders and projects, list and get), Cloud Storage JSON API
+It answers Resource Manager v3 (folders and projects, list and get, projects
+``testIamPermissions``), Cloud Storage JSON API
 v1 (buckets list and get) and Cloud Asset v1 ``searchAllResources``, with bodies shaped like
 Google's published REST reference: camelCase fields, ``nextPageToken`` paging, upper-case bucket
 ``location``, ``locationType``, ``customPlacementConfig.dataLocations``, ``rpo``, and errors as
@@ -70,6 +71,15 @@ class FakeGcp:
     latency: float = 0.0
     on_request: Callable[[str, str], None] = readonly_gcp.record
     requests: list[tuple[str, str]] = field(default_factory=list)
+    unsearchable: set[str] = field(default_factory=set)
+    """Project ids whose caller lacks ``cloudasset.assets.searchAllResources``: an organisation
+    or folder search leaves their resources out with no error (as Google's does)."""
+    raw_results: list[dict[str, Any]] = field(default_factory=list)
+    """Search results served as given (malformed ones too), after the estate's own."""
+    hang: set[str] = field(default_factory=set)
+    """Operations (``search``, ``testIamPermissions``, ``buckets.list``, …, or ``*``) that
+    accept the request and never answer (until the server stops)."""
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     # -- building the estate -------------------------------------------------------------
     def add_folder(self, number: str, display_name: str, parent: str = ORG) -> str:
@@ -164,12 +174,33 @@ class FakeGcp:
         for project in sorted(self.projects.values(), key=lambda p: p["name"]):
             if not self._in_scope(project, scope):
                 continue
+            if project["projectId"] in self.unsearchable and not scope.startswith("projects/"):
+                continue
             out.extend(self._bucket_asset(project, b) for b in self.buckets[project["projectId"]])
             out.extend(a for a in self.assets if a["project"] == project["name"])
-        return [r for r in out if not asset_types or r["assetType"] in asset_types]
+        out = [r for r in out if not asset_types or r["assetType"] in asset_types]
+        return out + list(self.raw_results)
+
+    def test_permissions(self, name: str, asked: list[str]) -> tuple[int, dict[str, Any]]:
+        """``projects.testIamPermissions``: the subset of ``asked`` the caller holds."""
+        try:
+            project = self._project_by_id(name)
+        except KeyError:
+            return 403, {"error": {"code": 403, "status": "PERMISSION_DENIED",
+                                   "message": f"Permission denied on resource '{name}' (or it "
+                                              "may not exist)."}}
+        held = [p for p in asked if not (p == "cloudasset.assets.searchAllResources"
+                                         and project["projectId"] in self.unsearchable)]
+        return 200, ({"permissions": sorted(held)} if held else {})
 
     # -- HTTP ----------------------------------------------------------------------------
-    def handle(self, method: str, raw_path: str) -> tuple[int, dict[str, Any]]:
+    def _hangs(self, operation: str) -> bool:
+        if operation in self.hang or "*" in self.hang:
+            self._stopping.wait()
+            return True
+        return False
+
+    def handle(self, method: str, raw_path: str, body: bytes = b"") -> tuple[int, dict[str, Any]]:
         self.requests.append((method, raw_path))
         self.on_request(method, raw_path)
         if self.latency:
@@ -177,6 +208,21 @@ class FakeGcp:
         parts = urlsplit(raw_path)
         path, query = unquote(parts.path), parse_qs(parts.query)
         q = {k: v[0] for k, v in query.items()}
+        operation = _operation(method, path)
+        if self._hangs(operation):
+            return 503, {"error": {"code": 503, "status": "UNAVAILABLE", "message": "stopping"}}
+        if method == "POST" and path.startswith("/v3/projects/") and path.endswith(
+                ":testIamPermissions"):
+            name = path.removeprefix("/v3/").removesuffix(":testIamPermissions")
+            fault = self._fault("testIamPermissions", name)
+            if fault:
+                return fault
+            try:
+                asked = json.loads(body or b"{}").get("permissions") or []
+            except ValueError:
+                return 400, {"error": {"code": 400, "status": "INVALID_ARGUMENT",
+                                       "message": "bad body"}}
+            return self.test_permissions(name, list(asked))
         if method != "GET":
             return 405, {"error": {"code": 405, "message": "read-only fake", "status": "UNIMPLEMENTED"}}
         token = q.get("pageToken", "")
@@ -209,6 +255,12 @@ class FakeGcp:
                 "search", scope)
             if fault:
                 return fault
+            if scope.startswith("projects/") and self._project_by_id(scope)[
+                    "projectId"] in self.unsearchable:
+                return 403, {"error": {
+                    "code": 403, "status": "PERMISSION_DENIED",
+                    "message": f"The caller does not have permission "
+                               f"'cloudasset.assets.searchAllResources' on {scope}"}}
             items = self.search(scope, query.get("assetTypes", []))
             if "versionedResources" not in q.get("readMask", "").split(","):
                 # not returned unless the read mask names it (REST reference, readMask)
@@ -276,7 +328,9 @@ class FakeGcp:
             disable_nagle_algorithm = True
 
             def _answer(self) -> None:
-                status, body = fake.handle(self.command, self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                received = self.rfile.read(length) if length else b""
+                status, body = fake.handle(self.command, self.path, received)
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=UTF-8")
@@ -294,9 +348,11 @@ class FakeGcp:
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
                                   daemon=True)
         thread.start()
+        self._stopping.clear()
         try:
             yield f"http://127.0.0.1:{server.server_address[1]}"
         finally:
+            self._stopping.set()
             server.shutdown()
             server.server_close()
             thread.join()
@@ -304,3 +360,24 @@ class FakeGcp:
 
 def _not_found(name: str) -> tuple[int, dict[str, Any]]:
     return 404, {"error": {"code": 404, "status": "NOT_FOUND", "message": f"{name} not found"}}
+
+
+def _operation(method: str, path: str) -> str:
+    """The fake's name of the operation a request is (for ``hang``)."""
+    if path.endswith(":testIamPermissions"):
+        return "testIamPermissions"
+    if path.endswith(":searchAllResources"):
+        return "search"
+    if path == "/v3/folders":
+        return "folders.list"
+    if path == "/v3/projects":
+        return "projects.list"
+    if path.startswith("/v3/folders/"):
+        return "folders.get"
+    if path.startswith("/v3/projects/"):
+        return "projects.get"
+    if path == "/storage/v1/b":
+        return "buckets.list"
+    if path.startswith("/storage/v1/b/"):
+        return "buckets.get"
+    return method

@@ -70,10 +70,11 @@ def test_quota_error_is_retried(fake_org: FakeGcp, scan: Scan) -> None:
 
 
 def test_quota_exhausted_past_retries_is_a_gap_and_falls_back(fake_org: FakeGcp, scan: Scan) -> None:
-    from residency_audit.providers.gcp.faults import build_retry
+    from residency_audit.providers.gcp.faults import Limits
 
     fake_org.fail("search", "organizations/100", "quota", times=1000)
-    estate = scan(organization="100", retry=build_retry(deadline=0.2, initial=0.01, maximum=0.02))
+    estate = scan(organization="100", limits=Limits(connect_timeout=0.1, read_timeout=0.1,
+                                                    initial_backoff=0.01, backoff_cap=0.02))
     [gap] = _gaps(estate, "RESOURCE_EXHAUSTED")
     assert gap.service == "cloudasset"
     assert len(_buckets(estate)) == 8

@@ -37,9 +37,24 @@ def test_every_operation_is_a_read_with_a_route() -> None:
     assert {op.operation for op in OPERATIONS} == set(ROUTES)
     for op in OPERATIONS:
         assert op.provider == "gcp"
+        if op.operation == "cloudresourcemanager.projects.testIamPermissions":
+            # asks which permissions the caller holds; needs none, changes nothing
+            assert op.permission == "" and ROUTES[op.operation][0] == "POST"
+            continue
         verb = op.permission.rsplit(".", 1)[-1]
         assert verb in {"list", "get", "searchAllResources"}, op
         assert ROUTES[op.operation][0] == "GET"
+
+
+def test_the_allow_list_is_built_from_the_service_declarations() -> None:
+    from residency_audit.providers.gcp import assets
+    from residency_audit.providers.gcp.operations import SPECS
+
+    assert {s.name for s in SPECS} == {"resourcemanager", "storage", "bigquery", "cloudsql",
+                                       "spanner", "firestore", "bigtable", "filestore", "compute"}
+    assert set(OPERATIONS) == {op for s in SPECS for op in s.operations}
+    assert all(s.provider == "gcp" and s.finds for s in SPECS)
+    assert set(assets.ASSET_TYPES) == {t for m in assets.MODULES for t in m.ASSET_TYPES}
 
 
 def test_writes_and_unknown_paths_are_offenders() -> None:
@@ -47,6 +62,11 @@ def test_writes_and_unknown_paths_are_offenders() -> None:
     assert operation_for_request("POST", "/v3/projects") is None
     assert operation_for_request("DELETE", "/storage/v1/b/x") is None
     assert operation_for_request("GET", "/v3/projects/1:getIamPolicy") is None
+    assert operation_for_request("POST", "/v3/projects/1:getIamPolicy") is None
+    assert operation_for_request("POST", "/v3/projects/1:setIamPolicy") is None
+    assert operation_for_request("GET", "/v3/projects/1:testIamPermissions") is None
+    assert (operation_for_request("POST", "/v3/projects/1:testIamPermissions")
+            == "cloudresourcemanager.projects.testIamPermissions")
     bad = readonly_gcp.offenders([("GET", "/storage/v1/b"), ("PATCH", "/storage/v1/b/x"),
                                   ("GET", "/v1/projects/1/assets")])
     assert bad == ["GET /v1/projects/1/assets -> no allow-listed operation",

@@ -1,21 +1,18 @@
-"""Cloud Asset Inventory resource search: one paged query for every supported service.
+"""The services Cloud Asset search finds, and the pure parse of one search result.
 
-``fetch_search`` calls ``searchAllResources`` over a scope (an organisation, a folder or a
-project) for the asset types below, asking for the resources' own representations
-(``versionedResources``) through the read mask. A first page that fails (permission denied, a
-disabled API, quota exhausted after retries) tells the scanner to fall back to per-project
-listing; a later page that fails
-(after the retries for quota errors) is a coverage gap, and what was read before it is kept.
+Each service module declares its ``SPEC`` (:class:`~residency_audit.providers.service.ServiceSpec`)
+and the ``ASSET_TYPES`` it parses; the table below is built from those, and so are the asset
+types the search asks for. :func:`parse_result` turns one result into Resources, or into one
+RECORD-level gap naming the service, the project, the resource and the field when it cannot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 from residency_audit.model import CoverageGap, Resource
-from residency_audit.providers.base import ReadOperation
 from residency_audit.providers.gcp import (
     bigquery,
     bigtable,
@@ -27,115 +24,77 @@ from residency_audit.providers.gcp import (
     storage,
 )
 from residency_audit.providers.gcp.assetdata import SEARCH
-from residency_audit.providers.gcp.faults import api_errors, error_code, error_message
+from residency_audit.providers.gcp.hierarchy import Hierarchy
 from residency_audit.providers.gcp.records import Context
-
-__all__ = ["ASSET_TYPES", "OPERATIONS", "PARSERS", "READ_MASK", "ROUTES", "SearchOutcome",
-           "fetch_search", "result_dict"]
-
-OPERATIONS = (
-    ReadOperation(provider="gcp", service="cloudasset", operation=SEARCH,
-                  permission="cloudasset.assets.searchAllResources"),
+from residency_audit.providers.service import (
+    RecordError,
+    ServiceSpec,
+    optional_member,
+    parse_records,
+    server_reason,
 )
-ROUTES = {SEARCH: ("GET", r"^/v1/(organizations|folders|projects)/[^/:]+:searchAllResources$")}
 
-Parser = Callable[[Mapping[str, Any], Context], list[Resource]]
+__all__ = ["ASSET_TYPES", "BY_ASSET_TYPE", "MODULES", "SEARCH_ONLY", "context_of",
+           "parse_result"]
 
-PARSERS: dict[str, Parser] = {
-    **{t: bigquery.parse_asset for t in bigquery.ASSET_TYPES},
-    **{t: cloudsql.parse_asset for t in cloudsql.ASSET_TYPES},
-    **{t: spanner.parse_asset for t in spanner.ASSET_TYPES},
-    **{t: firestore.parse_asset for t in firestore.ASSET_TYPES},
-    **{t: bigtable.parse_asset for t in bigtable.ASSET_TYPES},
-    **{t: filestore.parse_asset for t in filestore.ASSET_TYPES},
-    **{t: compute.parse_asset for t in compute.ASSET_TYPES},
-}
-"""Asset type → pure parser of one search result. Buckets are parsed by :mod:`.storage`."""
+MODULES: tuple[ModuleType, ...] = (storage, bigquery, cloudsql, spanner, firestore, bigtable,
+                                   filestore, compute)
+"""Every service module the search finds resources of (each has ``SPEC`` and ``ASSET_TYPES``)."""
 
-ASSET_TYPES = tuple(sorted({storage.ASSET_TYPE, *PARSERS}))
+BY_ASSET_TYPE: dict[str, ServiceSpec] = {t: m.SPEC for m in MODULES for t in m.ASSET_TYPES}
+"""Asset type → the declaration of the service that parses it."""
+
+ASSET_TYPES = tuple(sorted(BY_ASSET_TYPE))
 """Every asset type the search asks for."""
 
-READ_MASK = ("name", "asset_type", "project", "folders", "location", "labels",
-             "versioned_resources")
-"""Fields asked for (only those read: a smaller answer parses faster); ``versioned_resources``
-is not returned unless named here."""
+SEARCH_ONLY = tuple(m.SPEC for m in MODULES if m is not storage)
+"""The services only the search finds (no per-project listing of them here)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SearchOutcome:
-    """One scope's search: results read (when not consumed page by page), pages, fallback."""
-
-    scope: str
-    results: list[dict[str, Any]] = field(default_factory=list)
-    count: int = 0
-    gaps: list[CoverageGap] = field(default_factory=list)
-    pages: int = 0
-    fallback: bool = False
+def context_of(result: Mapping[str, Any], hier: Hierarchy) -> Context:
+    """Where a result sits: its project (from the hierarchy when the walk saw it). Pure."""
+    ref = optional_member(result, "project", str, "")
+    folders = tuple(optional_member(result, "folders", list, []))
+    return Context(project=hier.project(ref) if ref else None, project_ref=ref,
+                   folders=tuple(str(f) for f in folders if isinstance(f, str)))
 
 
-def _value(value: Any) -> Any:
-    """A ``google.protobuf.Value`` as plain Python (numbers come back as floats)."""
-    kind = value.WhichOneof("kind")
-    if kind == "struct_value":
-        return {k: _value(v) for k, v in value.struct_value.fields.items()}
-    if kind == "list_value":
-        return [_value(v) for v in value.list_value.values]
-    if kind is None or kind == "null_value":
-        return None
-    return getattr(value, kind)
+def _scope(result: Any, hier: Hierarchy) -> str:
+    if not isinstance(result, Mapping):
+        return ""
+    ref = result.get("project")
+    if not isinstance(ref, str):
+        return ""
+    project = hier.project(ref) if ref else None
+    return project.project_id if project is not None else ref.removeprefix("projects/")
 
 
-def _struct(struct: Any) -> dict[str, Any]:
-    return {k: _value(v) for k, v in struct.fields.items()}
+def _parse_one(result: Any, hier: Hierarchy) -> list[Resource]:
+    if not isinstance(result, Mapping):
+        raise RecordError("result", f"expected an object, got {type(result).__name__}")
+    asset_type = optional_member(result, "assetType", str, "")
+    spec = BY_ASSET_TYPE.get(asset_type)
+    if spec is None:
+        raise RecordError("assetType", f"not asked for: {server_reason(asset_type, limit=100)!r}")
+    ctx = context_of(result, hier)
+    parse = storage.parse_search_result if spec is storage.SPEC else spec.parse
+    return list(parse(result, ctx))
 
 
-def result_dict(result: Any) -> dict[str, Any]:
-    """A ``ResourceSearchResult`` as its REST JSON shape (the fields this adapter reads).
+def parse_result(result: Any, hier: Hierarchy) -> tuple[list[Resource], list[CoverageGap]]:
+    """The Resources of one search result, or one RECORD gap. Pure; never raises for a bad
+    result.
 
-    Reads the underlying protobuf directly: ``to_dict`` over every field of 10,000 results
-    costs more than the search itself.
+    >>> from residency_audit.providers.gcp.hierarchy import build_hierarchy
+    >>> rs, gaps = parse_result({"name": 7, "assetType": "bigquery.googleapis.com/Dataset",
+    ...                          "project": "projects/1"}, build_hierarchy([], []))
+    >>> rs, [(g.service, g.scope, g.field, g.level.value) for g in gaps]
+    ([], [('bigquery', '1', 'name', 'record')])
     """
-    pb = type(result).pb(result)
-    out: dict[str, Any] = {
-        "name": pb.name, "assetType": pb.asset_type, "project": pb.project,
-        "folders": list(pb.folders), "organization": pb.organization,
-        "displayName": pb.display_name, "location": pb.location, "labels": dict(pb.labels),
-        "parentFullResourceName": pb.parent_full_resource_name,
-    }
-    if pb.additional_attributes.fields:
-        out["additionalAttributes"] = _struct(pb.additional_attributes)
-    if len(pb.versioned_resources):
-        out["versionedResources"] = [{"version": v.version, "resource": _struct(v.resource)}
-                                     for v in pb.versioned_resources]
-    return out
-
-
-def fetch_search(client: Any, scope: str, *, asset_types: Sequence[str] = ASSET_TYPES,
-                 page_size: int = 500, retry: Any = None,
-                 consume: Callable[[dict[str, Any]], None] | None = None) -> SearchOutcome:
-    """Every matching resource in ``scope`` (paged by ``nextPageToken``).
-
-    With ``consume``, each result is handed over as its page arrives and not kept, so that
-    memory stays at one page of raw results however large the organisation.
-    """
-    from google.protobuf import field_mask_pb2
-
-    request = {"scope": scope, "asset_types": list(asset_types), "page_size": page_size,
-               "read_mask": field_mask_pb2.FieldMask(paths=list(READ_MASK))}
-    results: list[dict[str, Any]] = []
-    take = consume or results.append
-    pages = count = 0
-    try:
-        pager = client.search_all_resources(request=request, retry=retry)
-        for page in pager.pages:
-            pages += 1
-            for r in page.results:
-                take(result_dict(r))
-                count += 1
-    except api_errors() as exc:
-        code = error_code(exc)
-        gap = CoverageGap(provider="gcp", scope=scope, service="cloudasset", operation=SEARCH,
-                          error=code, message=f"page {pages + 1}: {error_message(exc)}")
-        return SearchOutcome(scope=scope, results=results, count=count, gaps=[gap], pages=pages,
-                             fallback=pages == 0)
-    return SearchOutcome(scope=scope, results=results, count=count, pages=pages)
+    asset_type = result.get("assetType") if isinstance(result, Mapping) else None
+    spec = BY_ASSET_TYPE.get(asset_type) if isinstance(asset_type, str) else None
+    resources, gaps = parse_records(
+        [result], lambda r: _parse_one(r, hier), provider="gcp",
+        service=spec.name if spec is not None else "cloudasset", scope=_scope(result, hier),
+        operation=SEARCH, id_fields=("name", "displayName"))
+    return resources, gaps

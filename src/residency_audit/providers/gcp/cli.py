@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from residency_audit.model import Estate
+from residency_audit.providers import service as shared
 from residency_audit.providers.base import ProgressCallback
 
 __all__ = ["add_arguments", "is_requested", "permissions_text", "scan_from_args"]
@@ -35,6 +36,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(other services become coverage gaps)")
     g.add_argument("--gcp-anonymous", action="store_true",
                    help="send no credentials (local emulators and fakes only)")
+    g.add_argument("--gcp-connect-timeout", metavar="SECONDS", type=float,
+                   default=shared.CONNECT_TIMEOUT,
+                   help="wait at most SECONDS for a connection, per attempt "
+                        f"(default {shared.CONNECT_TIMEOUT:g})")
+    g.add_argument("--gcp-read-timeout", metavar="SECONDS", type=float,
+                   default=shared.READ_TIMEOUT,
+                   help="wait at most SECONDS for an answer, per attempt "
+                        f"(default {shared.READ_TIMEOUT:g})")
+    g.add_argument("--gcp-attempts", metavar="N", type=int, default=shared.MAX_ATTEMPTS,
+                   help="attempts per call for timeouts, refused connections and 5xx "
+                        f"(default {shared.MAX_ATTEMPTS}); quota errors back off until the "
+                        "call's deadline")
+    g.add_argument("--gcp-backoff-cap", metavar="SECONDS", type=float,
+                   default=shared.BACKOFF_CAP,
+                   help=f"longest pause between attempts (default {shared.BACKOFF_CAP:g})")
+    g.add_argument("--gcp-give-up-after", metavar="N", type=int, default=shared.GIVE_UP_AFTER,
+                   help="give up an endpoint (or a service in a project) after N calls that "
+                        f"got no answer (default {shared.GIVE_UP_AFTER}); its other calls "
+                        "become gaps at once")
+    g.add_argument("--gcp-no-visibility-check", action="store_true",
+                   help="do not check with projects.testIamPermissions which projects an "
+                        "organisation or folder search can see")
 
 
 def is_requested(args: argparse.Namespace) -> bool:
@@ -46,9 +69,14 @@ def is_requested(args: argparse.Namespace) -> bool:
 def scan_from_args(args: argparse.Namespace, *, progress: ProgressCallback | None) -> Estate:
     """Run :func:`~residency_audit.providers.gcp.scanner.scan_gcp` with the parsed options."""
     from residency_audit.providers.gcp.clients import parse_endpoints
+    from residency_audit.providers.gcp.faults import Limits
     from residency_audit.providers.gcp.scanner import scan_gcp
 
     endpoints = parse_endpoints(list(args.gcp_endpoint or ()))
+    limits = Limits(connect_timeout=args.gcp_connect_timeout, read_timeout=args.gcp_read_timeout,
+                    max_attempts=args.gcp_attempts, backoff_cap=args.gcp_backoff_cap,
+                    give_up_after=args.gcp_give_up_after,
+                    initial_backoff=min(1.0, args.gcp_backoff_cap))
     credentials = None
     if args.gcp_anonymous:
         from google.auth.credentials import AnonymousCredentials
@@ -57,7 +85,9 @@ def scan_from_args(args: argparse.Namespace, *, progress: ProgressCallback | Non
     return scan_gcp(organization=args.gcp_organization, folders=list(args.gcp_folder or ()),
                     projects=list(args.gcp_project or ()), credentials=credentials,
                     transport=args.gcp_transport, endpoints=endpoints,
-                    use_asset_search=not args.gcp_no_asset_search, progress=progress)
+                    use_asset_search=not args.gcp_no_asset_search, limits=limits,
+                    check_search_visibility=not args.gcp_no_visibility_check,
+                    progress=progress)
 
 
 def permissions_text() -> str:

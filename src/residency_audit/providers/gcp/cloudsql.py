@@ -26,11 +26,21 @@ from residency_audit.model import (
     Role,
     freeze_tags,
 )
-from residency_audit.providers.gcp.assetdata import SEARCH, labels, last_segment, versioned
+from residency_audit.providers.gcp import search
+from residency_audit.providers.gcp.assetdata import (
+    RESOURCE,
+    SEARCH,
+    labels,
+    last_segment,
+    result_name,
+    string_list,
+    versioned,
+)
 from residency_audit.providers.gcp.locations import gcp_location
 from residency_audit.providers.gcp.records import Context, api_evidence, build_resource, placement
+from residency_audit.providers.service import ServiceSpec, optional_member
 
-__all__ = ["ASSET_TYPES", "default_backup_multiregion", "instance_id", "link_replicas",
+__all__ = ["ASSET_TYPES", "SPEC", "default_backup_multiregion", "instance_id", "link_replicas",
            "parse_asset"]
 
 ASSET_TYPES = ("sqladmin.googleapis.com/Instance",)
@@ -66,38 +76,42 @@ def _project_of(name: str) -> str:
 
 def parse_asset(result: Mapping[str, Any], ctx: Context) -> list[Resource]:
     """An instance's Resource; replica links are added by :func:`link_replicas`."""
+    name = result_name(result)
     data = versioned(result)
-    name = result["name"]
-    region, path = str(data.get("region") or ""), "versionedResources.resource.region"
+    region, path = optional_member(data, "region", str, "", path=RESOURCE), f"{RESOURCE}region"
     if not region:
-        region, path = str(result.get("location") or ""), "location"
-    instance_type = str(data.get("instanceType") or "")
-    master = str(data.get("masterInstanceName") or "")
+        region, path = optional_member(result, "location", str, ""), "location"
+    instance_type = optional_member(data, "instanceType", str, "", path=RESOURCE)
+    master = optional_member(data, "masterInstanceName", str, "", path=RESOURCE)
     role = Role.REPLICA if instance_type == "READ_REPLICA_INSTANCE" or master else Role.PRIMARY
     places: list[Placement] = []
     if region:
         places.append(placement(gcp_location(region), role, SEARCH, path))
-    backup = (data.get("settings") or {}).get("backupConfiguration") or {}
-    backup_location = str(backup.get("location") or "")
+    settings = optional_member(data, "settings", dict, {}, path=RESOURCE)
+    backup_path = f"{RESOURCE}settings.backupConfiguration."
+    backup = optional_member(settings, "backupConfiguration", dict, {}, path=f"{RESOURCE}settings.")
+    backup_location = optional_member(backup, "location", str, "", path=backup_path)
+    enabled = optional_member(backup, "enabled", bool, False, path=backup_path)
+    default_multi = default_backup_multiregion(region) if region else None
     if backup_location:
         places.append(placement(gcp_location(backup_location), Role.BACKUP, SEARCH,
-                                "versionedResources.resource.settings.backupConfiguration.location"))
-    elif backup.get("enabled") and region and default_backup_multiregion(region):
+                                f"{backup_path}location"))
+    elif enabled and default_multi:
         places.append(Placement(
-            location=gcp_location(default_backup_multiregion(region) or ""), role=Role.BACKUP,
+            location=gcp_location(default_multi), role=Role.BACKUP,
             evidence=Evidence(source="derived", ref="gcp.cloudsql.default-backup-location",
                               detail="no backupConfiguration.location: Cloud SQL stores backups "
                                      "in the multi-region nearest the instance")))
-    replicas = ",".join(sorted(str(x) for x in data.get("replicaNames") or ()))
+    replicas = ",".join(sorted(string_list(data, "replicaNames", path=RESOURCE)))
     return [build_resource(
         id=name, service="cloudsql", kind="instance", name=last_segment(name), ctx=ctx,
         placements=places, labels=labels(result),
         attributes={"region": region.lower(), "instance_type": instance_type,
-                    "database_version": str(data.get("databaseVersion") or ""),
+                    "database_version": optional_member(data, "databaseVersion", str, "",
+                                                        path=RESOURCE),
                     "master_instance": master, "replica_names": replicas,
-                    "backup_enabled": str(bool(backup.get("enabled"))).lower() if backup else "",
-                    "backup_location": backup_location or ("default" if backup.get("enabled")
-                                                           else "")})]
+                    "backup_enabled": str(enabled).lower() if backup else "",
+                    "backup_location": backup_location or ("default" if enabled else "")})]
 
 
 def _master_id(resource: Resource) -> str | None:
@@ -149,3 +163,8 @@ def link_replicas(resources: Iterable[Resource]
             r = replace(r, links=tuple(sorted(merged, key=lambda x: (x.relation, x.target))))
         out.append(r)
     return out, gaps
+
+
+SPEC = ServiceSpec(provider="gcp", name="cloudsql", operations=search.OPERATIONS,
+                   fetch=search.fetch_search, parse=parse_asset, scope_kind="project",
+                   finds="Cloud SQL instances (region), read replicas and backup locations")

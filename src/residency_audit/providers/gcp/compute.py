@@ -11,11 +11,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from residency_audit.model import Link, LinkRelation, Placement, Resource, Role
-from residency_audit.providers.gcp.assetdata import SEARCH, labels, last_segment, versioned
+from residency_audit.providers.gcp import search
+from residency_audit.providers.gcp.assetdata import (
+    RESOURCE,
+    SEARCH,
+    labels,
+    last_segment,
+    result_name,
+    string_list,
+    versioned,
+)
 from residency_audit.providers.gcp.locations import gcp_location, is_zone
 from residency_audit.providers.gcp.records import Context, api_evidence, build_resource, placement
+from residency_audit.providers.service import ServiceSpec, optional_member
 
-__all__ = ["ASSET_TYPES", "disk_id_from_url", "parse_asset", "snapshot_links"]
+__all__ = ["ASSET_TYPES", "SPEC", "disk_id_from_url", "parse_asset", "snapshot_links"]
 
 ASSET_TYPES = ("compute.googleapis.com/Disk", "compute.googleapis.com/Snapshot")
 
@@ -32,27 +42,26 @@ def disk_id_from_url(url: str) -> str:
 
 def parse_asset(result: Mapping[str, Any], ctx: Context) -> list[Resource]:
     """A disk's or a snapshot's Resource. Pure."""
+    name = result_name(result)
     data = versioned(result)
-    name = result["name"]
-    if result.get("assetType") == "compute.googleapis.com/Snapshot":
-        locations = [str(x) for x in data.get("storageLocations") or ()]
+    code = optional_member(result, "location", str, "")
+    if optional_member(result, "assetType", str, "") == "compute.googleapis.com/Snapshot":
+        locations = string_list(data, "storageLocations", path=RESOURCE)
         places: list[Placement] = [
-            placement(gcp_location(code), Role.BACKUP, SEARCH,
-                      f"versionedResources.resource.storageLocations[{code}]") for code in locations]
-        if not places and result.get("location"):
-            places = [placement(gcp_location(str(result["location"])), Role.BACKUP, SEARCH,
-                                "location")]
-        source = str(data.get("sourceDisk") or "")
+            placement(gcp_location(loc), Role.BACKUP, SEARCH,
+                      f"{RESOURCE}storageLocations[{loc}]") for loc in locations]
+        if not places and code:
+            places = [placement(gcp_location(code), Role.BACKUP, SEARCH, "location")]
+        source = optional_member(data, "sourceDisk", str, "", path=RESOURCE)
         return [build_resource(id=name, service="compute", kind="snapshot", name=last_segment(name),
                                ctx=ctx, placements=places, labels=labels(result),
                                attributes={"storage_locations": ",".join(sorted(locations)),
                                            "source_disk": disk_id_from_url(source) if source
                                            else ""})]
-    zones = [str(z).rsplit("/", 1)[-1] for z in data.get("replicaZones") or ()]
-    code = str(result.get("location") or "")
+    zones = [z.rsplit("/", 1)[-1] for z in string_list(data, "replicaZones", path=RESOURCE)]
     if zones:
         places = [placement(gcp_location(z), Role.PRIMARY, SEARCH,
-                            f"versionedResources.resource.replicaZones[{z}]") for z in zones]
+                            f"{RESOURCE}replicaZones[{z}]") for z in zones]
     else:
         places = [placement(gcp_location(code), Role.PRIMARY, SEARCH, "location")] if code else []
     return [build_resource(id=name, service="compute", kind="disk", name=last_segment(name),
@@ -70,3 +79,9 @@ def snapshot_links(resources: list[Resource]) -> dict[str, set[Link]]:
                 relation=LinkRelation.BACKS_UP_TO, target=r.id,
                 evidence=api_evidence(SEARCH, "versionedResources.resource.sourceDisk")))
     return out
+
+
+SPEC = ServiceSpec(provider="gcp", name="compute", operations=search.OPERATIONS,
+                   fetch=search.fetch_search, parse=parse_asset, scope_kind="project",
+                   finds="Compute Engine persistent disks (zone, replica zones) and snapshots "
+                         "(storage locations)")

@@ -10,26 +10,36 @@ from collections.abc import Mapping
 from typing import Any
 
 from residency_audit.model import Link, LinkRelation, Resource, Role
-from residency_audit.providers.gcp.assetdata import SEARCH, labels, last_segment, versioned
+from residency_audit.providers.gcp import search
+from residency_audit.providers.gcp.assetdata import (
+    RESOURCE,
+    SEARCH,
+    labels,
+    last_segment,
+    result_name,
+    versioned,
+)
 from residency_audit.providers.gcp.locations import gcp_location, is_zone
 from residency_audit.providers.gcp.records import Context, api_evidence, build_resource, placement
+from residency_audit.providers.service import ServiceSpec, optional_member
 
-__all__ = ["ASSET_TYPES", "backup_links", "parse_asset"]
+__all__ = ["ASSET_TYPES", "SPEC", "backup_links", "parse_asset"]
 
 ASSET_TYPES = ("file.googleapis.com/Instance", "file.googleapis.com/Backup")
 
 
 def parse_asset(result: Mapping[str, Any], ctx: Context) -> list[Resource]:
     """An instance's or a backup's Resource. Pure."""
+    name = result_name(result)
     data = versioned(result)
-    is_backup = result.get("assetType") == "file.googleapis.com/Backup"
-    code = str(result.get("location") or "")
+    is_backup = optional_member(result, "assetType", str, "") == "file.googleapis.com/Backup"
+    code = optional_member(result, "location", str, "")
     role = Role.BACKUP if is_backup else Role.PRIMARY
     places = [placement(gcp_location(code), role, SEARCH, "location")] if code else []
-    source = str(data.get("sourceInstance") or "")
-    return [build_resource(id=result["name"], service="filestore",
+    source = optional_member(data, "sourceInstance", str, "", path=RESOURCE)
+    return [build_resource(id=name, service="filestore",
                            kind="backup" if is_backup else "instance",
-                           name=last_segment(result["name"]), ctx=ctx, placements=places,
+                           name=last_segment(name), ctx=ctx, placements=places,
                            labels=labels(result),
                            attributes={"zone": code.lower() if is_zone(code) else "",
                                        "source_instance": f"//file.googleapis.com/{source}"
@@ -45,3 +55,8 @@ def backup_links(resources: list[Resource]) -> dict[str, set[Link]]:
                 relation=LinkRelation.BACKS_UP_TO, target=r.id,
                 evidence=api_evidence(SEARCH, "versionedResources.resource.sourceInstance")))
     return out
+
+
+SPEC = ServiceSpec(provider="gcp", name="filestore", operations=search.OPERATIONS,
+                   fetch=search.fetch_search, parse=parse_asset, scope_kind="project",
+                   finds="Filestore instances (zone or region) and backups (region)")

@@ -11,11 +11,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from residency_audit.model import Resource, Role
-from residency_audit.providers.gcp.assetdata import SEARCH, labels, last_segment, versioned
+from residency_audit.providers.gcp import search
+from residency_audit.providers.gcp.assetdata import (
+    RESOURCE,
+    SEARCH,
+    labels,
+    last_segment,
+    result_name,
+    versioned,
+)
 from residency_audit.providers.gcp.locations import gcp_location
 from residency_audit.providers.gcp.records import Context, build_resource, placement
+from residency_audit.providers.service import ServiceSpec, optional_member
 
-__all__ = ["ASSET_TYPES", "firestore_location", "parse_asset"]
+__all__ = ["ASSET_TYPES", "SPEC", "firestore_location", "parse_asset"]
 
 ASSET_TYPES = ("firestore.googleapis.com/Database",)
 
@@ -32,13 +41,20 @@ def firestore_location(code: str) -> str:
 
 def parse_asset(result: Mapping[str, Any], ctx: Context) -> list[Resource]:
     """A database's Resource (``locationId`` when present, else the search ``location``)."""
+    name = result_name(result)
     data = versioned(result)
-    code, path = str(data.get("locationId") or ""), "versionedResources.resource.locationId"
+    code, path = optional_member(data, "locationId", str, "", path=RESOURCE), f"{RESOURCE}locationId"
     if not code:
-        code, path = str(result.get("location") or ""), "location"
+        code, path = optional_member(result, "location", str, ""), "location"
     places = [placement(firestore_location(code), Role.PRIMARY, SEARCH, path)] if code else []
-    return [build_resource(id=result["name"], service="firestore", kind="database",
-                           name=last_segment(result["name"]), ctx=ctx, placements=places,
+    return [build_resource(id=name, service="firestore", kind="database",
+                           name=last_segment(name), ctx=ctx, placements=places,
                            labels=labels(result),
-                           attributes={"database_type": str(data.get("type") or ""),
+                           attributes={"database_type": optional_member(data, "type", str, "",
+                                                                        path=RESOURCE),
                                        "location": code})]
+
+
+SPEC = ServiceSpec(provider="gcp", name="firestore", operations=search.OPERATIONS,
+                   fetch=search.fetch_search, parse=parse_asset, scope_kind="project",
+                   finds="Firestore and Datastore-mode databases (location)")

@@ -8,36 +8,59 @@ becomes a coverage gap and the walk goes on with what it could see.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from residency_audit.model import CoverageGap
+from residency_audit.model import CoverageGap, GapLevel
 from residency_audit.providers.base import ReadOperation
-from residency_audit.providers.gcp.faults import api_errors, error_code, error_message
+from residency_audit.providers.gcp.faults import Guard, api_errors
+from residency_audit.providers.service import (
+    RecordError,
+    ServiceSpec,
+    member,
+    optional_member,
+    server_reason,
+)
 
-__all__ = ["OPERATIONS", "ROUTES", "Folder", "Hierarchy", "Project", "build_hierarchy",
-           "fetch_hierarchy", "parse_folder", "parse_project"]
+__all__ = ["OPERATIONS", "ROUTES", "SEARCH_PERMISSIONS", "SPEC", "Folder", "Hierarchy",
+           "Project", "build_hierarchy", "fetch_hierarchy", "fetch_search_visibility",
+           "parse_folder", "parse_project"]
+
+R = TypeVar("R")
 
 _SERVICE = "resourcemanager"
+FOLDERS_LIST = "cloudresourcemanager.folders.list"
+FOLDERS_GET = "cloudresourcemanager.folders.get"
+PROJECTS_LIST = "cloudresourcemanager.projects.list"
+PROJECTS_GET = "cloudresourcemanager.projects.get"
+TEST_PERMISSIONS = "cloudresourcemanager.projects.testIamPermissions"
+
+SEARCH_PERMISSIONS = ("cloudasset.assets.searchAllResources",)
+"""What ``projects.testIamPermissions`` checks on every project of an organisation or folder
+search: without it Google's search leaves the project's resources out, with no error."""
 
 OPERATIONS = (
-    ReadOperation(provider="gcp", service=_SERVICE, operation="cloudresourcemanager.folders.list",
+    ReadOperation(provider="gcp", service=_SERVICE, operation=FOLDERS_LIST,
                   permission="resourcemanager.folders.list"),
-    ReadOperation(provider="gcp", service=_SERVICE, operation="cloudresourcemanager.folders.get",
+    ReadOperation(provider="gcp", service=_SERVICE, operation=FOLDERS_GET,
                   permission="resourcemanager.folders.get"),
-    ReadOperation(provider="gcp", service=_SERVICE, operation="cloudresourcemanager.projects.list",
+    ReadOperation(provider="gcp", service=_SERVICE, operation=PROJECTS_LIST,
                   permission="resourcemanager.projects.list"),
-    ReadOperation(provider="gcp", service=_SERVICE, operation="cloudresourcemanager.projects.get",
+    ReadOperation(provider="gcp", service=_SERVICE, operation=PROJECTS_GET,
                   permission="resourcemanager.projects.get"),
+    # "There are no permissions required for making this API call" (REST reference): it only
+    # answers which of the asked permissions the caller holds, so it adds none to the role.
+    ReadOperation(provider="gcp", service=_SERVICE, operation=TEST_PERMISSIONS, permission=""),
 )
 """The Resource Manager v3 methods this adapter calls."""
 
 ROUTES = {
-    "cloudresourcemanager.folders.list": ("GET", r"^/v3/folders$"),
-    "cloudresourcemanager.folders.get": ("GET", r"^/v3/folders/[^/:]+$"),
-    "cloudresourcemanager.projects.list": ("GET", r"^/v3/projects$"),
-    "cloudresourcemanager.projects.get": ("GET", r"^/v3/projects/[^/:]+$"),
+    FOLDERS_LIST: ("GET", r"^/v3/folders$"),
+    FOLDERS_GET: ("GET", r"^/v3/folders/[^/:]+$"),
+    PROJECTS_LIST: ("GET", r"^/v3/projects$"),
+    PROJECTS_GET: ("GET", r"^/v3/projects/[^/:]+$"),
+    TEST_PERMISSIONS: ("POST", r"^/v3/projects/[^/:]+:testIamPermissions$"),
 }
 """Each operation's REST method and path (for the read-only proof over the REST transport)."""
 
@@ -93,17 +116,49 @@ class Hierarchy:
 
 
 def parse_folder(payload: Mapping[str, Any]) -> Folder:
-    """A folder from its v3 JSON (``name``, ``displayName``, ``parent``)."""
-    return Folder(name=payload["name"], display_name=payload.get("displayName") or "",
-                  parent=payload.get("parent") or "")
+    """A folder from its v3 JSON (``name``, ``displayName``, ``parent``); :class:`RecordError`
+    names the member at fault.
+
+    >>> parse_folder({"name": "folders/1", "parent": "organizations/9"}).parent
+    'organizations/9'
+    """
+    return Folder(name=member(payload, "name", str),
+                  display_name=optional_member(payload, "displayName", str, ""),
+                  parent=optional_member(payload, "parent", str, ""))
 
 
 def parse_project(payload: Mapping[str, Any]) -> Project:
-    """A project from its v3 JSON (``name``, ``projectId``, ``parent``, ``labels``)."""
-    return Project(name=payload["name"], project_id=payload["projectId"],
-                   display_name=payload.get("displayName") or "",
-                   parent=payload.get("parent") or "",
-                   labels=dict(sorted((payload.get("labels") or {}).items())))
+    """A project from its v3 JSON (``name``, ``projectId``, ``parent``, ``labels``).
+
+    >>> parse_project({"name": "projects/5", "projectId": "ehr", "labels": {"env": "prod"}}).labels
+    {'env': 'prod'}
+    """
+    labels = optional_member(payload, "labels", dict, {})
+    return Project(name=member(payload, "name", str), project_id=member(payload, "projectId", str),
+                   display_name=optional_member(payload, "displayName", str, ""),
+                   parent=optional_member(payload, "parent", str, ""),
+                   labels={str(k): str(member(labels, str(k), str, path="labels."))
+                           for k in sorted(labels, key=str)})
+
+
+def _parse_each(payloads: Iterable[Mapping[str, Any]], parse: Callable[[Mapping[str, Any]], R],
+                operation: str) -> tuple[list[R], list[CoverageGap]]:
+    """Parse record by record; a record that fails is a RECORD gap naming it and the field."""
+    out: list[R] = []
+    gaps: list[CoverageGap] = []
+    for index, payload in enumerate(payloads):
+        try:
+            out.append(parse(payload))
+        except RecordError as exc:
+            name = payload.get("name") if isinstance(payload, Mapping) else None
+            rid = name if isinstance(name, str) and name else f"record #{index}"
+            parent = payload.get("parent") if isinstance(payload, Mapping) else None
+            scope = parent if isinstance(parent, str) and parent else rid
+            gaps.append(CoverageGap(provider="gcp", scope=scope, service=_SERVICE,
+                                    operation=operation, error="UnparseableRecord",
+                                    level=GapLevel.RECORD, resource=server_reason(rid, limit=300),
+                                    field=exc.field, message=server_reason(str(exc))))
+    return out, gaps
 
 
 def _ancestry(parent: str, folders: Mapping[str, Folder]) -> tuple[list[Folder], str]:
@@ -147,54 +202,69 @@ def build_hierarchy(folders: Iterable[Folder], projects: Iterable[Project],
                      gaps=tuple(sorted(set(gaps), key=lambda g: g.key)))
 
 
-def _gap(scope: str, operation: str, exc: BaseException) -> CoverageGap:
-    return CoverageGap(provider="gcp", scope=scope, service=_SERVICE, operation=operation,
-                       error=error_code(exc), message=error_message(exc))
-
-
 def _to_dict(message: Any) -> dict[str, Any]:
     return dict(type(message).to_dict(message, preserving_proto_field_name=False,
                                       use_integers_for_enums=False))
 
 
-def fetch_children(clients: Any, parent: str, *, retry: Any = None
+def _list(call: Callable[..., Any], guard: Guard, parent: str, operation: str,
+          out: list[dict[str, Any]]) -> list[CoverageGap]:
+    skipped = guard.skipped(_SERVICE, parent, operation)
+    if skipped is not None:
+        return [skipped]
+    try:
+        for item in call(parent=parent, **guard.call_options()):
+            out.append(_to_dict(item))
+    except api_errors() as exc:
+        return [guard.fault(_SERVICE, parent, operation, exc)]
+    guard.answered(_SERVICE, parent)
+    return []
+
+
+def fetch_children(clients: Any, parent: str, *, guard: Guard
                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[CoverageGap]]:
-    """The folders and projects directly under ``parent`` (paged), and gaps for what failed."""
+    """The folders and projects directly under ``parent`` (paged, as v3 JSON dicts), and gaps
+    for what failed."""
     folders: list[dict[str, Any]] = []
     projects: list[dict[str, Any]] = []
-    gaps: list[CoverageGap] = []
-    try:
-        for f in clients.folders.list_folders(parent=parent, retry=retry):
-            folders.append(_to_dict(f))
-    except api_errors() as exc:
-        gaps.append(_gap(parent, "cloudresourcemanager.folders.list", exc))
-    try:
-        for p in clients.projects.list_projects(parent=parent, retry=retry):
-            projects.append(_to_dict(p))
-    except api_errors() as exc:
-        gaps.append(_gap(parent, "cloudresourcemanager.projects.list", exc))
+    gaps = _list(clients.folders.list_folders, guard, parent, FOLDERS_LIST, folders)
+    gaps += _list(clients.projects.list_projects, guard, parent, PROJECTS_LIST, projects)
     return folders, projects, gaps
 
 
-def fetch_folder_ancestry(clients: Any, name: str, *, retry: Any = None
+def _get(call: Callable[..., Any], guard: Guard, name: str, operation: str
+         ) -> tuple[dict[str, Any] | None, CoverageGap | None]:
+    skipped = guard.skipped(_SERVICE, name, operation)
+    if skipped is not None:
+        return None, skipped
+    try:
+        payload = _to_dict(call(name=name, **guard.call_options()))
+    except api_errors() as exc:
+        return None, guard.fault(_SERVICE, name, operation, exc)
+    guard.answered(_SERVICE, name)
+    return payload, None
+
+
+def fetch_folder_ancestry(clients: Any, name: str, *, guard: Guard
                           ) -> tuple[list[dict[str, Any]], list[CoverageGap]]:
     """``name`` (a folder) and its parent folders up to the organisation."""
     out: list[dict[str, Any]] = []
     current = name
-    while current.startswith("folders/") and all(f["name"] != current for f in out):
-        try:
-            payload = _to_dict(clients.folders.get_folder(name=current, retry=retry))
-        except api_errors() as exc:
-            return out, [_gap(current, "cloudresourcemanager.folders.get", exc)]
+    while current.startswith("folders/") and all(f.get("name") != current for f in out):
+        payload, gap = _get(clients.folders.get_folder, guard, current, FOLDERS_GET)
+        if payload is None:
+            return out, [gap] if gap is not None else []
         out.append(payload)
-        current = payload.get("parent") or ""
+        parent = payload.get("parent")
+        current = parent if isinstance(parent, str) else ""
     return out, []
 
 
 def fetch_hierarchy(clients: Any, *, organization: str | None = None,
                     folders: Sequence[str] = (), projects: Sequence[str] = (),
-                    retry: Any = None) -> Hierarchy:
+                    guard: Guard | None = None) -> Hierarchy:
     """Walk the hierarchy under the organisation or folders, or get the listed projects."""
+    guard = guard or Guard()
     folder_payloads: list[dict[str, Any]] = []
     project_payloads: list[dict[str, Any]] = []
     gaps: list[CoverageGap] = []
@@ -203,7 +273,7 @@ def fetch_hierarchy(clients: Any, *, organization: str | None = None,
         roots.append(f"organizations/{organization.removeprefix('organizations/')}")
     for folder in folders:
         name = f"folders/{folder.removeprefix('folders/')}"
-        ancestry, more = fetch_folder_ancestry(clients, name, retry=retry)
+        ancestry, more = fetch_folder_ancestry(clients, name, guard=guard)
         folder_payloads.extend(ancestry)
         gaps.extend(more)
         roots.append(name)
@@ -214,24 +284,83 @@ def fetch_hierarchy(clients: Any, *, organization: str | None = None,
         if parent in visited:
             continue
         visited.add(parent)
-        found_folders, found_projects, more = fetch_children(clients, parent, retry=retry)
+        found_folders, found_projects, more = fetch_children(clients, parent, guard=guard)
         folder_payloads.extend(found_folders)
         project_payloads.extend(found_projects)
         gaps.extend(more)
-        queue.extend(f["name"] for f in found_folders)
+        queue.extend(child for f in found_folders
+                     if isinstance(child := f.get("name"), str) and child.startswith("folders/"))
     for project in projects:
         key = project.removeprefix("projects/")
-        try:
-            payload = _to_dict(clients.projects.get_project(name=f"projects/{key}", retry=retry))
-        except api_errors() as exc:
-            gaps.append(_gap(f"projects/{key}", "cloudresourcemanager.projects.get", exc))
+        payload, gap = _get(clients.projects.get_project, guard, f"projects/{key}", PROJECTS_GET)
+        if payload is None:
+            gaps.extend([gap] if gap is not None else [])
             project_payloads.append({"name": f"projects/{key}", "projectId": key})
             continue
         project_payloads.append(payload)
-        parent = payload.get("parent") or ""
-        if parent.startswith("folders/") and all(f["name"] != parent for f in folder_payloads):
-            ancestry, more = fetch_folder_ancestry(clients, parent, retry=retry)
+        up = payload.get("parent")
+        if isinstance(up, str) and up.startswith("folders/") and all(
+                f.get("name") != up for f in folder_payloads):
+            ancestry, more = fetch_folder_ancestry(clients, up, guard=guard)
             folder_payloads.extend(ancestry)
             gaps.extend(more)
-    return build_hierarchy((parse_folder(f) for f in folder_payloads),
-                           (parse_project(p) for p in project_payloads), gaps)
+    parsed_folders, more = _parse_each(folder_payloads, parse_folder, FOLDERS_LIST)
+    gaps.extend(more)
+    parsed_projects, more = _parse_each(project_payloads, parse_project, PROJECTS_LIST)
+    gaps.extend(more)
+    return build_hierarchy(parsed_folders, parsed_projects, gaps)
+
+
+def _can_search(clients: Any, guard: Guard, project: Project
+                ) -> tuple[str, bool, CoverageGap | None]:
+    skipped = guard.skipped(_SERVICE, project.project_id, TEST_PERMISSIONS, level=GapLevel.SCOPE)
+    if skipped is not None:
+        return project.name, False, skipped
+    try:
+        answer = clients.projects.test_iam_permissions(
+            request={"resource": project.name, "permissions": list(SEARCH_PERMISSIONS)},
+            **guard.call_options())
+    except api_errors() as exc:
+        return project.name, False, guard.fault(
+            _SERVICE, project.project_id, TEST_PERMISSIONS, exc, level=GapLevel.SCOPE,
+            prefix="could not check whether Cloud Asset search sees this project: ")
+    guard.answered(_SERVICE, project.project_id)
+    held = {str(p) for p in getattr(answer, "permissions", ()) or ()}
+    missing = sorted(set(SEARCH_PERMISSIONS) - held)
+    if not missing:
+        return project.name, True, None
+    return project.name, False, CoverageGap(
+        provider="gcp", scope=project.project_id, service="cloudasset", operation=TEST_PERMISSIONS,
+        error="PERMISSION_DENIED", level=GapLevel.SCOPE,
+        message=server_reason(
+            f"the caller lacks {', '.join(missing)} on {project.name} (projects.testIamPermissions "
+            "answered without it): an organisation or folder search leaves this project's "
+            "resources out without an error, so nothing in it was read"))
+
+
+def fetch_search_visibility(clients: Any, projects: Sequence[Project], *, guard: Guard,
+                            workers: int = 8) -> tuple[dict[str, bool], list[CoverageGap]]:
+    """Whether Cloud Asset search can see each project: one ``projects.testIamPermissions``
+    per project (no permission needed to call it), ``workers`` at a time.
+
+    Returns ``{project name: searchable}`` and a SCOPE gap for each project it cannot see or
+    could not check.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    unique = sorted({p.name: p for p in projects}.values(), key=lambda p: p.name)
+    if not unique:
+        return {}, []
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(unique)))) as pool:
+        answers = list(pool.map(lambda p: _can_search(clients, guard, p), unique))
+    visible = {name: ok for name, ok, _ in answers}
+    gaps = [gap for _, _, gap in answers if gap is not None]
+    return visible, gaps
+
+
+SPEC = ServiceSpec(
+    provider="gcp", name=_SERVICE, operations=OPERATIONS, fetch=fetch_hierarchy,
+    parse=build_hierarchy, scope_kind="organization",
+    finds="the organisation, folder and project hierarchy, project labels, and whether Cloud "
+          "Asset search can see each project")
+"""The Resource Manager declaration."""

@@ -19,17 +19,21 @@ from importlib import resources
 from typing import Any
 
 from residency_audit.providers.base import ReadOperation
-from residency_audit.providers.gcp import assets, hierarchy, storage
+from residency_audit.providers.gcp import assets, hierarchy, search, storage
+from residency_audit.providers.service import ServiceSpec
 
-__all__ = ["OPERATIONS", "ROUTES", "custom_role", "operation_for_request", "permissions",
+__all__ = ["OPERATIONS", "ROUTES", "SPECS", "custom_role", "operation_for_request", "permissions",
            "permissions_text", "shipped_custom_role"]
 
-OPERATIONS: tuple[ReadOperation, ...] = tuple(sorted(
-    (*hierarchy.OPERATIONS, *storage.OPERATIONS, *assets.OPERATIONS),
-    key=lambda o: (o.service, o.operation)))
-"""Every read operation of the GCP adapter."""
+SPECS: tuple[ServiceSpec, ...] = (hierarchy.SPEC, *(m.SPEC for m in assets.MODULES))
+"""Every service declaration of the GCP adapter."""
 
-ROUTES: dict[str, tuple[str, str]] = {**hierarchy.ROUTES, **storage.ROUTES, **assets.ROUTES}
+OPERATIONS: tuple[ReadOperation, ...] = tuple(sorted(
+    {op for spec in SPECS for op in spec.operations},
+    key=lambda o: (o.service, o.operation)))
+"""Every read operation of the GCP adapter, gathered from the declarations."""
+
+ROUTES: dict[str, tuple[str, str]] = {**hierarchy.ROUTES, **storage.ROUTES, **search.ROUTES}
 """Operation → (HTTP method, path pattern) of its REST form."""
 
 _COMPILED = [(op, method, re.compile(pattern)) for op, (method, pattern) in sorted(ROUTES.items())]
@@ -45,8 +49,9 @@ def operation_for_request(method: str, path: str) -> str | None:
 
 
 def permissions() -> list[str]:
-    """The IAM permissions of every allow-listed operation, sorted, unique."""
-    return sorted({op.permission for op in OPERATIONS})
+    """The IAM permissions of every allow-listed operation, sorted, unique (an operation that
+    needs none, such as ``projects.testIamPermissions``, adds none)."""
+    return sorted({op.permission for op in OPERATIONS if op.permission})
 
 
 def custom_role() -> dict[str, Any]:

@@ -1,10 +1,16 @@
 """Scanning Google Cloud: the hierarchy, then Cloud Asset search, with per-project fallback.
 
 The default path is one paged Cloud Asset ``searchAllResources`` per scope (organisation, folder
-or project) for every supported service. Where the search is refused (permission denied, API
-disabled) or switched off (``use_asset_search=False``), Cloud Storage is listed per project
-(``buckets.list``) and the services only the search finds are recorded as coverage gaps for
-each project: unknown is never reported as compliant.
+or project) for every supported service. Google's organisation and folder search leaves out,
+with no error, the projects whose resources the caller may not search; so every project under
+such a scope is checked with ``projects.testIamPermissions`` (parallel, no permission needed),
+and one the caller cannot search becomes a SCOPE gap. Where the search is refused (permission
+denied, API disabled, no answer) or switched off (``use_asset_search=False``), Cloud Storage is
+listed per project (``buckets.list``) and the services only the search finds are recorded as
+coverage gaps for each project: unknown is never reported as compliant.
+
+Every organisation, folder and project asked for ends read, read in part (gaps at SERVICE or
+RECORD level), or not read (a gap at SCOPE level); :func:`scope_states` says which.
 """
 
 from __future__ import annotations
@@ -15,30 +21,29 @@ from dataclasses import replace
 from typing import Any
 
 from residency_audit.errors import InputError
-from residency_audit.model import (
-    CoverageGap,
-    Estate,
-    Link,
-    Resource,
-    Role,
-    ScanMetadata,
-)
+from residency_audit.model import CoverageGap, Estate, GapLevel, Link, Resource, ScanMetadata
 from residency_audit.providers.base import ProgressCallback
 from residency_audit.providers.gcp import assets, cloudsql, compute, filestore, storage
-from residency_audit.providers.gcp.assetdata import SEARCH, versioned
-from residency_audit.providers.gcp.clients import ClientConfig, Clients
-from residency_audit.providers.gcp.faults import build_retry
-from residency_audit.providers.gcp.hierarchy import Hierarchy, Project, fetch_hierarchy
-from residency_audit.providers.gcp.locations import gcp_location
-from residency_audit.providers.gcp.records import Context, placement
+from residency_audit.providers.gcp.assetdata import SEARCH
+from residency_audit.providers.gcp.clients import SERVICES, ClientConfig, Clients
+from residency_audit.providers.gcp.faults import Guard, Limits
+from residency_audit.providers.gcp.hierarchy import (
+    Hierarchy,
+    Project,
+    fetch_hierarchy,
+    fetch_search_visibility,
+)
+from residency_audit.providers.gcp.records import Context
+from residency_audit.providers.gcp.search import fetch_search
+from residency_audit.providers.service import parse_records
 
-__all__ = ["scan_gcp"]
+__all__ = ["scan_gcp", "scope_states"]
 
 _SEARCH_ONLY = "BigQuery, Cloud SQL, Spanner, Firestore, Bigtable, Filestore, Compute disks and snapshots"
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _scopes(organization: str | None, folders: Sequence[str], projects: Sequence[str]) -> list[str]:
@@ -66,41 +71,47 @@ def _projects_under(scope: str, hier: Hierarchy) -> list[Project]:
     return [found] if found is not None else []
 
 
-def _context(result: Mapping[str, Any], hier: Hierarchy) -> Context:
-    ref = str(result.get("project") or "")
-    return Context(project=hier.project(ref) if ref else None, project_ref=ref,
-                   folders=tuple(str(f) for f in result.get("folders") or ()))
+def _result_name(result: Any) -> str:
+    name = result.get("name") if isinstance(result, Mapping) else None
+    return name if isinstance(name, str) else ""
 
 
-def _bucket_from_search(result: Mapping[str, Any], ctx: Context, clients: Clients, retry: Any
-                        ) -> tuple[Resource, list[CoverageGap]]:
-    """A bucket from its search result, or from buckets.get when the result lacks its placement."""
-    data = versioned(result)
-    name = str(data.get("name") or result["name"].rsplit("/", 1)[-1])
-    if data.get("location"):
-        return storage.parse_bucket({**data, "name": name}, ctx, operation=SEARCH,
-                                    prefix="versionedResources.resource."), []
-    payload, gaps = storage.fetch_bucket(clients.storage, name, scope=ctx.account, retry=retry)
-    if payload is not None:
-        return storage.parse_bucket(payload, ctx, operation=storage.GET), gaps
-    partial = storage.parse_bucket({"name": name, "labels": result.get("labels") or {}}, ctx)
-    if result.get("location"):
-        partial = replace(partial, placements=(placement(
-            gcp_location(str(result["location"])), Role.PRIMARY, SEARCH, "location"),))
-    return partial, gaps
+def _resources_of(result: dict[str, Any], hier: Hierarchy, clients: Clients, guard: Guard
+                  ) -> tuple[list[Resource], list[CoverageGap]]:
+    """The Resources of one search result; a bucket without a located representation is read
+    with ``buckets.get`` first. A result that cannot be parsed is one RECORD gap."""
+    from residency_audit.providers.service import RecordError
+
+    if isinstance(result, Mapping) and result.get("assetType") == storage.ASSET_TYPE:
+        try:
+            name = storage.bucket_name_to_get(result)
+        except RecordError:
+            name = None  # parse_result names the field
+        if name is not None:
+            ctx = assets.context_of(result, hier)
+            payload, gaps = storage.fetch_bucket(clients.storage, name, scope=ctx.account,
+                                                 guard=guard)
+            if payload is not None:
+                rs, more = parse_records(
+                    [payload], lambda b: [storage.parse_bucket(b, ctx, operation=storage.GET)],
+                    provider="gcp", service=storage.SERVICE, scope=ctx.account,
+                    operation=storage.GET, id_fields=("name", "id"))
+                return rs, gaps + more
+            rs, more = assets.parse_result(result, hier)
+            return rs, gaps + more
+    return assets.parse_result(result, hier)
 
 
-def _parse_result(result: Mapping[str, Any], hier: Hierarchy, clients: Clients, retry: Any,
-                  gaps: list[CoverageGap]) -> list[Resource]:
-    """The Resources of one search result (a bucket may need a buckets.get; gaps go to ``gaps``)."""
-    ctx = _context(result, hier)
-    asset_type = str(result.get("assetType") or "")
-    if asset_type == storage.ASSET_TYPE:
-        bucket, more = _bucket_from_search(result, ctx, clients, retry)
-        gaps.extend(more)
-        return [bucket]
-    parse = assets.PARSERS.get(asset_type)
-    return parse(result, ctx) if parse is not None else []
+def _parse_buckets(payloads: list[dict[str, Any]], project: Project
+                   ) -> tuple[list[Resource], list[CoverageGap]]:
+    ctx = Context(project=project, project_ref=project.name)
+
+    def one(payload: Any) -> list[Resource]:
+        return [storage.parse_bucket(payload, ctx)]
+
+    return parse_records(payloads, one, provider="gcp", service=storage.SERVICE,
+                         scope=project.project_id, operation=storage.LIST,
+                         id_fields=("name", "id"))
 
 
 def _not_scanned(project: Project, reason: str) -> CoverageGap:
@@ -108,6 +119,11 @@ def _not_scanned(project: Project, reason: str) -> CoverageGap:
                        operation=SEARCH, error="NOT_SCANNED",
                        message=f"{reason}; Cloud Storage was listed per project, "
                                f"{_SEARCH_ONLY} were not scanned")
+
+
+def _not_read(scope: str, reason: str) -> CoverageGap:
+    return CoverageGap(provider="gcp", scope=scope, service="gcp", operation="scan",
+                       error="NOT_READ", level=GapLevel.SCOPE, message=reason)
 
 
 def _add_links(resources: list[Resource], links: Mapping[str, set[Link]]) -> list[Resource]:
@@ -118,6 +134,47 @@ def _add_links(resources: list[Resource], links: Mapping[str, set[Link]]) -> lis
             r = replace(r, links=tuple(sorted(merged, key=lambda x: (x.relation, x.target))))
         out.append(r)
     return out
+
+
+def scope_states(estate: Estate) -> dict[str, str]:
+    """How each scope asked for ended: ``read``, ``read in part`` or ``not read``. Pure.
+
+    A scope is not read when a SCOPE-level gap names it, read in part when any other gap lies
+    in it (its own, or one of a project found in it), else read.
+
+    >>> from residency_audit.model import ScanMetadata
+    >>> scope_states(Estate(metadata=ScanMetadata(scopes=("projects/p",))))
+    {'projects/p': 'read'}
+    """
+    projects_in: dict[str, set[str]] = {}
+    for r in estate.resources:
+        if r.provider != "gcp":
+            continue
+        for key in ("organization", "folder_ids"):
+            for part in _scope_parts(r.attributes.get(key, "")):
+                projects_in.setdefault(part, set()).add(r.account)
+    out: dict[str, str] = {}
+    for scope in estate.metadata.scopes:
+        bare = scope.removeprefix("projects/")
+        inside = {scope, bare} | projects_in.get(scope, set())
+        mine = [g for g in estate.gaps if g.provider == "gcp" and g.scope in inside]
+        if any(g.level is GapLevel.SCOPE and g.scope in (scope, bare) for g in mine):
+            out[scope] = "not read"
+        elif mine:
+            out[scope] = "read in part"
+        else:
+            out[scope] = "read"
+    return out
+
+
+def _scope_parts(value: str) -> list[str]:
+    parts = value.split("/")
+    return [f"{parts[i]}/{parts[i + 1]}" for i in range(0, len(parts) - 1, 2)]
+
+
+def _guard(config: ClientConfig, limits: Limits) -> Guard:
+    endpoints = {s: url for s in SERVICES if (url := config.endpoint(s))}
+    return Guard(limits=limits, transport=config.transport, endpoints=endpoints)
 
 
 def scan_gcp(
@@ -131,7 +188,8 @@ def scan_gcp(
     client_options: Any = None,
     use_asset_search: bool = True,
     page_size: int = 500,
-    retry: Any = None,
+    limits: Limits | None = None,
+    check_search_visibility: bool = True,
     progress: ProgressCallback | None = None,
 ) -> Estate:
     """Scan an organisation, folders or projects and return what was found, with gaps.
@@ -140,8 +198,12 @@ def scan_gcp(
     ``"storage"``, ``"resourcemanager"``, ``"cloudasset"`` or ``"*"`` to a base URL (Private
     Service Connect, local fakes); ``client_options`` (a ``ClientOptions`` or dict with
     ``api_endpoint``) applies to every client. ``transport`` is ``"grpc"`` or ``"rest"``
-    (Cloud Storage always uses its JSON API). ``retry`` replaces the retry on quota errors
-    (429 ``RESOURCE_EXHAUSTED``), by default exponential up to two minutes.
+    (Cloud Storage always uses its JSON API). ``limits`` bounds every call (timeouts,
+    attempts, back-off, giving up; see :class:`~residency_audit.providers.gcp.faults.Limits`):
+    by default a call takes at most 85 s, and an endpoint that never answers is given up
+    after one such call. ``check_search_visibility=False`` skips the per-project
+    ``testIamPermissions`` check of organisation and folder searches (the projects the search
+    cannot see are then not reported).
 
     Example (against a local fake; see ``tests/providers/gcp``)::
 
@@ -150,22 +212,28 @@ def scan_gcp(
     """
     started = _now()
     scopes = _scopes(organization, folders, projects)
-    clients = Clients(ClientConfig(credentials=credentials, transport=transport,
-                                   endpoints=dict(endpoints or {}), client_options=client_options))
-    retry = retry if retry is not None else build_retry()
+    config = ClientConfig(credentials=credentials, transport=transport,
+                          endpoints=dict(endpoints or {}), client_options=client_options)
+    clients = Clients(config)
+    guard = _guard(config, limits or Limits())
     report = progress or (lambda label, done, total: None)
 
     report("gcp: hierarchy", 0, 0)
     hier = fetch_hierarchy(clients, organization=organization, folders=folders,
-                           projects=projects, retry=retry)
+                           projects=projects, guard=guard)
     gaps: list[CoverageGap] = list(hier.gaps)
     found: dict[str, Resource] = {}
     fallback: dict[str, tuple[Project, str]] = {}
+    to_check: dict[str, Project] = {}
+    searched: set[str] = set()
 
     def take(result: dict[str, Any]) -> None:
-        if str(result["name"]) in found:
+        name = _result_name(result)
+        if name and name in found:
             return
-        for r in _parse_result(result, hier, clients, retry, gaps):
+        resources, more = _resources_of(result, hier, clients, guard)
+        gaps.extend(more)
+        for r in resources:
             found[r.id] = r
         if len(found) % 500 == 0:
             report("gcp: resources found", len(found), 0)
@@ -173,28 +241,53 @@ def scan_gcp(
     if use_asset_search:
         for i, scope in enumerate(scopes):
             report("gcp: asset search", i, len(scopes))
-            outcome = assets.fetch_search(clients.asset, scope, page_size=page_size, retry=retry,
-                                          consume=take)
+            outcome = fetch_search(clients.asset, scope, asset_types=assets.ASSET_TYPES,
+                                   page_size=page_size, guard=guard, consume=take)
             gaps.extend(outcome.gaps)
             if outcome.fallback:
                 reason = f"Cloud Asset search of {scope} failed ({outcome.gaps[0].error})"
                 for p in _projects_under(scope, hier):
                     fallback.setdefault(p.name, (p, reason))
+                continue
+            searched.add(scope)
+            if not scope.startswith("projects/"):
+                to_check.update({p.name: p for p in _projects_under(scope, hier)})
     else:
         for scope in scopes:
             for p in _projects_under(scope, hier):
                 fallback.setdefault(p.name, (p, "Cloud Asset search switched off"))
 
+    if check_search_visibility and to_check:
+        report("gcp: search visibility", 0, len(to_check))
+        _visible, more = fetch_search_visibility(
+            clients, [p for k, p in sorted(to_check.items()) if k not in fallback], guard=guard)
+        gaps.extend(more)
+
+    listed: set[str] = set()
     for n, key in enumerate(sorted(fallback)):
         project, reason = fallback[key]
         report("gcp: buckets per project", n, len(fallback))
-        payloads, more = storage.fetch_buckets(clients.storage, project.project_id, retry=retry)
+        payloads, failed = storage.fetch_buckets(clients.storage, project.project_id, guard=guard)
+        gaps.extend(failed)
+        buckets, more = _parse_buckets(payloads, project)
         gaps.extend(more)
-        ctx = Context(project=project, project_ref=project.name)
-        for b in payloads:
-            bucket = storage.parse_bucket(b, ctx)
+        for bucket in buckets:
             found[bucket.id] = bucket
         gaps.append(_not_scanned(project, reason))
+        if failed and not payloads:
+            gaps.append(_not_read(project.project_id, f"{reason}, and its buckets could not be "
+                                  "listed: nothing in this project was read"))
+        else:
+            listed.add(project.project_id)
+
+    not_read = {g.scope for g in gaps if g.level is GapLevel.SCOPE}
+    for scope in scopes:
+        under = {p.project_id for p in _projects_under(scope, hier)}
+        if scope in searched or under & listed or under & not_read:
+            continue
+        what = "no project under it is known" if not under else "none of its projects was read"
+        gaps.append(_not_read(scope, f"Cloud Asset search of {scope} failed and {what}: "
+                                     "nothing in this scope was read"))
 
     linked, more = cloudsql.link_replicas(found.values())
     gaps.extend(more)

@@ -12,11 +12,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from residency_audit.model import Resource, Role
-from residency_audit.providers.gcp.assetdata import SEARCH, labels, last_segment, versioned
+from residency_audit.providers.gcp import search
+from residency_audit.providers.gcp.assetdata import (
+    RESOURCE,
+    SEARCH,
+    labels,
+    last_segment,
+    result_name,
+    versioned,
+)
 from residency_audit.providers.gcp.locations import gcp_location
 from residency_audit.providers.gcp.records import Context, build_resource, placement
+from residency_audit.providers.service import ServiceSpec, optional_member
 
-__all__ = ["ASSET_TYPES", "config_location", "parse_asset"]
+__all__ = ["ASSET_TYPES", "SPEC", "config_location", "parse_asset"]
 
 ASSET_TYPES = ("spanner.googleapis.com/Instance",)
 
@@ -37,16 +46,21 @@ def config_location(config: str) -> str:
 
 def parse_asset(result: Mapping[str, Any], ctx: Context) -> list[Resource]:
     """An instance's Resource from its search result (``config`` when present, else ``location``)."""
+    name = result_name(result)
     data = versioned(result)
-    config = str(data.get("config") or "")
+    config = optional_member(data, "config", str, "", path=RESOURCE)
+    location = optional_member(result, "location", str, "")
     places = []
     if config:
-        places = [placement(config_location(config), Role.PRIMARY, SEARCH,
-                            "versionedResources.resource.config")]
-    elif result.get("location"):
-        places = [placement(config_location(str(result["location"])), Role.PRIMARY, SEARCH,
-                            "location")]
-    return [build_resource(id=result["name"], service="spanner", kind="instance",
-                           name=last_segment(result["name"]), ctx=ctx, placements=places,
+        places = [placement(config_location(config), Role.PRIMARY, SEARCH, f"{RESOURCE}config")]
+    elif location:
+        places = [placement(config_location(location), Role.PRIMARY, SEARCH, "location")]
+    return [build_resource(id=name, service="spanner", kind="instance",
+                           name=last_segment(name), ctx=ctx, placements=places,
                            labels=labels(result),
                            attributes={"instance_config": config.rsplit("/", 1)[-1]})]
+
+
+SPEC = ServiceSpec(provider="gcp", name="spanner", operations=search.OPERATIONS,
+                   fetch=search.fetch_search, parse=parse_asset, scope_kind="project",
+                   finds="Spanner instances (instance configuration: region or multi-region)")

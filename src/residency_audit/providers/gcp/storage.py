@@ -20,15 +20,26 @@ from typing import Any
 
 from residency_audit.model import CoverageGap, Resource, Role
 from residency_audit.providers.base import ReadOperation
-from residency_audit.providers.gcp.faults import api_errors, error_code, error_message
+from residency_audit.providers.gcp.assetdata import (
+    RESOURCE,
+    SEARCH,
+    labels,
+    string_list,
+    string_map,
+    versioned,
+)
+from residency_audit.providers.gcp.faults import Guard, api_errors
 from residency_audit.providers.gcp.locations import gcp_location
 from residency_audit.providers.gcp.records import Context, build_resource, placement
+from residency_audit.providers.service import RecordError, ServiceSpec, member, optional_member
 
-__all__ = ["ASSET_TYPE", "OPERATIONS", "ROUTES", "bucket_id", "bucket_payload", "fetch_bucket",
-           "fetch_buckets", "parse_bucket"]
+__all__ = ["ASSET_TYPE", "OPERATIONS", "ROUTES", "SPEC", "bucket_id", "bucket_name_to_get",
+           "bucket_payload", "fetch_bucket", "fetch_buckets", "parse_bucket",
+           "parse_search_result"]
 
 SERVICE = "storage"
 ASSET_TYPE = "storage.googleapis.com/Bucket"
+ASSET_TYPES = (ASSET_TYPE,)
 LIST = "storage.buckets.list"
 GET = "storage.buckets.get"
 
@@ -54,16 +65,16 @@ def bucket_id(name: str) -> str:
 
 
 def bucket_payload(bucket: Any) -> dict[str, Any]:
-    """The JSON-API fields of a ``google.cloud.storage.Bucket`` that matter here (no I/O)."""
-    out: dict[str, Any] = {"name": bucket.name}
-    for key, value in (("location", bucket.location), ("locationType", bucket.location_type),
-                       ("rpo", bucket.rpo), ("projectNumber", bucket.project_number),
-                       ("labels", dict(bucket.labels or {}))):
-        if value not in (None, "", {}):
-            out[key] = value
-    if bucket.data_locations:
-        out["customPlacementConfig"] = {"dataLocations": list(bucket.data_locations)}
-    return out
+    """The JSON-API resource of a ``google.cloud.storage.Bucket`` as the server sent it (no I/O).
+
+    The client keeps the answer in ``_properties``; its typed properties re-shape members and
+    raise on a mistyped one (``customPlacementConfig`` a string), which the parser must see
+    and name instead.
+    """
+    properties = getattr(bucket, "_properties", None)
+    if isinstance(properties, Mapping):
+        return dict(properties)
+    return {"name": getattr(bucket, "name", None)}
 
 
 def parse_bucket(payload: Mapping[str, Any], ctx: Context, *, operation: str = LIST,
@@ -72,16 +83,20 @@ def parse_bucket(payload: Mapping[str, Any], ctx: Context, *, operation: str = L
 
     ``operation`` and ``prefix`` name where the representation came from, for the evidence
     (``storage.buckets.list``, or Cloud Asset search's ``versionedResources.resource.``).
+    A missing or mistyped member raises :class:`RecordError` naming it.
 
     >>> r = parse_bucket({"name": "b", "location": "EU", "locationType": "multi-region"}, Context())
     >>> [p.location for p in r.placements], r.attributes["location_type"]
     (['gcp:EU'], 'multi-region')
     """
-    name = payload["name"]
-    location = str(payload.get("location") or "")
-    location_type = str(payload.get("locationType") or "").lower()
-    data_locations = sorted(str(x) for x in
-                            (payload.get("customPlacementConfig") or {}).get("dataLocations") or ())
+    name = member(payload, "name", str, path=prefix)
+    if not name.strip():
+        raise RecordError(f"{prefix}name", "empty")
+    location = optional_member(payload, "location", str, "", path=prefix)
+    location_type = optional_member(payload, "locationType", str, "", path=prefix).lower()
+    custom = optional_member(payload, "customPlacementConfig", dict, {}, path=prefix)
+    data_locations = sorted(string_list(custom, "dataLocations",
+                                        path=f"{prefix}customPlacementConfig."))
     if data_locations:
         placements = [placement(gcp_location(code), Role.PRIMARY, operation,
                                 f"{prefix}customPlacementConfig.dataLocations[{code}]")
@@ -90,7 +105,7 @@ def parse_bucket(payload: Mapping[str, Any], ctx: Context, *, operation: str = L
         placements = [placement(gcp_location(location), Role.PRIMARY, operation, f"{prefix}location")]
     else:
         placements = []
-    rpo = str(payload.get("rpo") or "")
+    rpo = optional_member(payload, "rpo", str, "", path=prefix)
     attributes = {
         "location": location.upper(),
         "location_type": location_type,
@@ -99,39 +114,89 @@ def parse_bucket(payload: Mapping[str, Any], ctx: Context, *, operation: str = L
         "turbo_replication": "true" if rpo == "ASYNC_TURBO" else ("false" if rpo else ""),
     }
     return build_resource(id=bucket_id(name), service=SERVICE, kind="bucket", name=name, ctx=ctx,
-                          placements=placements, labels=payload.get("labels") or {},
+                          placements=placements, labels=string_map(payload, "labels", path=prefix),
                           attributes=attributes)
 
 
-def _gap(scope: str, operation: str, exc: BaseException, resource: str = "") -> CoverageGap:
-    return CoverageGap(provider="gcp", scope=scope, service=SERVICE, operation=operation,
-                       error=error_code(exc), message=error_message(exc), resource=resource)
+def _search_bucket_name(result: Mapping[str, Any], data: Mapping[str, Any]) -> str:
+    name = optional_member(data, "name", str, "", path=RESOURCE)
+    if name:
+        return name
+    full = member(result, "name", str)
+    tail = full.rstrip("/").rsplit("/", 1)[-1]
+    if not tail:
+        raise RecordError("name", "no bucket name in it")
+    return tail
 
 
-def fetch_buckets(client: Any, project: str, *, retry: Any = None, page_size: int | None = None
+def bucket_name_to_get(result: Mapping[str, Any]) -> str | None:
+    """The bucket to read with ``buckets.get`` when its search result has no representation
+    with a location, else None. Pure; a malformed result is a :class:`RecordError`.
+
+    >>> bucket_name_to_get({"name": "//storage.googleapis.com/b", "location": "eu"})
+    'b'
+    """
+    data = versioned(result)
+    if optional_member(data, "location", str, "", path=RESOURCE):
+        return None
+    return _search_bucket_name(result, data)
+
+
+def parse_search_result(result: Mapping[str, Any], ctx: Context) -> list[Resource]:
+    """A bucket from its search result: its own representation when that has a location, else
+    the coarse search ``location`` (the scanner reads ``buckets.get`` for those first). Pure.
+
+    >>> [p.location for p in parse_search_result(
+    ...     {"name": "//storage.googleapis.com/b", "location": "eu"}, Context())[0].placements]
+    ['gcp:EU']
+    """
+    data = versioned(result)
+    name = _search_bucket_name(result, data)
+    if optional_member(data, "location", str, "", path=RESOURCE):
+        return [parse_bucket({**data, "name": name}, ctx, operation=SEARCH, prefix=RESOURCE)]
+    coarse = optional_member(result, "location", str, "")
+    places = [placement(gcp_location(coarse), Role.PRIMARY, SEARCH, "location")] if coarse else []
+    return [build_resource(id=bucket_id(name), service=SERVICE, kind="bucket", name=name,
+                           ctx=ctx, placements=places, labels=labels(result))]
+
+
+def fetch_buckets(client: Any, project: str, *, guard: Guard, page_size: int | None = None
                   ) -> tuple[list[dict[str, Any]], list[CoverageGap]]:
     """Every bucket of ``project`` (buckets.list, paged); a failure is a gap, with what was read."""
+    skipped = guard.skipped(SERVICE, project, LIST)
+    if skipped is not None:
+        return [], [skipped]
     out: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"project": project}
-    if retry is not None:
-        kwargs["retry"] = retry
+    kwargs: dict[str, Any] = {"project": project, "retry": guard.retry(),
+                              "timeout": guard.timeout(sdk="storage")}
     if page_size:
         kwargs["page_size"] = page_size
     try:
         for bucket in client.list_buckets(**kwargs):
             out.append(bucket_payload(bucket))
     except api_errors() as exc:
-        return out, [_gap(project, LIST, exc)]
+        return out, [guard.fault(SERVICE, project, LIST, exc)]
+    guard.answered(SERVICE, project)
     return out, []
 
 
-def fetch_bucket(client: Any, name: str, *, scope: str, retry: Any = None
+def fetch_bucket(client: Any, name: str, *, scope: str, guard: Guard
                  ) -> tuple[dict[str, Any] | None, list[CoverageGap]]:
     """One bucket (buckets.get); a failure is a gap naming the bucket."""
-    kwargs: dict[str, Any] = {}
-    if retry is not None:
-        kwargs["retry"] = retry
+    skipped = guard.skipped(SERVICE, scope, GET, resource=bucket_id(name))
+    if skipped is not None:
+        return None, [skipped]
     try:
-        return bucket_payload(client.get_bucket(name, **kwargs)), []
+        bucket = client.get_bucket(name, retry=guard.retry(), timeout=guard.timeout(sdk="storage"))
     except api_errors() as exc:
-        return None, [_gap(scope, GET, exc, resource=bucket_id(name))]
+        return None, [guard.fault(SERVICE, scope, GET, exc, resource=bucket_id(name))]
+    guard.answered(SERVICE, scope)
+    return bucket_payload(bucket), []
+
+
+SPEC = ServiceSpec(provider="gcp", name=SERVICE, operations=OPERATIONS, fetch=fetch_buckets,
+                   parse=parse_bucket, scope_kind="project",
+                   finds="Cloud Storage buckets (location, location type, dual-region data "
+                         "locations, turbo replication)")
+"""Cloud Storage: found by asset search, or listed per project; ``buckets.get`` fills in a
+search result that lacks the bucket's representation."""
