@@ -154,7 +154,6 @@ class Audit:
     copies: dict[str, set[str]] = field(default_factory=dict)
     scopes: tuple[ScopeStatus, ...] = ()
     _by_node: dict[str, list[Finding]] = field(default_factory=dict, repr=False)
-    _report: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for f in self.findings:

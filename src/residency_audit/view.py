@@ -1,0 +1,418 @@
+"""One frozen, typed view of an audit: what every report, frame, history row and notebook repr reads.
+
+:func:`build_view` walks the audit's graph once and returns an :class:`AuditView` of plain frozen
+records (summary, findings, holders, data categories, laws, mitigations, gaps, scopes). Writers
+read attributes, never string keys, so mypy checks the contract: a renamed field breaks at the
+writer, not in a user's report. :func:`view_dict` is the JSON form (the report schema, version
+:data:`REPORT_SCHEMA_VERSION`).
+
+Everything is sorted and no clock is read: the same estate, catalog, policy and evaluation date
+give the same view.
+
+>>> import datetime as dt
+>>> from residency_audit.demo import demo_estate
+>>> from residency_audit.pipeline import audit
+>>> v = build_view(audit(demo_estate(), today=dt.date(2026, 11, 24)))
+>>> v.summary.findings["critical"], [law.node for law in v.laws if law.node == "law:us-cloud-act"]
+(5, ['law:us-cloud-act'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from residency_audit import __version__
+from residency_audit.model import Finding, Severity
+from residency_audit.pipeline import Audit
+
+__all__ = [
+    "REPORT_SCHEMA_VERSION",
+    "AuditView",
+    "DataView",
+    "FindingView",
+    "GapView",
+    "HolderView",
+    "LawView",
+    "MitigationView",
+    "NodeRef",
+    "PlacementView",
+    "PolicyView",
+    "RuleView",
+    "ScopeView",
+    "SummaryView",
+    "build_view",
+    "view_dict",
+]
+
+REPORT_SCHEMA_VERSION = 2
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeRef:
+    """A graph node and its human-readable name."""
+
+    node: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlacementView:
+    """One copy of a holder: where, in which role, in which countries, and whether the place is known."""
+
+    location: str
+    role: str
+    countries: tuple[str, ...]
+    known: bool
+    evidence: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HolderView:
+    """A resource or subprocessor, its copies, operators and the laws that reach it.
+
+    ``origin`` is where the holder was declared or seen (``file:line`` of an inventory, or the
+    API operation), for viewers that need a physical location (SARIF).
+    """
+
+    node: str
+    label: str
+    kind: str
+    provider: str
+    service: str
+    placements: tuple[PlacementView, ...]
+    operators: tuple[str, ...]
+    reached_by: tuple[str, ...]
+    seen: bool
+    origin: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataView:
+    """A data category, every copy of it, where they are and which laws reach it.
+
+    ``copies`` counts placements (a holder with a primary and a secondary copy counts twice), the
+    same way as the copies chart; ``holders`` lists the holders.
+    """
+
+    node: str
+    label: str
+    classification: str
+    holders: tuple[str, ...]
+    copies: int
+    countries: tuple[str, ...]
+    reached_by: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LawView:
+    """A law of the catalog, as the report cites it once."""
+
+    node: str
+    label: str
+    country: str
+    citation: str
+    territorial: bool
+    extraterritorial: bool
+    foreign: bool
+    reaches_data: tuple[str, ...]
+    reaches_holders: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FindingView:
+    """A finding with its nodes named; see :class:`~residency_audit.model.Finding`."""
+
+    id: str
+    rule: str
+    severity: Severity
+    node: str
+    label: str
+    title: str
+    message: str
+    remedy: str
+    data: tuple[str, ...]
+    locations: tuple[str, ...]
+    countries: tuple[str, ...]
+    laws: tuple[str, ...]
+    holders: tuple[str, ...]
+    route: str
+    path: tuple[NodeRef, ...]
+    path_evidence: tuple[str, ...]
+    mitigations: tuple[str, ...]
+    exception: str
+
+    @property
+    def active(self) -> bool:
+        """Not covered by an unexpired policy exception."""
+        return not self.exception
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MitigationView:
+    """A mitigation that kept a law from crossing a link."""
+
+    law: str
+    source: str
+    target: str
+    relation: str
+    kind: str
+    description: str
+    evidence: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GapView:
+    """Something a source could not see."""
+
+    provider: str
+    scope: str
+    region: str
+    service: str
+    operation: str
+    resource: str
+    error: str
+    message: str
+    level: str
+    field: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScopeView:
+    """A scope the scan was asked to read, and whether it was."""
+
+    scope: str
+    provider: str
+    status: str
+    resources: int
+    gaps: int
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleView:
+    id: str
+    type: str
+    severity: Severity
+    description: str
+    remedy: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyView:
+    name: str
+    home: str
+    rules: tuple[RuleView, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SummaryView:
+    """Counts for a dashboard."""
+
+    resources: int
+    subprocessors: int
+    data_categories: int
+    countries: tuple[str, ...]
+    findings: Mapping[str, int]
+    excepted: int
+    gaps: int
+    scopes_not_read: int
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditView:
+    """The whole audit as frozen records: what every writer reads."""
+
+    tool_version: str
+    catalog_version: str
+    evaluated_on: str
+    policy: PolicyView
+    summary: SummaryView
+    findings: tuple[FindingView, ...]
+    data: tuple[DataView, ...]
+    holders: tuple[HolderView, ...]
+    laws: tuple[LawView, ...]
+    mitigations: tuple[MitigationView, ...]
+    gaps: tuple[GapView, ...]
+    scopes: tuple[ScopeView, ...]
+
+    @property
+    def active_findings(self) -> tuple[FindingView, ...]:
+        return tuple(f for f in self.findings if f.active)
+
+
+# ---------------------------------------------------------------- building
+
+def _label(g: Any, node: str) -> str:
+    attrs = g._node.get(node)
+    return str(attrs.get("label") or node) if attrs is not None else node
+
+
+def _finding(g: Any, f: Finding) -> FindingView:
+    return FindingView(
+        id=f.id, rule=f.rule, severity=f.severity, node=f.node, label=_label(g, f.node), title=f.title,
+        message=f.message, remedy=f.remedy, data=f.data, locations=f.locations, countries=f.countries,
+        laws=f.all_laws, holders=f.all_holders, route=f.route,
+        path=tuple(NodeRef(node=n, label=_label(g, n)) for n in f.path), path_evidence=f.path_evidence,
+        mitigations=f.mitigations, exception=f.exception)
+
+
+def _origin(attrs: Mapping[str, Any]) -> str:
+    return str(attrs.get("evidence_ref") or "")
+
+
+def _holders(a: Audit) -> tuple[HolderView, ...]:
+    g = a.graph
+    nodes, adj = g._node, g._adj
+    reached: dict[str, list[str]] = {}
+    for law in sorted(a.reach):
+        for h in a.reach[law].holders:
+            reached.setdefault(h, []).append(law)
+    countries_of: dict[str, tuple[str, ...]] = {}
+    out = []
+    for n in sorted(x for x, attrs in nodes.items() if attrs.get("kind") in ("resource", "subprocessor")):
+        attrs = nodes[n]
+        placements = []
+        operators = []
+        origin = ""
+        for v in sorted(adj[n]):
+            for _key, e in sorted(adj[n][v].items(), key=lambda kv: (str(kv[1].get("role")), kv[0])):
+                rel = e.get("relation")
+                if rel == "located_in":
+                    cs = countries_of.get(v)
+                    if cs is None:
+                        cs = countries_of[v] = tuple(sorted(str(nodes[v].get("countries") or "").split()))
+                    placements.append(PlacementView(location=v, role=str(e.get("role") or ""), countries=cs,
+                                                    known=bool(nodes[v].get("known")),
+                                                    evidence=_origin(e)))
+                    origin = origin or _origin(e)
+                elif rel == "operated_by":
+                    operators.append(v)
+        out.append(HolderView(
+            node=n, label=str(attrs.get("label") or n), kind=str(attrs.get("kind")),
+            provider=str(attrs.get("provider") or ""), service=str(attrs.get("service") or ""),
+            placements=tuple(sorted(placements, key=lambda p: (p.location, p.role))),
+            operators=tuple(operators), reached_by=tuple(reached.get(n, ())),
+            seen=not attrs.get("stub", False), origin=origin))
+    return tuple(out)
+
+
+def _data(a: Audit, holders: Mapping[str, HolderView]) -> tuple[DataView, ...]:
+    g = a.graph
+    out = []
+    reached: dict[str, list[str]] = {}
+    for law in sorted(a.reach):
+        for d in a.reach[law].data:
+            reached.setdefault(d, []).append(law)
+    for d in sorted(a.copies):
+        hs = sorted(a.copies[d])
+        places = [p for h in hs if h in holders for p in holders[h].placements]
+        out.append(DataView(
+            node=d, label=_label(g, d), classification=str(g._node[d].get("classification") or ""),
+            holders=tuple(hs), copies=len(places),
+            countries=tuple(sorted({c for p in places for c in p.countries})),
+            reached_by=tuple(reached.get(d, ()))))
+    return tuple(out)
+
+
+def _laws(a: Audit) -> tuple[LawView, ...]:
+    g = a.graph
+    out = []
+    for law in sorted(a.reach):
+        attrs = g._node[law]
+        r = a.reach[law]
+        out.append(LawView(
+            node=law, label=str(attrs.get("label") or law), country=str(attrs.get("country") or ""),
+            citation=str(attrs.get("citation") or ""), territorial=bool(attrs.get("territorial")),
+            extraterritorial=bool(attrs.get("extraterritorial")), foreign=a.is_foreign(law),
+            reaches_data=tuple(sorted(r.data)), reaches_holders=len(r.holders)))
+    return tuple(out)
+
+
+def build_view(a: Audit) -> AuditView:
+    """The typed view of ``a``: build it once and hand it to every writer."""
+    g = a.graph
+    holders = _holders(a)
+    by_node = {h.node: h for h in holders}
+    data = _data(a, by_node)
+    countries = tuple(sorted({c for h in holders for p in h.placements for c in p.countries}))
+    return AuditView(
+        tool_version=__version__, catalog_version=a.catalog.version(),
+        evaluated_on=a.evaluated_on.isoformat(),
+        policy=PolicyView(name=a.policy.name, home=a.policy.home, rules=tuple(
+            RuleView(id=r.id, type=r.type, severity=r.severity, description=r.description, remedy=r.remedy)
+            for r in a.policy.rules)),
+        summary=SummaryView(
+            resources=sum(1 for h in holders if h.kind == "resource"),
+            subprocessors=sum(1 for h in holders if h.kind == "subprocessor"),
+            data_categories=len(data), countries=countries, findings=a.counts(),
+            excepted=sum(1 for f in a.findings if f.exception), gaps=len(a.estate.gaps),
+            scopes_not_read=sum(1 for s in a.scopes if str(s.status) == "not read"),
+            sources=tuple(sorted(a.estate.metadata.sources))),
+        findings=tuple(_finding(g, f) for f in a.findings),
+        data=data, holders=holders, laws=_laws(a),
+        mitigations=tuple(MitigationView(law=b.law, source=b.source, target=b.target, relation=b.relation,
+                                         kind=b.kind, description=b.description, evidence=b.evidence)
+                          for b in a.mitigations),
+        gaps=tuple(GapView(provider=x.provider, scope=x.scope, region=x.region, service=x.service,
+                           operation=x.operation, resource=x.resource, error=x.error, message=x.message,
+                           level=x.level.value, field=x.field)
+                   for x in sorted(a.estate.gaps, key=lambda x: x.key)),
+        scopes=tuple(ScopeView(scope=s.scope, provider=s.provider, status=str(s.status), resources=s.resources,
+                               gaps=len(s.gaps), reasons=s.reasons) for s in a.scopes))
+
+
+# ---------------------------------------------------------------- the JSON form
+
+def _finding_dict(f: FindingView) -> dict[str, Any]:
+    return {
+        "id": f.id, "rule": f.rule, "severity": str(f.severity), "node": f.node, "label": f.label,
+        "title": f.title, "message": f.message, "remedy": f.remedy, "data": list(f.data),
+        "locations": list(f.locations), "countries": list(f.countries), "laws": list(f.laws),
+        "holders": list(f.holders), "holder_count": len(f.holders), "route": f.route or None,
+        "path": [{"node": s.node, "label": s.label} for s in f.path],
+        "path_evidence": list(f.path_evidence), "mitigations": list(f.mitigations),
+        "exception": f.exception or None,
+    }
+
+
+def view_dict(v: AuditView) -> dict[str, Any]:
+    """The view as the JSON report (schema version :data:`REPORT_SCHEMA_VERSION`)."""
+    s = v.summary
+    return {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "tool": {"name": "residency-audit", "version": v.tool_version},
+        "catalog_version": v.catalog_version,
+        "evaluated_on": v.evaluated_on,
+        "policy": {"name": v.policy.name, "home": v.policy.home,
+                   "rules": [{"id": r.id, "type": r.type, "severity": str(r.severity),
+                              "description": r.description} for r in v.policy.rules]},
+        "summary": {"resources": s.resources, "subprocessors": s.subprocessors,
+                    "data_categories": s.data_categories, "countries": list(s.countries),
+                    "findings": dict(s.findings), "excepted": s.excepted, "gaps": s.gaps,
+                    "scopes_not_read": s.scopes_not_read, "sources": list(s.sources)},
+        "findings": [_finding_dict(f) for f in v.findings],
+        "data": [{"node": d.node, "label": d.label, "classification": d.classification,
+                  "copies": list(d.holders), "copy_count": d.copies, "countries": list(d.countries),
+                  "reached_by": list(d.reached_by)} for d in v.data],
+        "holders": [{"node": h.node, "label": h.label, "kind": h.kind, "provider": h.provider,
+                     "service": h.service,
+                     "placements": [{"location": p.location, "role": p.role, "countries": list(p.countries),
+                                     "known": p.known} for p in h.placements],
+                     "operators": list(h.operators), "reached_by": list(h.reached_by), "seen": h.seen}
+                    for h in v.holders],
+        "laws": [{"node": law.node, "label": law.label, "country": law.country, "citation": law.citation,
+                  "territorial": law.territorial, "extraterritorial": law.extraterritorial,
+                  "foreign": law.foreign, "reaches_data": list(law.reaches_data),
+                  "reaches_holders": law.reaches_holders} for law in v.laws],
+        "mitigations": [{"law": m.law, "source": m.source, "target": m.target, "relation": m.relation,
+                         "kind": m.kind, "description": m.description, "evidence": m.evidence}
+                        for m in v.mitigations],
+        "gaps": [{"provider": x.provider, "scope": x.scope, "region": x.region, "service": x.service,
+                  "operation": x.operation, "resource": x.resource, "error": x.error, "message": x.message,
+                  "level": x.level, "field": x.field} for x in v.gaps],
+        "scopes": [{"scope": x.scope, "provider": x.provider, "status": x.status, "resources": x.resources,
+                    "gaps": x.gaps, "reasons": list(x.reasons)} for x in v.scopes],
+    }
