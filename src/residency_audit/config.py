@@ -31,10 +31,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from residency_audit.errors import InputError
-from residency_audit.yamlfile import read_user_text
+from residency_audit.yamlfile import first_error, read_user_text
 
 __all__ = ["DEFAULT_HISTORY_NAME", "Output", "RunConfig", "load_config", "parse_config",
            "provider_argv", "provider_namespace"]
@@ -43,6 +50,18 @@ DEFAULT_HISTORY_NAME = "residency-audit-history.sqlite"
 MAX_BYTES = 1024 * 1024
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+#: How deep arrays and inline tables may nest; a config needs two levels.
+MAX_DEPTH = 32
+
+
+def _file_name(value: Any) -> Any:
+    """Refuse a file name that no file can have (a NUL byte) or that hides a second line."""
+    if isinstance(value, str) and any(c in value for c in "\x00\n\r"):
+        raise ValueError("a file name cannot contain a NUL byte or a line break")
+    return value
+
+
+FileName = Annotated[str, BeforeValidator(_file_name), StringConstraints(min_length=1, max_length=4096)]
 
 
 class _Model(BaseModel):
@@ -85,19 +104,34 @@ class GcpSource(_Model):
     one_or_many = field_validator("endpoint", mode="before")(_as_list)
 
 
+class OciSource(_Model):
+    """``[sources.oci]``: maps onto ``scan --oci …`` (``config_file`` is read against the
+    config file's folder)."""
+
+    config_file: FileName | None = None
+    profile: Text | None = None
+    regions: list[Text] = []
+    compartment: Text | None = None
+    endpoint: list[Text] = []
+    search: bool = True
+
+    one_or_many = field_validator("endpoint", "regions", mode="before")(_as_list)
+
+
 class SourcesIn(_Model):
     aws: AwsSource | None = None
     azure: AzureSource | None = None
     gcp: GcpSource | None = None
-    inventory: list[Text] = []
-    estates: list[Text] = []
+    oci: OciSource | None = None
+    inventory: list[FileName] = []
+    estates: list[FileName] = []
 
     one_or_many = field_validator("inventory", "estates", mode="before")(_as_list)
 
 
 class OutputIn(_Model):
     format: Text
-    path: Text
+    path: FileName
 
     @field_validator("format")
     @classmethod
@@ -111,11 +145,11 @@ class OutputIn(_Model):
 
 class ConfigIn(_Model):
     sources: SourcesIn
-    policy: Text | None = None
-    catalog: list[Text] = []
+    policy: FileName | None = None
+    catalog: list[FileName] = []
     outputs: list[OutputIn] = []
     fail_on: Literal["info", "low", "medium", "high", "critical", "none"] = "high"
-    history: Text | None = None
+    history: FileName | None = None
 
     one_or_many = field_validator("catalog", mode="before")(_as_list)
 
@@ -136,6 +170,7 @@ class RunConfig:
     aws: AwsSource | None
     azure: AzureSource | None
     gcp: GcpSource | None
+    oci: OciSource | None = None
     inventory: tuple[Path, ...]
     estates: tuple[Path, ...]
     policy: str | None
@@ -147,7 +182,7 @@ class RunConfig:
     @property
     def cloud_sources(self) -> tuple[str, ...]:
         """The providers this config scans, in a fixed order."""
-        return tuple(name for name in ("aws", "azure", "gcp") if getattr(self, name) is not None)
+        return tuple(name for name in ("aws", "azure", "gcp", "oci") if getattr(self, name) is not None)
 
 
 # --- where a key stands in the TOML text (tomllib keeps no positions) ---------------------------
@@ -259,13 +294,26 @@ def _field_name(loc: Sequence[str | int]) -> str:
 
 
 def _fail(origin: str, text: str, exc: ValidationError) -> NoReturn:
-    err = sorted(exc.errors(), key=lambda e: [str(x) for x in e["loc"]])[0]
-    loc = [x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-"))]
-    more = len(exc.errors()) - 1
-    message = err["msg"].removeprefix("Value error, ")
-    if more:
-        message += f" (and {more} more error{'s' if more > 1 else ''})"
+    loc, message = first_error(exc, ConfigIn)
     raise InputError(origin, _line_for(key_lines(text), loc), _field_name(loc) or None, message)
+
+
+_TOML_TOKEN = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]')
+
+
+def _too_deep_line(text: str) -> int | None:
+    """The line where the TOML ``text`` first nests more than :data:`MAX_DEPTH` arrays or inline
+    tables (strings and comments skipped), if it does: ``tomllib`` would recurse that deep."""
+    depth = 0
+    for m in _TOML_TOKEN.finditer(text):
+        tok = m.group()
+        if tok in ("[", "{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return text.count("\n", 0, m.start()) + 1
+        elif tok in ("]", "}"):
+            depth = max(0, depth - 1)
+    return None
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -290,8 +338,14 @@ def _policy(base: Path, value: str | None) -> str | None:
 def parse_config(text: str, origin: str | os.PathLike[str]) -> RunConfig:
     """Validate the TOML ``text`` of the config file at ``origin`` (named in errors)."""
     name = str(origin)
+    deep = _too_deep_line(text)
+    if deep is not None:
+        raise InputError(name, deep, None, f"arrays or inline tables nested deeper than "
+                         f"{MAX_DEPTH} levels")
     try:
         doc = tomllib.loads(text)
+    except RecursionError:
+        raise InputError(name, None, None, f"nested deeper than {MAX_DEPTH} levels") from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         m = _TOML_POSITION.match(message)
@@ -300,6 +354,8 @@ def parse_config(text: str, origin: str | os.PathLike[str]) -> RunConfig:
             message = message.removesuffix(" (at end of document)") + " (at the end of the file)"
             line = max(1, len(text.rstrip().splitlines()))
         raise InputError(name, line, None, f"not valid TOML: {m.group('msg') if m else message}") from None
+    except ValueError as exc:  # an integer longer than Python converts, for one
+        raise InputError(name, None, None, f"not valid TOML: {str(exc).splitlines()[0][:200]}") from None
     try:
         cfg = ConfigIn.model_validate(doc)
     except ValidationError as exc:
@@ -309,9 +365,9 @@ def parse_config(text: str, origin: str | os.PathLike[str]) -> RunConfig:
     if s.aws and s.aws.external_id and not s.aws.org_role:
         raise InputError(name, _line_for(key_lines(text), ["sources", "aws", "external_id"]),
                          "sources.aws.external_id", "needs sources.aws.org_role")
-    if not (s.aws or s.azure or s.gcp or s.inventory or s.estates):
+    if not (s.aws or s.azure or s.gcp or s.oci or s.inventory or s.estates):
         raise InputError(name, _line_for(key_lines(text), ["sources"]), "sources",
-                         "name at least one source: aws, azure, gcp, inventory or estates")
+                         "name at least one source: aws, azure, gcp, oci, inventory or estates")
     paths = [o.path for o in cfg.outputs]
     for i, value in enumerate(paths):
         if value in paths[:i]:
@@ -319,6 +375,8 @@ def parse_config(text: str, origin: str | os.PathLike[str]) -> RunConfig:
                              f"outputs[{i}].path", f"{value!r} is already the path of another output")
     return RunConfig(
         path=Path(origin), aws=s.aws, azure=s.azure, gcp=s.gcp,
+        oci=s.oci if s.oci is None or s.oci.config_file is None else s.oci.model_copy(
+            update={"config_file": str(_resolve(base, s.oci.config_file))}),
         inventory=tuple(_resolve(base, p) for p in s.inventory),
         estates=tuple(_resolve(base, p) for p in s.estates),
         policy=_policy(base, cfg.policy),
@@ -332,7 +390,7 @@ def parse_config(text: str, origin: str | os.PathLike[str]) -> RunConfig:
 def load_config(path: str | os.PathLike[str]) -> RunConfig:
     """Read and validate the config file at ``path``; :class:`InputError` names file, line, field."""
     p = Path(path)
-    text = read_user_text(p, max_bytes=MAX_BYTES)
+    text = read_user_text(p, max_bytes=MAX_BYTES, what="config")
     return parse_config(text, p)
 
 
@@ -380,6 +438,21 @@ def provider_argv(config: RunConfig) -> list[str]:
             argv += ["--gcp-project", project]
         for endpoint in g.endpoint:
             argv += ["--gcp-endpoint", endpoint]
+    if config.oci is not None:
+        o = config.oci
+        argv.append("--oci")
+        if o.config_file:
+            argv += ["--oci-config-file", o.config_file]
+        if o.profile:
+            argv += ["--oci-profile", o.profile]
+        if o.regions:
+            argv += ["--oci-regions", ",".join(o.regions)]
+        if o.compartment:
+            argv += ["--oci-compartment", o.compartment]
+        for endpoint in o.endpoint:
+            argv += ["--oci-endpoint", endpoint]
+        if not o.search:
+            argv.append("--oci-no-search")
     return argv
 
 

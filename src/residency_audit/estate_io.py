@@ -11,22 +11,22 @@ True
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
+import math
 import os
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from residency_audit.errors import InputError
+from residency_audit.errors import InputError, unknown_field_message
 from residency_audit.model import (
     CoverageGap,
-    GapLevel,
     DataCategory,
     Entity,
     Estate,
     Evidence,
+    GapLevel,
     Link,
     LinkRelation,
     Mitigation,
@@ -38,9 +38,10 @@ from residency_audit.model import (
     freeze_tags,
     split_location,
 )
+from residency_audit.userfile import read_user_text
 
-__all__ = ["ESTATE_SCHEMA_VERSION", "estate_from_dict", "estate_to_dict", "read_estate",
-           "write_estate", "write_private_text"]
+__all__ = ["ESTATE_MAX_BYTES", "ESTATE_SCHEMA_VERSION", "estate_from_dict", "estate_to_dict",
+           "json_line", "parse_estate_text", "read_estate", "write_estate", "write_private_text"]
 
 ESTATE_SCHEMA_VERSION = 1
 
@@ -124,128 +125,404 @@ def estate_to_dict(estate: Estate) -> dict[str, Any]:
     }
 
 
-def _ev(d: Mapping[str, Any] | None) -> Evidence | None:
-    if d is None:
-        return None
-    return Evidence(source=str(d["source"]), ref=str(d["ref"]), detail=str(d.get("detail", "")))
+#: The largest estate file read: a scan of a few hundred thousand resources fits well within.
+ESTATE_MAX_BYTES = 1024 ** 3
+
+#: How deep the JSON of an estate may nest; the format itself needs six levels.
+ESTATE_MAX_DEPTH = 64
+
+_ROOT_KEYS = ("schema_version", "metadata", "resources", "subprocessors", "entities", "data",
+              "mitigations", "gaps")
+_KEYS: dict[str, tuple[str, ...]] = {
+    "metadata": ("sources", "started", "finished", "tool_version", "scopes"),
+    "resource": ("id", "provider", "service", "kind", "name", "account", "placements", "tags",
+                 "links", "operator", "operator_evidence", "attributes"),
+    "placement": ("location", "role", "evidence"),
+    "link": ("relation", "target", "evidence", "categories"),
+    "evidence": ("source", "ref", "detail"),
+    "subprocessor": ("id", "name", "entity", "placements", "evidence", "links", "tags",
+                     "attributes"),
+    "entity": ("id", "name", "country", "parent", "evidence", "parent_evidence", "notes",
+               "certifications", "controlled_from"),
+    "data": ("id", "name", "classification", "resources", "selectors", "subprocessors",
+             "evidence", "description"),
+    "mitigation": ("kind", "source", "target", "description", "evidence", "expires"),
+    "gap": ("provider", "scope", "region", "service", "operation", "resource", "error",
+            "message", "level", "field"),
+}
+
+_Path = tuple[str | int, ...]
+_REQUIRED: Any = object()
 
 
-def _req_ev(d: Mapping[str, Any]) -> Evidence:
-    ev = _ev(d)
-    if ev is None:
-        raise KeyError("evidence")
-    return ev
+class _Malformed(Exception):
+    """A field of the estate that is missing or of the wrong type, at ``path``."""
+
+    def __init__(self, path: _Path, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
 
 
-def _pl(d: Mapping[str, Any]) -> Placement:
-    return Placement(location=str(d["location"]), role=Role(d["role"]),
-                     evidence=_req_ev(d["evidence"]))
+def _kind_of(value: Any) -> str:
+    """The JSON kind of ``value`` in words (never its repr: it may be huge or deep)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
 
 
-def _ln(d: Mapping[str, Any]) -> Link:
-    return Link(relation=LinkRelation(d["relation"]), target=str(d["target"]),
-                evidence=_req_ev(d["evidence"]), categories=tuple(d.get("categories", ())))
+def _field_name(path: _Path) -> str:
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+class _Record:
+    """One JSON object of the estate, read field by field; errors carry the field's path.
+
+    Unknown keys are refused first, with the closest known key, because a typo'd key is the
+    cause of the "missing field" that would follow it.
+    """
+
+    def __init__(self, value: Any, path: _Path, keys: Sequence[str]) -> None:
+        if not isinstance(value, dict):
+            raise _Malformed(path, f"malformed estate: expected an object, got {_kind_of(value)}")
+        unknown = sorted(str(k) for k in value if k not in keys)
+        if unknown:
+            raise _Malformed((*path, unknown[0]), unknown_field_message(unknown[0], keys))
+        self.value = value
+        self.path = path
+
+    def _get(self, key: str, default: Any) -> Any:
+        if key in self.value:
+            return self.value[key]
+        if default is _REQUIRED:
+            raise _Malformed((*self.path, key), "malformed estate: missing field")
+        return default
+
+    def text(self, key: str, default: Any = _REQUIRED) -> str:
+        value = self._get(key, default)
+        if not isinstance(value, str):
+            raise _Malformed((*self.path, key), f"malformed estate: expected text, got {_kind_of(value)}")
+        return value
+
+    def opt_text(self, key: str) -> str | None:
+        value = self._get(key, None)
+        return None if value is None else self.text(key)
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        value = self._get(key, [])
+        if not isinstance(value, list):
+            raise _Malformed((*self.path, key), f"malformed estate: expected a list of text, "
+                             f"got {_kind_of(value)}")
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                raise _Malformed((*self.path, key, i),
+                                 f"malformed estate: expected text, got {_kind_of(item)}")
+        return tuple(value)
+
+    def tags(self, key: str) -> Mapping[str, str]:
+        return _tag_map(self._get(key, None), (*self.path, key))
+
+    def records(self, key: str, keys: Sequence[str]) -> list[_Record]:
+        value = self._get(key, [])
+        if not isinstance(value, list):
+            raise _Malformed((*self.path, key), f"malformed estate: expected a list, got {_kind_of(value)}")
+        return [_Record(item, (*self.path, key, i), keys) for i, item in enumerate(value)]
+
+    def evidence(self, key: str, *, required: bool = True) -> Evidence | None:
+        value = self._get(key, _REQUIRED if required else None)
+        if value is None and not required:
+            return None
+        r = _Record(value, (*self.path, key), _KEYS["evidence"])
+        return Evidence(source=r.text("source"), ref=r.text("ref"), detail=r.text("detail", ""))
+
+    def req_evidence(self, key: str) -> Evidence:
+        ev = self.evidence(key)
+        assert ev is not None
+        return ev
+
+    def choice(self, key: str, kind: Any, default: Any = _REQUIRED) -> Any:
+        value = self.text(key, default)
+        try:
+            return kind(value)
+        except ValueError:
+            allowed = ", ".join(sorted(str(m) for m in kind))
+            raise _Malformed((*self.path, key), f"malformed estate: {value[:80]!r} is not one of "
+                             f"{allowed}") from None
+
+    def location(self, key: str) -> str:
+        value = self.text(key)
+        try:
+            split_location(value)
+        except ValueError as exc:
+            raise _Malformed((*self.path, key), f"malformed estate: {exc}") from None
+        return value
+
+    def date(self, key: str) -> dt.date | None:
+        value = self.opt_text(key)
+        if not value:
+            return None
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise _Malformed((*self.path, key), f"malformed estate: {value[:40]!r} is not a date "
+                             "(YYYY-MM-DD)") from None
+
+
+def _tag_map(value: Any, path: _Path) -> Mapping[str, str]:
+    if value is None:
+        return freeze_tags(None)
+    if not isinstance(value, dict):
+        raise _Malformed(path, f"malformed estate: expected an object of text, got {_kind_of(value)}")
+    for k, v in value.items():
+        if not isinstance(v, str):
+            raise _Malformed((*path, k), f"malformed estate: expected text, got {_kind_of(v)}")
+    return freeze_tags(value)
+
+
+def _read_placements(r: _Record) -> tuple[Placement, ...]:
+    return tuple(Placement(location=p.location("location"), role=p.choice("role", Role),
+                           evidence=p.req_evidence("evidence"))
+                 for p in r.records("placements", _KEYS["placement"]))
+
+
+def _read_links(r: _Record) -> tuple[Link, ...]:
+    return tuple(Link(relation=x.choice("relation", LinkRelation), target=x.text("target"),
+                      evidence=x.req_evidence("evidence"), categories=x.texts("categories"))
+                 for x in r.records("links", _KEYS["link"]))
+
+
+def _selectors(r: _Record) -> tuple[Mapping[str, str], ...]:
+    value = r.value.get("selectors", [])
+    if not isinstance(value, list):
+        raise _Malformed((*r.path, "selectors"), f"malformed estate: expected a list, got {_kind_of(value)}")
+    return tuple(_tag_map(s, (*r.path, "selectors", i)) for i, s in enumerate(value))
+
+
+def _parse_estate(d: Any) -> Estate:
+    """The :class:`Estate` in the JSON value ``d``; :class:`_Malformed` names the field at fault."""
+    if not isinstance(d, dict):
+        raise _Malformed((), f"an estate holds a JSON object, not {_kind_of(d)}")
+    version = d.get("schema_version")
+    if type(version) is not int or version != ESTATE_SCHEMA_VERSION:
+        shown = repr(version) if isinstance(version, int | str | None) and len(str(version)) < 40 \
+            else _kind_of(version)
+        raise _Malformed(("schema_version",), f"unsupported estate schema version {shown} "
+                         f"(this version reads {ESTATE_SCHEMA_VERSION})")
+    root = _Record(d, (), _ROOT_KEYS)
+    m = _Record(d.get("metadata", {}), ("metadata",), _KEYS["metadata"])
+    return Estate(
+        metadata=ScanMetadata(sources=m.texts("sources"), started=m.text("started", ""),
+                              finished=m.text("finished", ""),
+                              tool_version=m.text("tool_version", ""), scopes=m.texts("scopes")),
+        resources=tuple(
+            Resource(id=r.text("id"), provider=r.text("provider"), service=r.text("service"),
+                     kind=r.text("kind"), name=r.text("name"), account=r.text("account", ""),
+                     placements=_read_placements(r), tags=r.tags("tags"), links=_read_links(r),
+                     operator=r.opt_text("operator"),
+                     operator_evidence=r.evidence("operator_evidence", required=False),
+                     attributes=r.tags("attributes"))
+            for r in root.records("resources", _KEYS["resource"])),
+        subprocessors=tuple(
+            Subprocessor(id=s.text("id"), name=s.text("name"), entity=s.text("entity"),
+                         placements=_read_placements(s), evidence=s.req_evidence("evidence"),
+                         links=_read_links(s), tags=s.tags("tags"), attributes=s.tags("attributes"))
+            for s in root.records("subprocessors", _KEYS["subprocessor"])),
+        entities=tuple(
+            Entity(id=e.text("id"), name=e.text("name"), country=e.text("country"),
+                   parent=e.opt_text("parent"), evidence=e.req_evidence("evidence"),
+                   parent_evidence=e.evidence("parent_evidence", required=False),
+                   notes=e.text("notes", ""), certifications=e.texts("certifications"),
+                   controlled_from=e.opt_text("controlled_from"))
+            for e in root.records("entities", _KEYS["entity"])),
+        data=tuple(
+            DataCategory(id=x.text("id"), name=x.text("name"),
+                         classification=x.text("classification", ""),
+                         resources=x.texts("resources"), selectors=_selectors(x),
+                         subprocessors=x.texts("subprocessors"), evidence=x.req_evidence("evidence"),
+                         description=x.text("description", ""))
+            for x in root.records("data", _KEYS["data"])),
+        mitigations=tuple(
+            Mitigation(kind=x.text("kind"), source=x.text("source"), target=x.text("target"),
+                       description=x.text("description"), evidence=x.req_evidence("evidence"),
+                       expires=x.date("expires"))
+            for x in root.records("mitigations", _KEYS["mitigation"])),
+        gaps=tuple(
+            CoverageGap(provider=g.text("provider"), scope=g.text("scope"),
+                        region=g.text("region", ""), service=g.text("service"),
+                        operation=g.text("operation"), resource=g.text("resource", ""),
+                        error=g.text("error"), message=g.text("message", ""),
+                        level=g.choice("level", GapLevel, GapLevel.SERVICE.value),
+                        field=g.text("field", ""))
+            for g in root.records("gaps", _KEYS["gap"])),
+    )
 
 
 def estate_from_dict(d: Mapping[str, Any], *, origin: str = "<estate>") -> Estate:
-    """The :class:`Estate` that :func:`estate_to_dict` wrote; :class:`InputError` if malformed."""
+    """The :class:`Estate` that :func:`estate_to_dict` wrote; :class:`InputError` if malformed,
+    naming the field (``resources[3].placements[0].location``)."""
     try:
-        version = d.get("schema_version")
-        if version != ESTATE_SCHEMA_VERSION:
-            raise InputError(origin, None, "schema_version",
-                             f"unsupported estate schema version {version!r}")
-        m = d.get("metadata", {})
-        estate = Estate(
-            metadata=ScanMetadata(sources=tuple(m.get("sources", ())), started=m.get("started", ""),
-                                  finished=m.get("finished", ""),
-                                  tool_version=m.get("tool_version", ""),
-                                  scopes=tuple(m.get("scopes", ()))),
-            resources=tuple(
-                Resource(id=r["id"], provider=r["provider"], service=r["service"], kind=r["kind"],
-                         name=r["name"], account=r.get("account", ""),
-                         placements=tuple(_pl(p) for p in r.get("placements", ())),
-                         tags=freeze_tags(r.get("tags")),
-                         links=tuple(_ln(x) for x in r.get("links", ())),
-                         operator=r.get("operator"), operator_evidence=_ev(r.get("operator_evidence")),
-                         attributes=freeze_tags(r.get("attributes")))
-                for r in d.get("resources", ())),
-            subprocessors=tuple(
-                Subprocessor(id=s["id"], name=s["name"], entity=s["entity"],
-                             placements=tuple(_pl(p) for p in s.get("placements", ())),
-                             evidence=_req_ev(s["evidence"]),
-                             links=tuple(_ln(x) for x in s.get("links", ())),
-                             tags=freeze_tags(s.get("tags")),
-                             attributes=freeze_tags(s.get("attributes")))
-                for s in d.get("subprocessors", ())),
-            entities=tuple(
-                Entity(id=e["id"], name=e["name"], country=e["country"], parent=e.get("parent"),
-                       evidence=_req_ev(e["evidence"]), parent_evidence=_ev(e.get("parent_evidence")),
-                       notes=e.get("notes", ""),
-                       certifications=tuple(e.get("certifications", ())),
-                       controlled_from=e.get("controlled_from"))
-                for e in d.get("entities", ())),
-            data=tuple(
-                DataCategory(id=x["id"], name=x["name"], classification=x.get("classification", ""),
-                             resources=tuple(x.get("resources", ())),
-                             selectors=tuple(freeze_tags(s) for s in x.get("selectors", ())),
-                             subprocessors=tuple(x.get("subprocessors", ())),
-                             evidence=_req_ev(x["evidence"]), description=x.get("description", ""))
-                for x in d.get("data", ())),
-            mitigations=tuple(
-                Mitigation(kind=x["kind"], source=x["source"], target=x["target"],
-                           description=x["description"], evidence=_req_ev(x["evidence"]),
-                           expires=dt.date.fromisoformat(x["expires"]) if x.get("expires") else None)
-                for x in d.get("mitigations", ())),
-            gaps=tuple(
-                CoverageGap(provider=g["provider"], scope=g["scope"], region=g.get("region", ""),
-                            service=g["service"], operation=g["operation"],
-                            resource=g.get("resource", ""), error=g["error"],
-                            message=g.get("message", ""),
-                            level=GapLevel(g.get("level", GapLevel.SERVICE.value)),
-                            field=g.get("field", ""))
-                for g in d.get("gaps", ())),
-        )
-    except InputError:
-        raise
-    except KeyError as exc:
-        raise InputError(origin, None, str(exc.args[0]), "malformed estate: missing field") from None
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise InputError(origin, None, None, f"malformed estate: {exc}") from None
-    _check_types(estate, origin)
-    return estate
+        return _parse_estate(d)
+    except _Malformed as exc:
+        raise InputError(origin, None, _field_name(exc.path) or None, exc.message) from None
 
 
-def _check_value(value: Any, hint: str, origin: str, where: str) -> None:
-    """Refuse a field whose value is not of its declared ``str`` type (or a tuple of them)."""
-    if hint == "str | None" and value is None:
-        return
-    if hint in ("str", "str | None"):
-        ok = isinstance(value, str)
-    elif hint == "tuple[str, ...]":
-        ok = all(isinstance(x, str) for x in value)
-    else:
-        return
-    if not ok:
-        raise InputError(origin, None, where, f"malformed estate: expected {hint}, got {value!r:.80}")
+# --- where a field stands in the JSON text (json keeps no positions) ---------------------------
+
+_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"?|[{}\[\],:]|[^\s{}\[\],:"]+')
 
 
-def _check_types(estate: Estate, origin: str) -> None:
-    """Every text field of every record is text, and every location is ``namespace:code``."""
-    for group in ("resources", "subprocessors", "entities", "data", "mitigations", "gaps"):
-        for i, record in enumerate(getattr(estate, group)):
-            for f in dataclasses.fields(record):
-                _check_value(getattr(record, f.name), str(f.type), origin, f"{group}[{i}].{f.name}")
-            for j, placement in enumerate(getattr(record, "placements", ())):
-                where = f"{group}[{i}].placements[{j}].location"
-                _check_value(placement.location, "str", origin, where)
-                try:
-                    split_location(placement.location)
-                except ValueError as exc:
-                    raise InputError(origin, None, where, f"malformed estate: {exc}") from None
-            for j, link in enumerate(getattr(record, "links", ())):
-                _check_value(link.target, "str", origin, f"{group}[{i}].links[{j}].target")
-                _check_value(link.categories, "tuple[str, ...]", origin,
-                             f"{group}[{i}].links[{j}].categories")
+class _LineCounter:
+    """The 1-based line of a position in ``text``, for positions asked in increasing order."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+        self.line = 1
+
+    def __call__(self, pos: int) -> int:
+        self.line += self.text.count("\n", self.pos, pos)
+        self.pos = pos
+        return self.line
+
+
+def json_line(text: str, path: Sequence[str | int]) -> int | None:
+    """The line of the value at ``path`` in the JSON ``text`` (of its deepest ancestor found).
+
+    >>> json_line('{"a": [\\n  1,\\n  {"b": 2}\\n]}', ["a", 1, "b"])
+    3
+    """
+    target = tuple(path)
+    frames: list[list[Any]] = []  # [kind, key or index, expecting a key]
+    line_at = _LineCounter(text)
+    best: int | None = 1 if text.strip() else None
+    for m in _TOKEN.finditer(text):
+        tok = m.group()
+        top = frames[-1] if frames else None
+        if top is not None and top[0] == "{" and top[2] and tok.startswith('"'):
+            try:
+                top[1] = json.loads(tok)
+            except ValueError:
+                top[1] = tok.strip('"')
+            top[2] = False
+            current = tuple(f[1] for f in frames)
+            if current == target[: len(current)]:
+                best = line_at(m.start())
+                if current == target:
+                    return best
+            continue
+        if tok == ":":
+            continue
+        if tok == ",":
+            if top is not None:
+                if top[0] == "{":
+                    top[2] = True
+                else:
+                    top[1] += 1
+            continue
+        if tok in ("]", "}"):
+            if frames:
+                frames.pop()
+            continue
+        if top is not None and top[0] == "[":
+            current = tuple(f[1] for f in frames)
+            if current == target[: len(current)]:
+                best = line_at(m.start())
+                if current == target:
+                    return best
+        if tok == "{":
+            frames.append(["{", None, True])
+        elif tok == "[":
+            frames.append(["[", 0, False])
+    return best
+
+
+def _too_deep_line(text: str, limit: int) -> int | None:
+    """The line where the JSON ``text`` first nests deeper than ``limit``, if it does."""
+    depth = 0
+    line_at = _LineCounter(text)
+    for m in _TOKEN.finditer(text):
+        tok = m.group()
+        if tok in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                return line_at(m.start())
+        elif tok in ("]", "}"):
+            depth -= 1
+    return None
+
+
+def _bare_token_line(text: str, token: str) -> int | None:
+    """The line of the first bare (unquoted) ``token`` in the JSON ``text``."""
+    line_at = _LineCounter(text)
+    for m in _TOKEN.finditer(text):
+        if m.group() == token:
+            return line_at(m.start())
+    return None
+
+
+class _BadNumber(ValueError):
+    def __init__(self, token: str, message: str) -> None:
+        super().__init__(message)
+        self.token = token
+        self.message = message
+
+
+def _refuse_constant(token: str) -> Any:
+    raise _BadNumber(token, f"{token} is not a JSON number")
+
+
+def _parse_int(token: str) -> int:
+    if len(token) > 20:
+        raise _BadNumber(token, f"a number of {len(token)} digits")
+    return int(token)
+
+
+def _parse_float(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        raise _BadNumber(token, f"{token[:40]} is out of range")
+    return value
+
+
+def parse_estate_text(text: str, origin: str) -> Estate:
+    """The :class:`Estate` in the JSON ``text``; :class:`InputError` names ``origin``, the line
+    and the field."""
+    try:
+        raw = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int,
+                         parse_float=_parse_float)
+    except json.JSONDecodeError as exc:
+        raise InputError(origin, exc.lineno, None, f"not valid JSON: {exc.msg}") from None
+    except _BadNumber as exc:
+        raise InputError(origin, _bare_token_line(text, exc.token), None,
+                         f"not valid JSON: {exc.message}") from None
+    except RecursionError:
+        raise InputError(origin, _too_deep_line(text, ESTATE_MAX_DEPTH), None,
+                         f"not valid JSON: nested deeper than {ESTATE_MAX_DEPTH} levels") from None
+    except ValueError as exc:  # e.g. a number json cannot convert
+        raise InputError(origin, None, None, f"not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InputError(origin, 1, None, f"an estate file holds a JSON object, not {_kind_of(raw)}")
+    try:
+        return _parse_estate(raw)
+    except _Malformed as exc:
+        raise InputError(origin, json_line(text, exc.path), _field_name(exc.path) or None,
+                         exc.message) from None
+    except RecursionError:
+        raise InputError(origin, _too_deep_line(text, ESTATE_MAX_DEPTH), None,
+                         f"not valid JSON: nested deeper than {ESTATE_MAX_DEPTH} levels") from None
 
 
 def write_private_text(path: str | os.PathLike[str], text: str) -> None:
@@ -266,20 +543,7 @@ def write_estate(estate: Estate, path: str | os.PathLike[str], *,
 
 
 def read_estate(path: str | os.PathLike[str]) -> Estate:
-    """Read an estate JSON file written by :func:`write_estate`."""
-    p = Path(path)
-    try:
-        raw = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(str(p), None, None, "file not found") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(str(p), exc.lineno, None, f"not valid JSON: {exc.msg}") from None
-    except (UnicodeDecodeError, OSError) as exc:
-        raise InputError(str(p), None, None, f"cannot read: {exc}") from None
-    except RecursionError:
-        raise InputError(str(p), None, None, "not valid JSON: nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer literal longer than Python converts
-        raise InputError(str(p), None, None, f"not valid JSON: {exc}") from None
-    if not isinstance(raw, dict):
-        raise InputError(str(p), 1, None, "an estate file holds a JSON object")
-    return estate_from_dict(raw, origin=str(p))
+    """Read an estate JSON file written by :func:`write_estate` (UTF-8, a byte order mark
+    allowed; at most :data:`ESTATE_MAX_BYTES`). Errors name the file, the line and the field."""
+    text = read_user_text(path, max_bytes=ESTATE_MAX_BYTES, what="estate")
+    return parse_estate_text(text, str(path))

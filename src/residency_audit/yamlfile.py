@@ -14,19 +14,21 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import typing
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BeforeValidator, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 
-from residency_audit.errors import InputError
+from residency_audit import userfile
+from residency_audit.errors import InputError, unknown_field_message
 
 __all__ = [
     "CalendarDate",
     "YamlDict",
     "YamlList",
+    "first_error",
     "line_of",
     "load_yaml",
     "load_yaml_text",
@@ -34,7 +36,7 @@ __all__ = [
     "validation_error_to_input_error",
 ]
 
-MAX_BYTES = 20 * 1024 * 1024
+MAX_BYTES = userfile.MAX_BYTES
 MAX_NODES = 2_000_000
 MAX_DEPTH = 200
 
@@ -194,33 +196,18 @@ def load_yaml_text(text: str, origin: str) -> Any:
         raise InputError(origin, None, None, f"nesting deeper than {MAX_DEPTH} levels") from None
 
 
-def read_user_text(path: str | os.PathLike[str], *, max_bytes: int | None = None) -> str:
+def read_user_text(path: str | os.PathLike[str], *, max_bytes: int | None = None,
+                   what: str = "input") -> str:
     """The UTF-8 text of a file a person wrote (at most ``max_bytes``, default :data:`MAX_BYTES`);
-    :class:`InputError` for what cannot be read."""
-    if max_bytes is None:
-        max_bytes = MAX_BYTES
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > max_bytes:
-            raise InputError(str(p), None, None, f"file is {size} bytes; the limit is {max_bytes}")
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError(str(p), None, None, "file not found") from None
-    except IsADirectoryError:
-        raise InputError(str(p), None, None, "is a directory, not a file") from None
-    except OSError as exc:
-        raise InputError(str(p), None, None, f"cannot read: {exc.strerror or exc}") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(str(p), line, None, "not UTF-8 text") from None
+    :class:`InputError` for what cannot be read. See :mod:`residency_audit.userfile`."""
+    return userfile.read_user_text(path, max_bytes=MAX_BYTES if max_bytes is None else max_bytes,
+                                   what=what)
 
 
-def load_yaml(path: str | os.PathLike[str]) -> Any:
-    """Read and parse the YAML file at ``path``."""
-    return load_yaml_text(read_user_text(path), str(path))
+def load_yaml(path: str | os.PathLike[str], *, max_bytes: int | None = None,
+              what: str = "YAML") -> Any:
+    """Read and parse the YAML file at ``path`` (see :func:`read_user_text`)."""
+    return load_yaml_text(read_user_text(path, max_bytes=max_bytes, what=what), str(path))
 
 
 def _locate(root: Any, loc: Sequence[int | str]) -> tuple[int | None, str]:
@@ -246,13 +233,67 @@ def _locate(root: Any, loc: Sequence[int | str]) -> tuple[int | None, str]:
     return line, "".join(parts)
 
 
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation can hold (through ``Annotated``, unions, lists, dicts)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    out: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        out += _models_in(arg)
+    return out
+
+
+def _fields_at(model: type[BaseModel], loc: Sequence[int | str]) -> list[str]:
+    """The field names valid in the mapping at ``loc`` of a document validated by ``model``."""
+    models = [model]
+    for step in loc:
+        if not isinstance(step, str):
+            continue
+        inner = [m for m in models if step in m.model_fields]
+        if not inner:
+            continue  # a union member's tag in pydantic's location, not a key of the document
+        models = [x for m in inner for x in _models_in(m.model_fields[step].annotation)]
+    return sorted({name for m in models for name in m.model_fields})
+
+
+_YAML_BOOLEAN_HINT = ("; YAML reads yes, no, on, off, true and false as booleans: put the value "
+                      "in quotes (country: 'NO')")
+
+
+def first_error(exc: ValidationError, model: type[BaseModel] | None = None
+                ) -> tuple[list[int | str], str]:
+    """The most useful error of a pydantic ``ValidationError``: its location and message.
+
+    An unknown key comes first, with the closest valid key when ``model`` is given ("unknown
+    field 'regoin' (did you mean 'region'?)"): it is the cause of the "Field required" that
+    follows it. The message counts the other errors.
+    """
+    errors = exc.errors()
+
+    def rank(e: Any) -> tuple[int, list[str]]:
+        return (0 if e["type"] == "extra_forbidden" else 1, [str(x) for x in e["loc"]])
+
+    err = min(errors, key=rank)
+    loc = [x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-"))]
+    if err["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
+        known = _fields_at(model, loc[:-1]) if model is not None else []
+        message = unknown_field_message(loc[-1], known) if known else f"unknown field {loc[-1]!r}"
+    else:
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "string_type" and isinstance(err.get("input"), bool):
+            message += _YAML_BOOLEAN_HINT
+    more = len(errors) - 1
+    if more:
+        message += f" (and {more} more error{'s' if more > 1 else ''})"
+    return loc, message
+
+
 def validation_error_to_input_error(
-    exc: ValidationError, root: Any, origin: str, prefix: Sequence[int | str] = ()
+    exc: ValidationError, root: Any, origin: str, prefix: Sequence[int | str] = (),
+    *, model: type[BaseModel] | None = None,
 ) -> InputError:
-    """The first error of a pydantic ``ValidationError`` as an :class:`InputError`."""
-    err = sorted(exc.errors(), key=lambda e: [str(x) for x in e["loc"]])[0]
-    loc = [*prefix, *(x for x in err["loc"] if not (isinstance(x, str) and x.startswith("function-")))]
-    line, field = _locate(root, loc)
-    more = len(exc.errors()) - 1
-    message = err["msg"].removeprefix("Value error, ") + (f" (and {more} more error{'s' if more > 1 else ''})" if more else "")
+    """The most useful error of a pydantic ``ValidationError`` (see :func:`first_error`) as an
+    :class:`InputError` naming the line and the field in the YAML document ``root``."""
+    loc, message = first_error(exc, model)
+    line, field = _locate(root, [*prefix, *loc])
     return InputError(origin, line, field or None, message)

@@ -104,7 +104,7 @@ def test_the_docs_example_is_valid(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("text", "line", "field", "words"), [
     ("[sources]\ninventory = [\"a.yaml\"\n", 2, None, "not valid TOML"),
     ("[sources]\ninventory = [\"a.yaml\"]\n[sources.aws]\nprofile = \"x\"\nregion = \"eu-north-1\"\n",
-     5, "sources.aws.region", "Extra inputs"),
+     5, "sources.aws.region", "unknown field 'region' (did you mean 'regions'?)"),
     ("[sources]\ninventory = [\"a.yaml\"]\n[[outputs]]\nformat = \"json\"\npath = \"a\"\n"
      "[[outputs]]\nformat = \"pdf\"\npath = \"b\"\n", 7, "outputs[1].format", "unknown format 'pdf'"),
     ("fail_on = \"severe\"\n[sources]\ninventory = [\"a.yaml\"]\n", 1, "fail_on", "Input should be"),

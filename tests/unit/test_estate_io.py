@@ -198,14 +198,14 @@ def test_unreadable_json_is_an_input_error(tmp_path: Path, content: str | bytes)
 def test_a_missing_file_and_a_directory_are_input_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="file not found"):
         read_estate(tmp_path / "nope.json")
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match="is a directory, not an estate file"):
         read_estate(tmp_path)
 
 
 @pytest.mark.parametrize(("change", "field"), [
     (lambda d: d.update(schema_version=99), "schema_version"),
     (lambda d: d.pop("schema_version"), "schema_version"),
-    (lambda d: d["resources"][0].pop("id"), "id"),
+    (lambda d: d["resources"][0].pop("id"), "resources[0].id"),
     (lambda d: d["resources"][0].update(id=5), "resources[0].id"),
     (lambda d: d["resources"][1].update(name=None), "resources[1].name"),
     (lambda d: d["entities"][0].update(country=None), "entities[0].country"),
@@ -213,7 +213,7 @@ def test_a_missing_file_and_a_directory_are_input_errors(tmp_path: Path) -> None
     (lambda d: d["resources"][0]["placements"][0].update(location="eu-north-1"),
      "resources[0].placements[0].location"),
     (lambda d: d["subprocessors"][0]["links"][0].update(categories=[1]),
-     "subprocessors[0].links[0].categories"),
+     "subprocessors[0].links[0].categories[0]"),
 ])
 def test_malformed_records_name_the_field(tmp_path: Path, change: Any, field: str) -> None:
     err = malformed(tmp_path, mutated(change))
@@ -235,3 +235,83 @@ def test_malformed_records_name_the_field(tmp_path: Path, change: Any, field: st
 def test_malformed_estates_are_input_errors(tmp_path: Path, change: Any) -> None:
     err = malformed(tmp_path, mutated(change))
     assert "estate" in err.message or err.field
+
+
+# hostile estates: lines, BOM, booleans, typos, numbers -------------------------------------------
+
+def _indented(change: Any) -> str:
+    d = estate_to_dict(full_estate())
+    change(d)
+    return json.dumps(d, indent=2, sort_keys=True)
+
+
+def _line_of_text(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
+@pytest.mark.parametrize(("change", "field", "needle"), [
+    (lambda d: d["resources"][1].update(name=None), "resources[1].name", '"name": null'),
+    (lambda d: d["gaps"][0].update(scope=1), "gaps[0].scope", '"scope": 1'),
+    (lambda d: d["resources"][0]["placements"][0].update(location="eu-north-1"),
+     "resources[0].placements[0].location", '"location": "eu-north-1"'),
+    (lambda d: d["entities"][0].update(country=["SE"]), "entities[0].country", '"country": ['),
+    (lambda d: d["resources"][0].update(regoin="x"), "resources[0].regoin", '"regoin"'),
+])
+def test_an_estate_error_names_the_line_of_the_field(tmp_path: Path, change: Any, field: str,
+                                                     needle: str) -> None:
+    text = _indented(change)
+    err = malformed(tmp_path, text)
+    assert (err.field, err.line) == (field, _line_of_text(text, needle))
+
+
+def test_a_typo_is_reported_as_an_unknown_field_with_the_closest_name(tmp_path: Path) -> None:
+    def typo(d: dict[str, Any]) -> None:
+        d["entities"][0]["contry"] = d["entities"][0].pop("country")
+
+    err = malformed(tmp_path, _indented(typo))
+    assert err.field == "entities[0].contry"
+    assert err.message == "unknown field 'contry' (did you mean 'country'?)"
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "estate.json"
+    write_estate(full_estate(), path)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert read_estate(path) == full_estate()
+
+
+@pytest.mark.parametrize("version", ["true", "1.0", '"1"', "null", "[1]"])
+def test_a_schema_version_that_is_not_the_integer_1_is_refused(tmp_path: Path, version: str) -> None:
+    err = malformed(tmp_path, '{\n"schema_version": ' + version + "\n}")
+    assert (err.field, err.line) == ("schema_version", 2)
+    assert "unsupported estate schema version" in err.message
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("NaN", "NaN is not a JSON number"),
+    ("-Infinity", "-Infinity is not a JSON number"),
+    ("1e999", "out of range"),
+    ("1" * 5000, "a number of 5000 digits"),
+])
+def test_numbers_json_should_not_carry_are_refused_at_their_line(tmp_path: Path, value: str,
+                                                                 words: str) -> None:
+    err = malformed(tmp_path, '{"schema_version": 1,\n "metadata": {"started": ' + value + "}}")
+    assert err.line == 2
+    assert words in err.message
+
+
+def test_deep_nesting_names_the_line_where_it_gets_too_deep(tmp_path: Path) -> None:
+    err = malformed(tmp_path, '{"schema_version": 1,\n"resources":\n' + "[" * 5000 + "]" * 5000 + "}")
+    assert err.line == 3
+    assert "nested deeper than" in err.message
+
+
+def test_json_line_follows_keys_and_indexes() -> None:
+    from residency_audit.estate_io import json_line
+
+    text = '{"a": [\n {"b": "x,y]"},\n {"b": "\\"}\\"",\n  "c": [1,\n 2]}\n]}'
+    assert json_line(text, ["a", 0, "b"]) == 2
+    assert json_line(text, ["a", 1, "b"]) == 3
+    assert json_line(text, ["a", 1, "c", 1]) == 5
+    assert json_line(text, ["a", 1, "zzz"]) == 3  # the deepest ancestor that exists
+    assert json_line(text, ["nope"]) == 1

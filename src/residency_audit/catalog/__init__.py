@@ -16,21 +16,24 @@ True
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 import io
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
-from residency_audit.errors import InputError
+from residency_audit.errors import InputError, unknown_field_message
 
 __all__ = [
     "Catalog",
     "CatalogEntity",
     "CatalogSource",
     "Country",
+    "DatedStatus",
+    "Holding",
     "Law",
     "Region",
     "default_catalog",
@@ -50,6 +53,9 @@ class CatalogSource:
     verified: bool
     file: str
     line: int
+    #: ``primary`` (statute, official journal, company register, the provider's own page),
+    #: ``secondary`` (press, law firms, third-party reproductions) or empty when not said.
+    kind: str = ""
 
     @property
     def ref(self) -> str:
@@ -57,6 +63,8 @@ class CatalogSource:
 
     def __str__(self) -> str:
         mark = "" if self.verified else " [unverified]"
+        if self.kind == "secondary":
+            mark += " [secondary source]"
         return f"{self.url} (retrieved {self.retrieved}){mark}"
 
 
@@ -117,6 +125,14 @@ class Law:
     citation: str
     summary: str
     source: CatalogSource
+    #: The status at the catalog's date (set by :meth:`Catalog.at`); None when the law has no
+    #: dated status, which reads as in force.
+    status: DatedStatus | None = None
+
+    @property
+    def in_force(self) -> bool:
+        """Whether the law can reach anything at the catalog's date."""
+        return self.status is None or self.status.holds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +150,72 @@ class Country:
     adequacy: str
     adequacy_scope: str
     source: CatalogSource
+    #: The dated adequacy status that set ``adequacy`` at the catalog's date (see :meth:`Catalog.at`).
+    adequacy_status: DatedStatus | None = None
+
+
+#: Statuses under which a dated fact holds: a law reaches, an adequacy decision covers.
+HOLDING_STATUSES = frozenset({"in-force", "renewed", "extended", "sunset-transition", "challenged",
+                              "under-appeal", "unknown"})
+#: Statuses under which it does not.
+ENDED_STATUSES = frozenset({"lapsed", "expired", "invalidated", "repealed", "not-in-force"})
+CONTROLS = ("yes", "no", "veto", "unknown")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DatedStatus:
+    """What held for a law or a country's adequacy from ``valid_from`` to ``valid_to`` (inclusive).
+
+    ``subject`` is the law id or the country code; ``case`` names a court case the status rests
+    on (an appeal, a judgment); ``decision`` and ``scope`` are an adequacy decision's. A status
+    the catalog does not know for a date is ``unknown`` and holds: unknown is never a pass.
+    """
+
+    subject: str
+    status: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    case: str
+    note: str
+    source: CatalogSource
+    decision: str = ""
+    scope: str = ""
+
+    @property
+    def holds(self) -> bool:
+        return self.status in HOLDING_STATUSES
+
+    def covers(self, day: dt.date) -> bool:
+        return ((self.valid_from is None or self.valid_from <= day)
+                and (self.valid_to is None or day <= self.valid_to))
+
+    def describe(self) -> str:
+        """One line: status, period, case and note, for reports and the ``laws`` command."""
+        period = f"{self.valid_from or '…'} to {self.valid_to or '…'}"
+        case = f"; {self.case}" if self.case else ""
+        return f"{self.status} ({period}){case}. {self.note}".strip()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Holding:
+    """A holding in an entity: who, what share (percent; None when not known), which control.
+
+    ``control`` is ``yes`` (controls: majority, or appoints the management), ``no`` (a minority
+    share without control), ``veto`` (a minority share with a veto) or ``unknown``.
+    """
+
+    entity: str
+    parent: str
+    share: float | None
+    control: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    note: str
+    source: CatalogSource
+
+    def covers(self, day: dt.date) -> bool:
+        return ((self.valid_from is None or self.valid_from <= day)
+                and (self.valid_to is None or day <= self.valid_to))
 
 
 def normalize_region_code(provider: str, code: str) -> str:
@@ -160,7 +242,15 @@ def _source(row: Mapping[str, Any], file: str, line: int) -> CatalogSource:
     if not retrieved:
         raise InputError(file, line, "retrieved", "every catalog row needs the date it was read")
     verified = str(row.get("verified", "no")).strip().lower() in _YES
-    return CatalogSource(url=url, retrieved=retrieved, verified=verified, file=file, line=line)
+    kind = str(row.get("source_kind") or "").strip().lower()
+    if kind not in ("", "primary", "secondary"):
+        raise InputError(file, line, "source_kind", f"{kind!r} is not primary or secondary")
+    if verified and kind == "secondary":
+        raise InputError(file, line, "verified", "a fact that rests on a secondary source is not "
+                         "verified: cite a primary source (statute, official journal, company "
+                         "register, the provider's own page) or set verified to no")
+    return CatalogSource(url=url, retrieved=retrieved, verified=verified, file=file, line=line,
+                         kind=kind)
 
 
 def _req(row: Mapping[str, Any], key: str, file: str, line: int) -> str:
@@ -239,7 +329,98 @@ def _country(row: Mapping[str, Any], file: str, line: int) -> Country:
     )
 
 
-_PARSERS = {"regions": _region, "entities": _entity, "laws": _law, "countries": _country}
+def _date(value: str, file: str, line: int, field_name: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(file, line, field_name, f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _period(row: Mapping[str, Any], file: str, line: int) -> tuple[dt.date | None, dt.date | None]:
+    start = _date(_opt(row, "valid_from"), file, line, "valid_from")
+    end = _date(_opt(row, "valid_to"), file, line, "valid_to")
+    if start is not None and end is not None and end < start:
+        raise InputError(file, line, "valid_to", f"{end} is before valid_from {start}")
+    return start, end
+
+
+def _status_value(row: Mapping[str, Any], file: str, line: int) -> str:
+    status = _req(row, "status", file, line).lower()
+    if status not in HOLDING_STATUSES | ENDED_STATUSES:
+        raise InputError(file, line, "status", f"{status!r} is not one of "
+                         + ", ".join(sorted(HOLDING_STATUSES | ENDED_STATUSES)))
+    return status
+
+
+def _law_status(row: Mapping[str, Any], file: str, line: int) -> DatedStatus:
+    start, end = _period(row, file, line)
+    return DatedStatus(subject=_req(row, "law", file, line), status=_status_value(row, file, line),
+                       valid_from=start, valid_to=end, case=_opt(row, "case"),
+                       note=_opt(row, "note"), source=_source(row, file, line))
+
+
+def _adequacy(row: Mapping[str, Any], file: str, line: int) -> DatedStatus:
+    start, end = _period(row, file, line)
+    status = _status_value(row, file, line)
+    decision = _opt(row, "decision")
+    if status in HOLDING_STATUSES and not decision:
+        raise InputError(file, line, "decision", f"a {status} adequacy status names its decision")
+    return DatedStatus(subject=_country_code(_req(row, "country", file, line), file, line, "country"),
+                       status=status, valid_from=start, valid_to=end, case=_opt(row, "case"),
+                       note=_opt(row, "note"), source=_source(row, file, line), decision=decision,
+                       scope=_opt(row, "scope"))
+
+
+def _holding(row: Mapping[str, Any], file: str, line: int) -> Holding:
+    start, end = _period(row, file, line)
+    share_text = _opt(row, "share").rstrip("%").strip()
+    share: float | None = None
+    if share_text:
+        try:
+            share = float(share_text)
+        except ValueError:
+            raise InputError(file, line, "share", f"{share_text!r} is not a percentage") from None
+        if not 0 <= share <= 100:
+            raise InputError(file, line, "share", f"{share_text} is not between 0 and 100")
+    control = _opt(row, "control").lower() or "unknown"
+    if control not in CONTROLS:
+        raise InputError(file, line, "control", f"{control!r} is not one of {', '.join(CONTROLS)}")
+    return Holding(entity=_req(row, "entity", file, line), parent=_req(row, "parent", file, line),
+                   share=share, control=control, valid_from=start, valid_to=end,
+                   note=_opt(row, "note"), source=_source(row, file, line))
+
+
+_PARSERS = {"regions": _region, "entities": _entity, "laws": _law, "countries": _country,
+            "law_status": _law_status, "adequacy": _adequacy, "holdings": _holding}
+
+
+def _by_subject(items: Iterable[Any], key: Any) -> dict[str, tuple[Any, ...]]:
+    out: dict[str, list[Any]] = {}
+    for item in items:
+        out.setdefault(key(item), []).append(item)
+    return {k: tuple(sorted(v, key=lambda i: (i.valid_from or dt.date.min, str(getattr(i, "parent", "")))))
+            for k, v in sorted(out.items())}
+
+
+def _status_at(periods: Sequence[DatedStatus], day: dt.date) -> DatedStatus | None:
+    """The status of ``periods`` on ``day``: the covering one, ``not-in-force`` before the first,
+    ``unknown`` (which holds) in a gap or after the last; None when there are no periods."""
+    if not periods:
+        return None
+    for p in periods:
+        if p.covers(day):
+            return p
+    first = periods[0]
+    if first.valid_from is not None and day < first.valid_from:
+        return replace(first, status="not-in-force", valid_from=None, valid_to=first.valid_from
+                       - dt.timedelta(days=1), case="", decision="", scope="",
+                       note=f"Not yet in force on {day}.")
+    last = max(periods, key=lambda p: p.valid_to or dt.date.max)
+    return replace(last, status="unknown", valid_from=None, valid_to=None, case="", decision="",
+                   scope="", note=f"The catalog does not know the status on {day}; treated as "
+                   "holding until a dated row says otherwise.")
 
 
 def _region_key(r: Region) -> tuple[str, str, str]:
@@ -255,6 +436,69 @@ class Catalog:
     laws: Mapping[str, Law]
     countries: Mapping[str, Country]
     files: tuple[str, ...] = ()
+    #: Dated statuses of laws and of countries' adequacy, and holdings, by subject, oldest first.
+    law_statuses: Mapping[str, tuple[DatedStatus, ...]] = field(default_factory=dict)
+    adequacy: Mapping[str, tuple[DatedStatus, ...]] = field(default_factory=dict)
+    holdings: Mapping[str, tuple[Holding, ...]] = field(default_factory=dict)
+    #: The date the facts were evaluated at (:meth:`at`); None for the undated catalog.
+    day: dt.date | None = None
+
+    def law_status(self, law: str, day: dt.date) -> DatedStatus | None:
+        """The status of ``law`` on ``day`` (None: no dated status, read as in force).
+
+        >>> import datetime as dt
+        >>> cat = default_catalog()
+        >>> cat.law_status("us-cloud-act", dt.date(2017, 1, 1)).status
+        'not-in-force'
+        >>> cat.law_status("us-fisa-702", dt.date(2025, 1, 1)).status
+        'renewed'
+        """
+        return _status_at(self.law_statuses.get(law, ()), day)
+
+    def adequacy_status(self, country: str, day: dt.date) -> DatedStatus | None:
+        """The adequacy status of ``country`` on ``day`` (None: no dated rows; countries.csv holds)."""
+        return _status_at(self.adequacy.get(country, ()), day)
+
+    def holdings_of(self, entity: str) -> tuple[Holding, ...]:
+        """The holdings in ``entity`` (at the catalog's date when it has one)."""
+        return self.holdings.get(entity, ())
+
+    def at(self, day: dt.date) -> Catalog:
+        """The facts that held on ``day``: each law with its status (a law not in force reaches
+        nothing), each country's adequacy as it stood (a decision not in force covers nothing),
+        only the holdings valid then, and each entity's parent from its controlling holding.
+
+        >>> import datetime as dt
+        >>> cat = default_catalog()
+        >>> cat.at(dt.date(2021, 1, 1)).countries["US"].adequacy
+        ''
+        >>> cat.at(dt.date(2024, 1, 1)).countries["US"].adequacy_scope
+        'certified-only'
+        """
+        laws = {k: replace(v, status=self.law_status(k, day)) for k, v in self.laws.items()}
+        countries = dict(self.countries)
+        for code, periods in self.adequacy.items():
+            c = countries.get(code)
+            status = _status_at(periods, day)
+            if c is None or status is None:
+                continue
+            if status.holds and status.decision:
+                countries[code] = replace(c, adequacy=status.decision, adequacy_scope=status.scope,
+                                          adequacy_status=status)
+            elif status.holds:  # unknown: the undated row stands, flagged
+                countries[code] = replace(c, adequacy_status=status)
+            else:
+                countries[code] = replace(c, adequacy="", adequacy_scope="", adequacy_status=status)
+        holdings = {k: kept for k, v in self.holdings.items()
+                    if (kept := tuple(h for h in v if h.covers(day)))}
+        entities = dict(self.entities)
+        for eid, current in holdings.items():
+            e = entities.get(eid)
+            controlling = [h.parent for h in current if h.control == "yes"]
+            if e is not None and len(controlling) == 1 and e.parent != controlling[0]:
+                entities[eid] = replace(e, parent=controlling[0])
+        return replace(self, laws=laws, countries=countries, entities=entities, holdings=holdings,
+                       day=day)
 
     def region(self, location: str, *, service: str = "") -> Region | None:
         """The region for ``"provider:code"``, preferring ``service``'s own codes; else None."""
@@ -274,13 +518,21 @@ class Catalog:
     def region_countries(self, region: Region) -> tuple[str, ...]:
         """Every country where data in ``region`` can be: its own, its zone's, its members'."""
         out: set[str] = set()
-        if region.country:
-            out.add(region.country)
-        out.update(region.countries)
-        for member in region.members:
-            m = self.region(f"{region.provider}:{member}")
-            if m is not None and m is not region:
-                out.update(self.region_countries(m))
+        todo = [region]
+        seen: set[tuple[str, str, str]] = set()
+        while todo:  # iterative, and each region once: a member cycle cannot recurse forever
+            current = todo.pop()
+            key = _region_key(current)
+            if key in seen:
+                continue
+            seen.add(key)
+            if current.country:
+                out.add(current.country)
+            out.update(current.countries)
+            for member in current.members:
+                m = self.region(f"{current.provider}:{member}")
+                if m is not None:
+                    todo.append(m)
         return tuple(sorted(out))
 
     def is_eea(self, country: str) -> bool:
@@ -302,7 +554,8 @@ class Catalog:
         import hashlib
 
         h = hashlib.sha256()
-        for group in (self.regions, self.entities, self.laws, self.countries):
+        for group in (self.regions, self.entities, self.laws, self.countries, self.law_statuses,
+                      self.adequacy, self.holdings):
             for key in sorted(group, key=str):
                 h.update(repr((key, group[key])).encode())  # type: ignore[index]
         return h.hexdigest()[:12]
@@ -315,17 +568,63 @@ def _rows_from_packaged(name: str) -> Iterable[tuple[str, int, dict[str, str]]]:
         f.name == f"{name}.csv" or f.name.startswith(f"{name}_"))), key=lambda f: f.name)
     rows: list[tuple[str, int, dict[str, str]]] = []
     for file in files:
-        reader = csv.DictReader(io.StringIO(file.read_text(encoding="utf-8")))
+        reader = csv.DictReader(io.StringIO(file.read_text(encoding="utf-8-sig")))
         for row in reader:
             rows.append((f"catalog/data/{file.name}", reader.line_num, row))
     return rows
+
+
+#: The largest user catalog file read.
+MAX_BYTES = 20 * 1024 * 1024
+
+@functools.cache
+def _fields(section: str) -> tuple[str, ...]:
+    """The fields a row of ``section`` may have: the columns of its packaged files."""
+    data = resources.files("residency_audit.catalog").joinpath("data")
+    names: set[str] = set()
+    for f in data.iterdir():
+        if f.name.endswith(".csv") and (f.name == f"{section}.csv" or f.name.startswith(f"{section}_")):
+            header = next(csv.reader(io.StringIO(f.read_text(encoding="utf-8-sig"))), [])
+            names.update(h.strip() for h in header if h.strip())
+    return tuple(sorted(names))
+
+
+_FLAGS = {"verified", "territorial", "extraterritorial", "eu", "eea"}
+_LISTS = {"members", "countries"}
+
+
+def _cell(value: Any, key: str, file: str, line: int) -> str:
+    """A YAML value of a catalog row as the text a CSV cell would hold; InputError otherwise."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        if key in _FLAGS:
+            return "yes" if value else "no"
+        raise InputError(file, line, key, "a boolean where text belongs; YAML reads yes, no, on, "
+                         "off, true and false as booleans: put the value in quotes (country: 'NO')")
+    if isinstance(value, str | int | float | dt.date):
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
+    if key in _LISTS and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return " ".join(value)
+    kind = "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else "a value"
+    raise InputError(file, line, key, f"{kind} where text belongs")
+
+
+def _user_row(section: str, row: Mapping[Any, Any], file: str, line: int,
+              key_line: Any) -> dict[str, str]:
+    """A row of a user catalog file, checked: known fields only, each a piece of text."""
+    fields = _fields(section)
+    for key in sorted(row, key=str):
+        if key not in fields:
+            raise InputError(file, key_line(key), str(key), unknown_field_message(str(key), fields))
+    return {str(k): _cell(v, str(k), file, key_line(k)) for k, v in row.items()}
 
 
 def _rows_from_user(path: str | os.PathLike[str]) -> dict[str, list[tuple[str, int, Mapping[str, Any]]]]:
     from residency_audit.yamlfile import line_of, load_yaml
 
     origin = str(path)
-    doc = load_yaml(path)
+    doc = load_yaml(path, max_bytes=MAX_BYTES, what="catalog")
     if doc is None:
         return {}
     if not isinstance(doc, dict):
@@ -334,18 +633,93 @@ def _rows_from_user(path: str | os.PathLike[str]) -> dict[str, list[tuple[str, i
     for section, rows in doc.items():
         if section not in _PARSERS:
             raise InputError(origin, line_of(doc, section), str(section),
-                             f"unknown section; expected one of {', '.join(sorted(_PARSERS))}")
+                             unknown_field_message(str(section), _PARSERS).replace(
+                                 "unknown field", "unknown section", 1))
         if not isinstance(rows, list):
             raise InputError(origin, line_of(doc, section), str(section), "must be a list of rows")
         for i, row in enumerate(rows):
+            line = line_of(rows, i) or 0
             if not isinstance(row, dict):
-                raise InputError(origin, line_of(rows, i), f"{section}[{i}]", "must be a mapping")
-            out.setdefault(str(section), []).append((origin, line_of(rows, i) or 0, row))
+                raise InputError(origin, line, f"{section}[{i}]", "must be a mapping")
+
+            def key_line(key: Any, row: Any = row, line: int = line) -> int:
+                return line_of(row, key) or line
+
+            out.setdefault(str(section), []).append(
+                (origin, line, _user_row(str(section), row, origin, line, key_line)))
     return out
 
 
+def _cycle(start: str, step: Any) -> list[str] | None:
+    """The cycle reached from ``start`` by following ``step`` (a key to its next keys), if any."""
+    path: list[str] = []
+    on_path: set[str] = set()
+    done: set[str] = set()
+    stack: list[tuple[str, Any]] = [(start, iter(step(start)))]
+    path.append(start)
+    on_path.add(start)
+    while stack:
+        node, nexts = stack[-1]
+        for nxt in nexts:
+            if nxt in on_path:
+                return [*path[path.index(nxt):], nxt]
+            if nxt not in done:
+                stack.append((nxt, iter(step(nxt))))
+                path.append(nxt)
+                on_path.add(nxt)
+                break
+        else:
+            stack.pop()
+            path.pop()
+            on_path.discard(node)
+            done.add(node)
+    return None
+
+
+def _blame(sources: Iterable[CatalogSource], files: Sequence[str]) -> CatalogSource:
+    """The row of a cycle to name: the one read last (a user file's before a packaged one's)."""
+    def order(src: CatalogSource) -> tuple[int, int]:
+        return (files.index(src.file) if src.file in files else -1, src.line)
+
+    return max(sources, key=order)
+
+
+def _check_cycles(groups: Mapping[str, Mapping[Any, Any]], files: Sequence[str]) -> None:
+    """Refuse a region that is, through its members, its own member, and an entity that is,
+    through its parents, its own parent: facts that no reading can make sense of."""
+    zones = {f"{k[0]}:{k[2]}": r for k, r in groups["regions"].items() if not k[1]}
+    members = {key: [m for m in (f"{r.provider}:{normalize_region_code(r.provider, x)}"
+                                 for x in r.members) if m in zones]
+               for key, r in zones.items()}
+    done: set[str] = set()
+    for key in sorted(k for k, m in members.items() if m):
+        cycle = None if key in done else _cycle(key, members.__getitem__)
+        if cycle:
+            src = _blame((zones[c].source for c in cycle[:-1]), files)
+            raise InputError(src.file, src.line, "members", "region is its own member through "
+                             + " -> ".join(cycle))
+        done.add(key)
+    entities: Mapping[str, CatalogEntity] = groups["entities"]
+
+    def parent(key: str) -> list[str]:
+        e = entities.get(key)
+        return [e.parent] if e is not None and e.parent is not None and e.parent in entities else []
+
+    for key in sorted(entities):
+        cycle = _cycle(key, parent)
+        if cycle:
+            src = _blame((entities[c].source for c in cycle[:-1]), files)
+            raise InputError(src.file, src.line, "parent", "entity is its own parent through "
+                             + " -> ".join(cycle))
+
+
 def load_catalog(*, extra: Sequence[str | os.PathLike[str]] = (), packaged: bool = True) -> Catalog:
-    """The packaged catalog, with each file of ``extra`` (YAML) added on top, in order."""
+    """The packaged catalog, with each file of ``extra`` (YAML) added on top, in order.
+
+    A user file's errors name the file, the line and the field: an unknown section or field (with
+    the closest known one), a value that is not text, a region that is its own member, an entity
+    that is its own parent.
+    """
     groups: dict[str, dict[Any, Any]] = {name: {} for name in _PARSERS}
     layers: list[dict[str, list[tuple[str, int, Mapping[str, Any]]]]] = []
     if packaged:
@@ -360,11 +734,19 @@ def load_catalog(*, extra: Sequence[str | os.PathLike[str]] = (), packaged: bool
                     key: Any = _region_key(item)
                 elif isinstance(item, Country):
                     key = item.code
+                elif isinstance(item, DatedStatus):
+                    key = (item.subject, item.valid_from)
+                elif isinstance(item, Holding):
+                    key = (item.entity, item.parent, item.valid_from)
                 else:
                     key = item.id
                 groups[name][key] = item
+    _check_cycles(groups, [str(p) for p in extra])
     return Catalog(regions=groups["regions"], entities=groups["entities"], laws=groups["laws"],
-                   countries=groups["countries"], files=tuple(str(p) for p in extra))
+                   countries=groups["countries"], files=tuple(str(p) for p in extra),
+                   law_statuses=_by_subject(groups["law_status"].values(), lambda s: s.subject),
+                   adequacy=_by_subject(groups["adequacy"].values(), lambda s: s.subject),
+                   holdings=_by_subject(groups["holdings"].values(), lambda h: h.entity))
 
 
 @functools.cache

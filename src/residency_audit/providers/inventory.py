@@ -14,12 +14,14 @@ names the file, the line and the field. ``docs/inventory.md`` documents the form
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -51,9 +53,12 @@ from residency_audit.yamlfile import (
     validation_error_to_input_error,
 )
 
-__all__ = ["INVENTORY_VERSION", "load_inventory", "parse_inventory"]
+__all__ = ["INVENTORY_VERSION", "MAX_BYTES", "load_inventory", "parse_inventory"]
 
 INVENTORY_VERSION = 1
+
+#: The largest inventory file read: far more than anyone writes by hand.
+MAX_BYTES = 20 * 1024 * 1024
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9/][^\s]*$", max_length=2048)]
 Text = Annotated[str, StringConstraints(max_length=10_000)]
@@ -185,8 +190,15 @@ class MitigationIn(_Model):
         return self
 
 
+def _format_version(value: Any) -> Any:
+    """Refuse ``version: true``: YAML's booleans are not numbers here."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"the format version is the number {INVENTORY_VERSION}")
+    return value
+
+
 class InventoryIn(_Model):
-    version: Literal[1] = 1
+    version: Annotated[Literal[1], BeforeValidator(_format_version)] = 1
     organisation: Text = ""
     entities: list[EntityIn] = []
     resources: list[ResourceIn] = []
@@ -197,14 +209,13 @@ class InventoryIn(_Model):
 
 # conversion ---------------------------------------------------------------------------------
 
-class _Converter:
-    def __init__(self, root: Any, origin: str, catalog: Catalog) -> None:
-        self.root = root
-        self.origin = origin
-        self.catalog = catalog
-        self.subs: dict[str, Subprocessor] = {}
-        self.sub_lines: dict[str, int | None] = {}
-        self.sub_paths: dict[str, list[int | str]] = {}
+@dataclass(frozen=True, slots=True)
+class _File:
+    """One validated inventory file: its loaded YAML (for lines), its name and its content."""
+
+    root: Any
+    origin: str
+    inv: InventoryIn
 
     def line(self, *path: int | str) -> int | None:
         node = self.root
@@ -217,16 +228,18 @@ class _Converter:
                 break
         return line
 
-    def _spec(self, path: Sequence[int | str]) -> Any:
+    def spec(self, path: Sequence[int | str]) -> Any:
         """The loaded YAML node at ``path`` (validated already, so the steps exist)."""
         node = self.root
         for step in path:
             node = node[step]
         return node
 
+    def where(self, *path: int | str) -> str:
+        return f"{self.origin}:{self.line(*path)}"
+
     def ev(self, *path: int | str, source: str = "") -> Evidence:
-        ref = f"{self.origin}:{self.line(*path)}"
-        return Evidence(source="inventory", ref=ref, detail=source)
+        return Evidence(source="inventory", ref=self.where(*path), detail=source)
 
     def error(self, path: Sequence[int | str], message: str) -> InputError:
         field = ""
@@ -234,132 +247,205 @@ class _Converter:
             field += f"[{step}]" if isinstance(step, int) else (f".{step}" if field else str(step))
         return InputError(self.origin, self.line(*path), field, message)
 
-    def placements(self, locs: Sequence[LocationIn], path: Sequence[int | str]) -> tuple[Placement, ...]:
-        out = []
-        for i, loc in enumerate(locs):
-            where = f"country:{loc.country.upper()}" if loc.country else str(loc.region)
-            out.append(Placement(location=where, role=loc.role, evidence=self.ev(*path, "locations", i)))
-        return tuple(out)
 
-    def subprocessor(self, s: SubprocessorIn | SubRef, path: list[int | str]) -> None:
+@dataclass(frozen=True, slots=True)
+class _At:
+    """Where a record was declared: its file and its path in that file."""
+
+    file: _File
+    path: tuple[int | str, ...]
+
+    def error(self, *more: int | str, message: str) -> InputError:
+        return self.file.error([*self.path, *more], message)
+
+    def ev(self, *more: int | str, source: str = "") -> Evidence:
+        return self.file.ev(*self.path, *more, source=source)
+
+    @property
+    def where(self) -> str:
+        return self.file.where(*self.path)
+
+
+def _defined_once(kind: str, ident: str, at: _At, seen: dict[str, _At]) -> None:
+    """Refuse a second definition of ``ident``, naming both places."""
+    first = seen.get(ident)
+    if first is not None:
+        hint = "; use 'ref' to point to it" if kind == "subprocessor" else ""
+        raise at.error("id", message=f"{kind} {ident!r} is defined twice (first at {first.where}){hint}")
+    seen[ident] = at
+
+
+def _placements(locs: Sequence[LocationIn], at: _At) -> tuple[Placement, ...]:
+    out = []
+    for i, loc in enumerate(locs):
+        where = f"country:{loc.country.upper()}" if loc.country else str(loc.region)
+        out.append(Placement(location=where, role=loc.role, evidence=at.ev("locations", i)))
+    return tuple(out)
+
+
+class _Converter:
+    """Turns validated inventory files into one estate: references resolve across all files."""
+
+    def __init__(self, files: Sequence[_File], catalog: Catalog) -> None:
+        self.files = files
+        self.catalog = catalog
+        self.subs: dict[str, Subprocessor] = {}
+        self.sub_at: dict[str, _At] = {}
+
+    def subprocessor(self, s: SubprocessorIn | SubRef, at: _At) -> None:
         assert s.id is not None and s.name is not None and s.entity is not None
-        if s.id in self.subs:
-            raise self.error([*path, "id"], f"subprocessor {s.id!r} is defined twice "
-                             f"(first at line {self.sub_lines[s.id]}); use 'ref' to point to it")
+        _defined_once("subprocessor", s.id, at, self.sub_at)
         links: list[Link] = []
         for i, child in enumerate(s.subprocessors):
-            cpath = [*path, "subprocessors", i]
             target = child.ref if child.ref is not None else child.id
             assert target is not None
+            if target == s.id:
+                raise at.error("subprocessors", i, message=f"subprocessor {s.id!r} cannot be its "
+                               "own subprocessor")
             links.append(Link(relation=LinkRelation.SUBCONTRACTS, target=target,
-                              evidence=self.ev(*cpath, source=child.source),
+                              evidence=at.ev("subprocessors", i, source=child.source),
                               categories=tuple(sorted(set(child.data)))))
         attrs = {"transfer_tool": s.transfer_tool} if s.transfer_tool else {}
         self.subs[s.id] = Subprocessor(
-            id=s.id, name=s.name, entity=s.entity,
-            placements=self.placements(s.locations, path),
-            evidence=self.ev(*path, "entity", source=s.source), links=tuple(links),
+            id=s.id, name=s.name, entity=s.entity, placements=_placements(s.locations, at),
+            evidence=at.ev("entity", source=s.source), links=tuple(links),
             tags=freeze_tags(s.tags), attributes=freeze_tags(attrs))
-        self.sub_lines[s.id] = self.line(*path)
-        self.sub_paths[s.id] = path
         for i, child in enumerate(s.subprocessors):
             if child.ref is None:
-                self.subprocessor(child, [*path, "subprocessors", i])
+                self.subprocessor(child, _At(at.file, (*at.path, "subprocessors", i)))
 
-    def convert(self, inv: InventoryIn) -> Estate:
-        entities = []
-        ids: set[str] = set()
-        for i, e in enumerate(inv.entities):
-            if e.id in ids:
-                raise self.error(["entities", i, "id"], f"entity {e.id!r} is defined twice")
-            ids.add(e.id)
-            entities.append(Entity(
-                id=e.id, name=e.name, country=e.country.upper(), parent=e.parent,
-                evidence=self.ev("entities", i, "country", source=e.source),
-                parent_evidence=self.ev("entities", i, "parent", source=e.source) if e.parent else None,
-                certifications=tuple(sorted(set(e.certifications))), notes=e.notes,
-                controlled_from=e.controlled_from.upper() if e.controlled_from else None))
-        known_entities = ids | set(self.catalog.entities)
-        for i, e in enumerate(inv.entities):
-            if e.parent and e.parent not in known_entities:
-                raise self.error(["entities", i, "parent"], f"unknown entity {e.parent!r}")
+    def entities(self) -> tuple[list[Entity], set[str]]:
+        entities: list[Entity] = []
+        seen: dict[str, _At] = {}
+        for f in self.files:
+            for i, e in enumerate(f.inv.entities):
+                at = _At(f, ("entities", i))
+                _defined_once("entity", e.id, at, seen)
+                entities.append(Entity(
+                    id=e.id, name=e.name, country=e.country.upper(), parent=e.parent,
+                    evidence=at.ev("country", source=e.source),
+                    parent_evidence=at.ev("parent", source=e.source) if e.parent else None,
+                    certifications=tuple(sorted(set(e.certifications))), notes=e.notes,
+                    controlled_from=e.controlled_from.upper() if e.controlled_from else None))
+        known = set(seen) | set(self.catalog.entities)
+        for entity, at in zip(entities, seen.values(), strict=True):
+            if entity.parent and entity.parent not in known:
+                raise at.error("parent", message=f"unknown entity {entity.parent!r}")
+        self.parent_cycles(entities, seen)
+        return entities, known
 
-        resources = []
-        rids: set[str] = set()
-        for i, r in enumerate(inv.resources):
-            if r.id in rids:
-                raise self.error(["resources", i, "id"], f"resource {r.id!r} is defined twice")
-            rids.add(r.id)
-            if r.operator and r.operator not in known_entities:
-                raise self.error(["resources", i, "operator"], f"unknown entity {r.operator!r}")
-            links = [Link(relation=LinkRelation.REPLICATES_TO, target=t,
-                          evidence=self.ev("resources", i, "replicates_to", j))
-                     for j, t in enumerate(r.replicates_to)]
-            links += [Link(relation=LinkRelation.BACKS_UP_TO, target=t,
-                           evidence=self.ev("resources", i, "backs_up_to", j))
-                      for j, t in enumerate(r.backs_up_to)]
-            attrs = {"transfer_tool": r.transfer_tool} if r.transfer_tool else {}
-            resources.append(Resource(
-                id=r.id, provider=r.provider, service=r.service, kind=r.kind, name=r.name,
-                account=r.account, placements=self.placements(r.locations, ["resources", i]),
-                tags=freeze_tags(r.tags), links=tuple(links), operator=r.operator,
-                operator_evidence=self.ev("resources", i, "operator", source=r.source)
-                if r.operator else None,
-                attributes=freeze_tags(attrs)))
+    def parent_cycles(self, entities: Sequence[Entity], seen: Mapping[str, _At]) -> None:
+        """Refuse an entity that is, through its parents, its own parent (inventory first, then
+        the catalog, as the graph reads them)."""
+        parents = {k: e.parent for k, e in self.catalog.entities.items()}
+        parents.update({e.id: e.parent for e in entities})
+        done: set[str] = set()
+        for e in entities:
+            chain: list[str] = []
+            current: str | None = e.id
+            while current is not None and current not in done and current not in chain:
+                chain.append(current)
+                current = parents.get(current)
+            if current is not None and current in chain:
+                cycle = [*chain[chain.index(current):], current]
+                first = min((seen[c] for c in cycle if c in seen),
+                            key=lambda at: (self.files.index(at.file), at.path))
+                raise first.error("parent", message="entity is its own parent through "
+                                  + " -> ".join(cycle))
+            done.update(chain)
 
-        for i, s in enumerate(inv.subprocessors):
-            self.subprocessor(s, ["subprocessors", i])
+    def resources(self, known_entities: set[str]) -> list[Resource]:
+        resources: list[Resource] = []
+        seen: dict[str, _At] = {}
+        for f in self.files:
+            for i, r in enumerate(f.inv.resources):
+                at = _At(f, ("resources", i))
+                _defined_once("resource", r.id, at, seen)
+                if r.operator and r.operator not in known_entities:
+                    raise at.error("operator", message=f"unknown entity {r.operator!r}")
+                links = [Link(relation=LinkRelation.REPLICATES_TO, target=t,
+                              evidence=at.ev("replicates_to", j))
+                         for j, t in enumerate(r.replicates_to)]
+                links += [Link(relation=LinkRelation.BACKS_UP_TO, target=t,
+                               evidence=at.ev("backs_up_to", j))
+                          for j, t in enumerate(r.backs_up_to)]
+                attrs = {"transfer_tool": r.transfer_tool} if r.transfer_tool else {}
+                resources.append(Resource(
+                    id=r.id, provider=r.provider, service=r.service, kind=r.kind, name=r.name,
+                    account=r.account, placements=_placements(r.locations, at),
+                    tags=freeze_tags(r.tags), links=tuple(links), operator=r.operator,
+                    operator_evidence=at.ev("operator", source=r.source) if r.operator else None,
+                    attributes=freeze_tags(attrs)))
+        return resources
+
+    def subprocessors(self, known_entities: set[str]) -> None:
+        for f in self.files:
+            for i, s in enumerate(f.inv.subprocessors):
+                self.subprocessor(s, _At(f, ("subprocessors", i)))
         for sid, sub in self.subs.items():
+            at = self.sub_at[sid]
             if sub.entity not in known_entities:
-                raise self.error([*self.sub_paths[sid], "entity"], f"unknown entity {sub.entity!r}")
+                raise at.error("entity", message=f"unknown entity {sub.entity!r}")
             for i, link in enumerate(sub.links):
                 if link.target not in self.subs:
-                    raise self.error([*self.sub_paths[sid], "subprocessors", i],
-                                     f"unknown subprocessor {link.target!r}")
+                    raise at.error("subprocessors", i,
+                                   message=f"unknown subprocessor {link.target!r}")
 
-        data = []
-        dids: set[str] = set()
-        for i, d in enumerate(inv.data):
-            if d.id in dids:
-                raise self.error(["data", i, "id"], f"data category {d.id!r} is defined twice")
-            dids.add(d.id)
-            for j, sid in enumerate(d.processed_by):
-                if sid not in self.subs:
-                    raise self.error(["data", i, "processed_by", j], f"unknown subprocessor {sid!r}")
-            data.append(DataCategory(
-                id=d.id, name=d.name, classification=d.classification, description=d.description,
-                resources=tuple(sorted({s.resource for s in d.stored_in if s.resource})),
-                selectors=tuple(freeze_tags(s.tags) for s in d.stored_in if s.tags),
-                subprocessors=tuple(sorted(set(d.processed_by))),
-                evidence=self.ev("data", i)))
-        for sid in self.subs:
-            spec = self._spec(self.sub_paths[sid])
-            for i, child in enumerate(spec.get("subprocessors", [])):
+    def data(self) -> list[DataCategory]:
+        data: list[DataCategory] = []
+        seen: dict[str, _At] = {}
+        for f in self.files:
+            for i, d in enumerate(f.inv.data):
+                at = _At(f, ("data", i))
+                _defined_once("data category", d.id, at, seen)
+                for j, sid in enumerate(d.processed_by):
+                    if sid not in self.subs:
+                        raise at.error("processed_by", j, message=f"unknown subprocessor {sid!r}")
+                data.append(DataCategory(
+                    id=d.id, name=d.name, classification=d.classification,
+                    description=d.description,
+                    resources=tuple(sorted({s.resource for s in d.stored_in if s.resource})),
+                    selectors=tuple(freeze_tags(s.tags) for s in d.stored_in if s.tags),
+                    subprocessors=tuple(sorted(set(d.processed_by))), evidence=at.ev()))
+        for at in self.sub_at.values():
+            for i, child in enumerate(at.file.spec(at.path).get("subprocessors", [])):
                 for j, cat in enumerate(child.get("data", [])):
-                    if cat.strip() not in dids:
-                        raise self.error([*self.sub_paths[sid], "subprocessors", i, "data", j],
-                                         f"unknown data category {cat!r}")
+                    if cat.strip() not in seen:
+                        raise at.error("subprocessors", i, "data", j,
+                                       message=f"unknown data category {cat!r}")
+        return data
 
-        mitigations = []
-        for i, m in enumerate(inv.mitigations):
-            ev = Evidence(source="inventory", ref=f"{self.origin}:{self.line('mitigations', i)}",
-                          detail=m.evidence)
-            if m.holder is not None:
-                mitigations.append(Mitigation(kind=m.kind, source=m.holder, target="*",
-                                              description=m.description, evidence=ev, expires=m.expires))
-            else:
-                assert m.entity is not None and m.parent is not None
-                mitigations.append(Mitigation(kind=m.kind, source=f"entity:{m.entity}",
-                                              target=f"entity:{m.parent}", description=m.description,
-                                              evidence=ev, expires=m.expires))
+    def mitigations(self) -> list[Mitigation]:
+        out: list[Mitigation] = []
+        for f in self.files:
+            for i, m in enumerate(f.inv.mitigations):
+                ev = Evidence(source="inventory", ref=f.where("mitigations", i), detail=m.evidence)
+                if m.holder is not None:
+                    out.append(Mitigation(kind=m.kind, source=m.holder, target="*",
+                                          description=m.description, evidence=ev,
+                                          expires=m.expires))
+                else:
+                    assert m.entity is not None and m.parent is not None
+                    out.append(Mitigation(kind=m.kind, source=f"entity:{m.entity}",
+                                          target=f"entity:{m.parent}", description=m.description,
+                                          evidence=ev, expires=m.expires))
+        return out
+
+    def convert(self) -> Estate:
+        entities, known_entities = self.entities()
+        resources = self.resources(known_entities)
+        self.subprocessors(known_entities)
+        data = self.data()
+        mitigations = self.mitigations()
+        sources = tuple(sorted({f"inventory:{Path(f.origin).name}" for f in self.files}))
+        scopes = tuple(sorted({f.inv.organisation for f in self.files if f.inv.organisation}))
         return Estate(resources=tuple(resources), subprocessors=tuple(self.subs.values()),
                       entities=tuple(entities), data=tuple(data), mitigations=tuple(mitigations),
-                      metadata=ScanMetadata(sources=(f"inventory:{Path(self.origin).name}",),
-                                            scopes=(inv.organisation,) if inv.organisation else ()))
+                      metadata=ScanMetadata(sources=sources, scopes=scopes))
 
 
-def parse_inventory(doc: Any, origin: str, *, catalog: Catalog | None = None) -> Estate:
-    """The :class:`Estate` declared by ``doc`` (as loaded by :mod:`residency_audit.yamlfile`)."""
+def _validated(doc: Any, origin: str) -> _File:
+    """One inventory document checked against the format (not yet its references)."""
     if doc is None:
         raise InputError(origin, None, None, "the inventory is empty")
     if not isinstance(doc, dict):
@@ -367,15 +453,32 @@ def parse_inventory(doc: Any, origin: str, *, catalog: Catalog | None = None) ->
     try:
         inv = InventoryIn.model_validate(doc)
     except ValidationError as exc:
-        raise validation_error_to_input_error(exc, doc, origin) from None
-    return _Converter(doc, origin, catalog or default_catalog()).convert(inv)
+        raise validation_error_to_input_error(exc, doc, origin, model=InventoryIn) from None
+    return _File(doc, origin, inv)
+
+
+def parse_inventory(doc: Any, origin: str, *, catalog: Catalog | None = None) -> Estate:
+    """The :class:`Estate` declared by ``doc`` (as loaded by :mod:`residency_audit.yamlfile`)."""
+    return _Converter([_validated(doc, origin)], catalog or default_catalog()).convert()
 
 
 def load_inventory(*paths: str | os.PathLike[str], catalog: Catalog | None = None) -> Estate:
-    """Read one or more inventory files into one :class:`Estate`."""
-    estates = [parse_inventory(load_yaml(p), str(p), catalog=catalog) for p in paths]
-    if not estates:
+    """Read one or more inventory files into one :class:`Estate`.
+
+    The files are merged first and checked as one: a reference resolves to an entity, resource,
+    subprocessor or data category declared in any of them; an id defined in two places is an
+    error naming both; every error names the file and the line where it is. A file named twice
+    is read once.
+    """
+    files: list[_File] = []
+    read: set[str] = set()
+    for p in paths:
+        key = os.path.realpath(p) if "\x00" not in os.fspath(p) else os.fspath(p)
+        if key in read:
+            continue
+        read.add(key)
+        files.append(_validated(load_yaml(p, max_bytes=MAX_BYTES, what="inventory"), str(p)))
+    if not files:
         return Estate()
-    return estates[0].merge(*estates[1:]) if len(estates) > 1 else estates[0]
-
-
+    estate = _Converter(files, catalog or default_catalog()).convert()
+    return estate.merge() if len(files) > 1 else estate
