@@ -152,7 +152,7 @@ def test_scope_is_required_and_single() -> None:
 def test_quota_error_on_bucket_listing_is_retried(fake_org: FakeGcp, scan: Scan) -> None:
     fake_org.fail("buckets.list", "research", "quota", times=2)
     estate = scan(organization="100", use_asset_search=False)
-    assert not [g for g in estate.gaps if g.error != "NOT_SCANNED"]
+    assert not [g for g in estate.gaps if g.error not in ("NOT_SCANNED", "READ_IN_PART")]
     assert "research-eu" in _buckets(estate)
 
 

@@ -163,6 +163,10 @@ def error_message(exc: BaseException) -> str:
 
 # ---------------------------------------------------------------- bounds
 
+_FLAGS = {"connect_timeout": "--gcp-connect-timeout", "read_timeout": "--gcp-read-timeout",
+          "max_attempts": "--gcp-attempts", "backoff_cap": "--gcp-backoff-cap",
+          "give_up_after": "--gcp-give-up-after", "initial_backoff": "initial_backoff"}
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Limits:
     """How long one call may take: per-attempt timeouts, attempts, back-off, giving up.
@@ -186,12 +190,12 @@ class Limits:
         for name in ("connect_timeout", "read_timeout", "backoff_cap", "initial_backoff"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
-                raise InputError(f"--gcp-{name.replace('_', '-')}", None, None,
+                raise InputError(_FLAGS[name], None, None,
                                  f"{value!r}: expected a number of seconds above 0")
         for name in ("max_attempts", "give_up_after"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise InputError(f"--gcp-{name.replace('_', '-')}", None, None,
+                raise InputError(_FLAGS[name], None, None,
                                  f"{value!r}: expected a whole number of at least 1")
 
     def worst_case_seconds(self) -> float:
@@ -272,15 +276,19 @@ class _Attempts:
 class Guard:
     """The limits of one scan, and which endpoints and (service, project) pairs were given up.
 
-    ``endpoint(service)`` names where a service's calls go; an answer never came from an
-    endpoint is counted against the endpoint (all its calls are given up), a 5xx against the
-    (service, scope) pair.
+    ``endpoint(service)`` names where a service's calls go. A call that got no answer at all
+    (a timeout, a refused connection) counts against the whole endpoint while the endpoint has
+    answered nothing in this scan (a dead address: every service behind it is given up), and
+    against (endpoint, service) once it has (one API behind a live endpoint hangs). A 5xx
+    counts against (service, scope): one project's backend failing gives up that project.
     """
 
     limits: Limits = field(default_factory=Limits)
     transport: str = "rest"
     endpoints: Mapping[str, str] = field(default_factory=dict)
     giveup: shared.GiveUp = field(init=False)
+    _alive: set[str] = field(init=False, default_factory=set)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.giveup = shared.GiveUp(after=self.limits.give_up_after)
@@ -312,7 +320,9 @@ class Guard:
     def skipped(self, service: str, scope: str, operation: str, *,
                 level: GapLevel = GapLevel.SERVICE, resource: str = "") -> CoverageGap | None:
         """A gap when the call is not to be made (its endpoint or scope was given up), else None."""
-        for key, what in (((self.endpoint(service),), f"endpoint {self.endpoint(service)}"),
+        where = self.endpoint(service)
+        for key, what in (((where,), f"endpoint {where}"),
+                          ((where, service), f"{service} at {where}"),
                           ((service, scope), f"{service} in {scope}")):
             if self.giveup.given_up(key):
                 return CoverageGap(
@@ -324,7 +334,11 @@ class Guard:
 
     def answered(self, service: str, scope: str) -> None:
         """A call got an answer (even an error answer such as 403)."""
-        self.giveup.answered((self.endpoint(service),))
+        where = self.endpoint(service)
+        with self._lock:
+            self._alive.add(where)
+        self.giveup.answered((where,))
+        self.giveup.answered((where, service))
         self.giveup.answered((service, scope))
 
     def fault(self, service: str, scope: str, operation: str, exc: BaseException, *,
@@ -332,9 +346,15 @@ class Guard:
               ) -> CoverageGap:
         """The gap for a call that ended with ``exc``; counts it when it got no answer."""
         if is_unanswered(exc):
+            where = self.endpoint(service)
             if _no_answer_at_all(exc):
-                self.giveup.failed((self.endpoint(service),))
-            self.giveup.failed((service, scope))
+                with self._lock:
+                    alive = where in self._alive
+                self.giveup.failed((where, service) if alive else (where,))
+            else:
+                with self._lock:
+                    self._alive.add(where)
+                self.giveup.failed((service, scope))
         else:
             self.answered(service, scope)
         return CoverageGap(provider="gcp", scope=scope, service=service, operation=operation,

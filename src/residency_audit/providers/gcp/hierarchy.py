@@ -25,7 +25,7 @@ from residency_audit.providers.service import (
 
 __all__ = ["OPERATIONS", "ROUTES", "SEARCH_PERMISSIONS", "SPEC", "Folder", "Hierarchy",
            "Project", "build_hierarchy", "fetch_hierarchy", "fetch_search_visibility",
-           "parse_folder", "parse_project"]
+           "parse_each", "parse_folder", "parse_project"]
 
 R = TypeVar("R")
 
@@ -141,9 +141,15 @@ def parse_project(payload: Mapping[str, Any]) -> Project:
                            for k in sorted(labels, key=str)})
 
 
-def _parse_each(payloads: Iterable[Mapping[str, Any]], parse: Callable[[Mapping[str, Any]], R],
+def parse_each(payloads: Iterable[Mapping[str, Any]], parse: Callable[[Mapping[str, Any]], R],
                 operation: str) -> tuple[list[R], list[CoverageGap]]:
-    """Parse record by record; a record that fails is a RECORD gap naming it and the field."""
+    """Parse record by record; a record that fails is a RECORD gap naming it and the field.
+
+    >>> folders, gaps = parse_each([{"name": "folders/1"}, {"displayName": "x"}], parse_folder,
+    ...                            "cloudresourcemanager.folders.list")
+    >>> [f.name for f in folders], [(g.resource, g.field) for g in gaps]
+    (['folders/1'], [('record #1', 'name')])
+    """
     out: list[R] = []
     gaps: list[CoverageGap] = []
     for index, payload in enumerate(payloads):
@@ -304,9 +310,9 @@ def fetch_hierarchy(clients: Any, *, organization: str | None = None,
             ancestry, more = fetch_folder_ancestry(clients, up, guard=guard)
             folder_payloads.extend(ancestry)
             gaps.extend(more)
-    parsed_folders, more = _parse_each(folder_payloads, parse_folder, FOLDERS_LIST)
+    parsed_folders, more = parse_each(folder_payloads, parse_folder, FOLDERS_LIST)
     gaps.extend(more)
-    parsed_projects, more = _parse_each(project_payloads, parse_project, PROJECTS_LIST)
+    parsed_projects, more = parse_each(project_payloads, parse_project, PROJECTS_LIST)
     gaps.extend(more)
     return build_hierarchy(parsed_folders, parsed_projects, gaps)
 

@@ -16,6 +16,7 @@ RECORD level), or not read (a gap at SCOPE level); :func:`scope_states` says whi
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -37,7 +38,9 @@ from residency_audit.providers.gcp.records import Context
 from residency_audit.providers.gcp.search import fetch_search
 from residency_audit.providers.service import parse_records
 
-__all__ = ["scan_gcp", "scope_states"]
+__all__ = ["READ_IN_PART", "scan_gcp", "scope_states"]
+
+_LOG = logging.getLogger(__name__)
 
 _SEARCH_ONLY = "BigQuery, Cloud SQL, Spanner, Firestore, Bigtable, Filestore, Compute disks and snapshots"
 
@@ -136,40 +139,76 @@ def _add_links(resources: list[Resource], links: Mapping[str, set[Link]]) -> lis
     return out
 
 
+READ_IN_PART = "READ_IN_PART"
+"""Gap code that sums up, on a scope asked for, what inside it was not read."""
+
+
 def scope_states(estate: Estate) -> dict[str, str]:
     """How each scope asked for ended: ``read``, ``read in part`` or ``not read``. Pure.
 
-    A scope is not read when a SCOPE-level gap names it, read in part when any other gap lies
-    in it (its own, or one of a project found in it), else read.
+    Not read: a SCOPE-level gap names the scope. Read in part: some other gap names it (the
+    scan writes a ``READ_IN_PART`` gap on every scope asked for that something inside it is
+    missing from). Else read.
 
     >>> from residency_audit.model import ScanMetadata
     >>> scope_states(Estate(metadata=ScanMetadata(scopes=("projects/p",))))
     {'projects/p': 'read'}
     """
-    projects_in: dict[str, set[str]] = {}
-    for r in estate.resources:
-        if r.provider != "gcp":
-            continue
-        for key in ("organization", "folder_ids"):
-            for part in _scope_parts(r.attributes.get(key, "")):
-                projects_in.setdefault(part, set()).add(r.account)
     out: dict[str, str] = {}
     for scope in estate.metadata.scopes:
-        bare = scope.removeprefix("projects/")
-        inside = {scope, bare} | projects_in.get(scope, set())
-        mine = [g for g in estate.gaps if g.provider == "gcp" and g.scope in inside]
-        if any(g.level is GapLevel.SCOPE and g.scope in (scope, bare) for g in mine):
+        names = {scope, scope.removeprefix("projects/")}
+        mine = [g for g in estate.gaps if g.provider == "gcp" and g.scope in names]
+        if any(g.level is GapLevel.SCOPE for g in mine):
             out[scope] = "not read"
-        elif mine:
-            out[scope] = "read in part"
         else:
-            out[scope] = "read"
+            out[scope] = "read in part" if mine else "read"
     return out
 
 
-def _scope_parts(value: str) -> list[str]:
-    parts = value.split("/")
-    return [f"{parts[i]}/{parts[i + 1]}" for i in range(0, len(parts) - 1, 2)]
+def _inside(scope: str, hier: Hierarchy) -> tuple[set[str], list[Project]]:
+    """Every name a gap inside ``scope`` can carry as its scope, and the projects under it."""
+    projects = _projects_under(scope, hier)
+    names = {scope, scope.removeprefix("projects/")}
+    if scope.startswith("organizations/"):
+        names |= set(hier.folders)
+    elif scope.startswith("folders/"):
+        names |= {f for p in projects for f in p.folder_ids}
+        names |= {name for name in hier.folders if _under_folder(name, scope, hier)}
+    for p in projects:
+        names |= {p.project_id, p.number, p.name, f"projects/{p.project_id}"}
+    return names, projects
+
+
+def _under_folder(name: str, scope: str, hier: Hierarchy) -> bool:
+    seen: set[str] = set()
+    while name.startswith("folders/") and name not in seen:
+        if name == scope:
+            return True
+        seen.add(name)
+        folder = hier.folders.get(name)
+        name = folder.parent if folder is not None else ""
+    return False
+
+
+def _summaries(scopes: Sequence[str], hier: Hierarchy, gaps: Sequence[CoverageGap]
+               ) -> list[CoverageGap]:
+    """A ``READ_IN_PART`` gap on each scope asked for that is read, but not all of it. Pure."""
+    out: list[CoverageGap] = []
+    for scope in scopes:
+        names, projects = _inside(scope, hier)
+        own = {scope, scope.removeprefix("projects/")}
+        mine = [g for g in gaps if g.scope in names]
+        if not mine or any(g.level is GapLevel.SCOPE and g.scope in own for g in mine):
+            continue
+        lost = sorted({p.project_id for p in projects
+                       if any(g.level is GapLevel.SCOPE and g.scope in
+                              {p.project_id, p.number, p.name} for g in mine)})
+        shown = ", ".join(lost[:20]) + (f" and {len(lost) - 20} more" if len(lost) > 20 else "")
+        detail = f"{len(lost)} of {len(projects)} project(s) not read ({shown}); " if lost else ""
+        out.append(CoverageGap(
+            provider="gcp", scope=scope, service="gcp", operation="scan", error=READ_IN_PART,
+            message=f"{detail}{len(mine)} gap(s) in this scope: read in part, not all of it"))
+    return out
 
 
 def _guard(config: ClientConfig, limits: Limits) -> Guard:
@@ -283,7 +322,8 @@ def scan_gcp(
     not_read = {g.scope for g in gaps if g.level is GapLevel.SCOPE}
     for scope in scopes:
         under = {p.project_id for p in _projects_under(scope, hier)}
-        if scope in searched or under & listed or under & not_read:
+        if scope in searched or under & listed or (
+                scope.startswith("projects/") and under & not_read):
             continue
         what = "no project under it is known" if not under else "none of its projects was read"
         gaps.append(_not_read(scope, f"Cloud Asset search of {scope} failed and {what}: "
@@ -291,13 +331,17 @@ def scan_gcp(
 
     linked, more = cloudsql.link_replicas(found.values())
     gaps.extend(more)
+    gaps.extend(_summaries(scopes, hier, gaps))
     linked = _add_links(linked, filestore.backup_links(linked))
     linked = _add_links(linked, compute.snapshot_links(linked))
     report("gcp: done", 1, 1)
     unique_gaps = {g.key: g for g in gaps}
-    return Estate(
+    estate = Estate(
         resources=tuple(sorted(linked, key=lambda r: r.id)),
         gaps=tuple(unique_gaps[k] for k in sorted(unique_gaps)),
         metadata=ScanMetadata(sources=("gcp",), started=started, finished=_now(),
                               scopes=tuple(scopes)),
     )
+    for scope, state in sorted(scope_states(estate).items()):
+        _LOG.info("gcp: %s %s", scope, state)
+    return estate
