@@ -64,6 +64,8 @@ class Fault:
     message: str = "injected fault"
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
+    reply: Any = None
+    """When set, the JSON body answered instead of an error envelope (a malformed answer)."""
 
 
 def location(name: str, display: str, *, physical: str, geography: str, group: str = "Europe",
@@ -108,6 +110,8 @@ class FakeArm:
         self.resources: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.sql_children: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.faults: list[Fault] = []
+        self.denied: set[str] = set()
+        self.permissions: dict[str, list[dict[str, Any]]] = {}
         self.page_size = page_size
         self.requests: list[tuple[str, str]] = []
         self.graph_bodies: list[dict[str, Any]] = []
@@ -137,6 +141,15 @@ class FakeArm:
         self.sql_children.setdefault((server_id.lower(), kind.lower()), []).append(item)
         return item
 
+    def deny(self, sub: str) -> None:
+        """The caller holds no role on ``sub``: 403 on its paths, and Resource Graph leaves its rows out."""
+        self.denied.add(sub.lower())
+
+    def grant(self, scope: str, actions: list[str], not_actions: list[str] | None = None) -> None:
+        """The caller's effective permissions on a subscription or management group (default ``*/read``)."""
+        self.permissions[scope.lower()] = [{"actions": actions, "notActions": not_actions or [],
+                                            "dataActions": [], "notDataActions": []}]
+
     def fail(self, path: str, status: int, code: str, **kwargs: Any) -> Fault:
         fault = Fault(path=path, status=status, code=code, **kwargs)
         self.faults.append(fault)
@@ -154,6 +167,8 @@ class FakeArm:
                 if (fault.times > 0 and fault.method == method and re.search(fault.path, path, re.I)
                         and fault.query in query and fault.body in body.decode("utf-8", "replace")):
                     fault.times -= 1
+                    if fault.reply is not None:
+                        return fault.status, fault.reply, fault.headers
                     return fault.status, {"error": {"code": fault.code, "message": fault.message}}, fault.headers
         return None
 
@@ -177,6 +192,20 @@ class FakeArm:
         if fault is not None:
             return fault
         low = path.lower()
+        denied = re.match(r"^/subscriptions/([^/]+)", low)
+        if denied and denied.group(1) in self.denied:
+            sub = path.split("/")[2]
+            return 403, {"error": {"code": "AuthorizationFailed", "message": (
+                f"The client '00000000-aaaa-bbbb-cccc-000000000000' with object id "
+                f"'00000000-aaaa-bbbb-cccc-000000000000' does not have authorization to perform action "
+                f"'Microsoft.Authorization/permissions/read' over scope '/subscriptions/{sub}' or the scope is "
+                f"invalid. If access was recently granted, please refresh your credentials.")}}, {}
+        perm = re.match(r"^(?:/subscriptions/([^/]+)|/providers/microsoft\.management/managementgroups/([^/]+))"
+                        r"/providers/microsoft\.authorization/permissions$", low)
+        if perm and method == "GET":
+            scope = perm.group(1) or perm.group(2)
+            default = [{"actions": ["*/read"], "notActions": [], "dataActions": [], "notDataActions": []}]
+            return 200, {"value": self.permissions.get(scope, default)}, {}
         if method == "POST" and low == "/providers/microsoft.resourcegraph/resources":
             return 200, self._graph(json.loads(body or b"{}")), {}
         if method != "GET":
@@ -212,6 +241,7 @@ class FakeArm:
         subs = [s.lower() for s in request.get("subscriptions") or []]
         for mg in request.get("managementGroups") or []:
             subs += [s.lower() for s in self.management_groups.get(mg.lower(), [])]
+        subs = [s for s in subs if s not in self.denied]  # left out without a word, as Resource Graph does
         if "resourcecontainers" in query.lower():
             rows = [{"id": s["id"], "subscriptionId": s["subscriptionId"], "name": s["displayName"]}
                     for s in self.subscriptions.values() if s["subscriptionId"].lower() in subs]
@@ -272,3 +302,46 @@ class FakeArm:
             server.shutdown()
             server.server_close()
             thread.join(timeout=5)
+
+
+@contextmanager
+def silent_server(ca: Any) -> Iterator[tuple[str, list[int]]]:
+    """A TLS server on 127.0.0.1 that accepts connections, completes the handshake and never answers.
+
+    Yields the base URL and a list that gets one entry per connection accepted.
+    """
+    import socket
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    listener.settimeout(0.1)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    accepted: list[int] = []
+    held: list[Any] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            accepted.append(1)
+            try:
+                conn.settimeout(5)
+                held.append(context.wrap_socket(conn, server_side=True))
+            except (ssl.SSLError, OSError):
+                conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{listener.getsockname()[1]}", accepted
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for s in held:
+            s.close()
+        listener.close()

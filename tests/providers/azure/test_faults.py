@@ -18,8 +18,10 @@ def test_403_on_one_subscription_is_a_gap_and_the_scan_goes_on(scan: Any, fake_a
                           "'Microsoft.Storage/storageAccounts/read' over scope '/subscriptions/3333'.")
     estate = scan(use_resource_graph=False, subscriptions=ALL)
     denied = gaps(estate, scope=t.SUB_DENIED, error="AuthorizationFailed")
-    assert {g.service for g in denied} == {"storage", "sql", "cosmosdb", "recoveryservices", "dataprotection",
-                                           "keyvault"}
+    assert {g.service for g in denied} == {"authorization", "storage", "sql", "cosmosdb", "recoveryservices",
+                                           "dataprotection", "keyvault"}
+    [scope_gap] = [g for g in denied if g.level.value == "scope"]
+    assert scope_gap.service == "authorization"
     assert all(g.message.startswith("HTTP 403: The client does not have authorization") for g in denied)
     assert not [r for r in estate.resources if r.account == t.SUB_DENIED]
     assert by_name(estate, "journalnl").account == t.SUB_PROD

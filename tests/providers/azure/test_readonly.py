@@ -50,6 +50,7 @@ def test_guard_flags_requests_outside_the_allow_list() -> None:
 def test_every_request_of_a_full_scan_is_allow_listed(scan: Any, fake_arm: FakeArm) -> None:
     scan()
     scan(use_resource_graph=False)
+    scan(management_groups=["mg-healthcare"])
     seen = {operation_for_request(m, p) for m, p in fake_arm.requests}
     assert None not in seen
     assert seen == {op.operation for op in OPERATIONS}  # and every allow-listed operation is used

@@ -1,32 +1,64 @@
-"""Building Azure SDK clients for one scan, and turning their failures into coverage gaps.
+"""Talking to Resource Manager for one scan, bounded in time, and turning failures into gaps.
 
 The adapter never reaches for ambient configuration on its own: the credential, the Resource
-Manager endpoint (public cloud, a sovereign cloud, a private endpoint) and any extra client
-keyword arguments (``connection_verify``, ``retry_total``, ``transport``, …) travel in one
-:class:`AzureContext`. SDK imports happen inside functions, never at import time.
+Manager endpoint (public cloud, a sovereign cloud, a private endpoint), the time limits and any
+extra client keyword arguments (``connection_verify``, ``retry_total``, ``transport``, …) travel
+in one :class:`AzureContext`. SDK imports happen inside functions, never at import time.
+
+Every request goes through a Resource Manager SDK client's pipeline (credential, retries, TLS)
+with :meth:`send_request` and is read as plain JSON: one record that the SDK's models would not
+deserialise must not lose the page it is on (the parsers make such a record a gap instead).
+
+**Bounded time.** Each client gets ``connection_timeout``/``read_timeout`` and a retry policy of
+``max_attempts`` attempts with back-off capped at ``backoff_cap`` (``Retry-After`` honoured up to
+:data:`RETRY_AFTER_CAP`); each call is also bounded by :func:`~residency_audit.providers.service.worst_case_seconds`.
+A call that gets no answer (connection refused, timeouts) counts against the whole endpoint, and
+one answered with 5xx past the retries against its (scope, service), in the scan's
+:class:`~residency_audit.providers.service.GiveUp`: once given up, the calls left are not made
+and a gap says so.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from residency_audit.model import CoverageGap, GapLevel
-from residency_audit.providers.service import server_reason
+from residency_audit.providers.service import (
+    BACKOFF_CAP,
+    CONNECT_TIMEOUT,
+    GIVE_UP_AFTER,
+    MAX_ATTEMPTS,
+    READ_TIMEOUT,
+    GiveUp,
+    server_reason,
+    worst_case_seconds,
+)
 
 __all__ = [
+    "ENDPOINT",
     "MAX_TOKEN_FILE_BYTES",
     "PUBLIC_ARM",
+    "RETRY_AFTER_CAP",
     "AzureContext",
+    "GivenUp",
     "StaticTokenCredential",
+    "Timing",
+    "UnreadableResponse",
     "collect",
     "error_code",
     "gap_from_error",
+    "guarded",
+    "is_fault",
     "is_sdk_error",
+    "is_unanswered",
+    "list_items",
     "read_token_file",
+    "request_json",
     "scopes_for_endpoint",
     "subscription_of",
     "to_rest",
@@ -34,6 +66,10 @@ __all__ = [
 
 PUBLIC_ARM = "https://management.azure.com"
 """Resource Manager of the public cloud (the default endpoint)."""
+RETRY_AFTER_CAP = 30.0
+"""Longest pause a server's ``Retry-After`` (throttling) can impose between two attempts, in seconds."""
+ENDPOINT: tuple[str, ...] = ("endpoint",)
+"""The :class:`GiveUp` key of the Resource Manager endpoint itself."""
 
 _SOVEREIGN_AUDIENCES = {
     "management.chinacloudapi.cn": "https://management.chinacloudapi.cn/.default",
@@ -56,21 +92,85 @@ def scopes_for_endpoint(base_url: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Timing:
+    """Time limits of every request of a scan (defaults from :mod:`residency_audit.providers.service`).
+
+    >>> Timing().worst_case_seconds()
+    85.0
+    """
+
+    connect_timeout: float = CONNECT_TIMEOUT
+    read_timeout: float = READ_TIMEOUT
+    max_attempts: int = MAX_ATTEMPTS
+    backoff_cap: float = BACKOFF_CAP
+    give_up_after: int = GIVE_UP_AFTER
+
+    def worst_case_seconds(self) -> float:
+        """Longest time one call (all attempts) can take on an endpoint that never answers."""
+        return worst_case_seconds(connect=self.connect_timeout, read=self.read_timeout,
+                                  attempts=self.max_attempts, backoff_cap=self.backoff_cap, give_up_after=1)
+
+
+@functools.cache
+def _retry_policy_class() -> Any:
+    from azure.core.pipeline.policies import RetryPolicy
+
+    class BoundedRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
+        """azure-core's retry policy with the server's ``Retry-After`` capped."""
+
+        def __init__(self, *, retry_after_cap: float = RETRY_AFTER_CAP, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.retry_after_cap = retry_after_cap
+
+        def _sleep_for_retry(self, response: Any, transport: Any) -> bool:
+            retry_after = self.get_retry_after(response)
+            if retry_after:
+                transport.sleep(min(float(retry_after), self.retry_after_cap))
+                return True
+            return False
+
+    return BoundedRetryPolicy
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AzureContext:
-    """What every client of one scan is built from: credential, endpoint and extra client options."""
+    """What every request of one scan is made with: credential, endpoint, time limits, give-ups."""
 
     credential: Any
     base_url: str = PUBLIC_ARM
     client_kwargs: Mapping[str, Any] = field(default_factory=dict)
     credential_scopes: tuple[str, ...] = ()
+    timing: Timing = field(default_factory=Timing)
+    give_up: GiveUp = field(default_factory=GiveUp)
+
+    def client_options(self) -> dict[str, Any]:
+        """The keyword arguments every client gets: time limits and retry policy, then ``client_kwargs``."""
+        t = self.timing
+        kwargs: dict[str, Any] = {"connection_timeout": t.connect_timeout, "read_timeout": t.read_timeout,
+                                  **self.client_kwargs}
+        kwargs.setdefault("credential_scopes", list(self.credential_scopes or scopes_for_endpoint(self.base_url)))
+        if "retry_policy" not in kwargs:
+            retry = {"retry_total": max(0, t.max_attempts - 1), "retry_backoff_max": t.backoff_cap,
+                     "timeout": t.worst_case_seconds(),
+                     **{k: v for k, v in kwargs.items() if k.startswith("retry_") or k == "timeout"}}
+            kwargs["retry_policy"] = _retry_policy_class()(**retry)
+        return kwargs
 
     def client(self, cls: Any, subscription_id: str | None = None) -> Any:
         """A new SDK client of class ``cls`` (per subscription when ``subscription_id`` is given)."""
-        kwargs = dict(self.client_kwargs)
-        kwargs.setdefault("credential_scopes", list(self.credential_scopes or scopes_for_endpoint(self.base_url)))
+        kwargs = self.client_options()
         if subscription_id is None:
             return cls(self.credential, base_url=self.base_url, **kwargs)
         return cls(self.credential, subscription_id, base_url=self.base_url, **kwargs)
+
+
+class UnreadableResponse(Exception):
+    """An answer that is not the JSON a list or query returns (not JSON, no ``value`` list, a
+    ``nextLink`` off the endpoint). The page is lost; the pages before it are kept."""
+
+
+class GivenUp(Exception):
+    """A call not made: its endpoint or (scope, service) was given up earlier in the scan."""
 
 
 def to_rest(item: Any) -> dict[str, Any]:
@@ -92,15 +192,36 @@ def is_sdk_error(exc: BaseException) -> bool:
     return isinstance(exc, AzureError)
 
 
+def is_fault(exc: BaseException) -> bool:
+    """Whether ``exc`` is a request's fault that becomes a gap (SDK error, unreadable answer, given up)."""
+    return isinstance(exc, UnreadableResponse | GivenUp) or is_sdk_error(exc)
+
+
+def is_unanswered(exc: BaseException) -> bool:
+    """Whether ``exc`` means no answer at all: connection failed or timed out (after the retries)."""
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
+    return isinstance(exc, ServiceRequestError | ServiceResponseError)
+
+
+def _status(exc: BaseException) -> int:
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else 0
+
+
 def error_code(exc: BaseException) -> str:
     """The Azure error code (``AuthorizationFailed``), else ``HTTP<status>``, else the exception type."""
     from azure.core.exceptions import HttpResponseError
 
+    if isinstance(exc, UnreadableResponse):
+        return "UnparseableResponse"
+    if isinstance(exc, GivenUp):
+        return "GivenUp"
     if isinstance(exc, HttpResponseError):
         err = getattr(exc, "error", None)
         code = getattr(err, "code", None) if err is not None else None
         if code:
-            return str(code)
+            return server_reason(str(code), limit=100)
         if exc.status_code:
             return f"HTTP{exc.status_code}"
     return type(exc).__name__
@@ -115,7 +236,7 @@ def _message(exc: BaseException) -> str:
 def gap_from_error(exc: BaseException, *, scope: str, service: str, operation: str,
                    resource: str = "", region: str = "", level: GapLevel = GapLevel.SERVICE) -> CoverageGap:
     """A coverage gap for a failed request: the error code and the server's reason (no URL, no secret)."""
-    status = getattr(exc, "status_code", None)
+    status = _status(exc)
     message = _message(exc)
     if status:
         message = f"HTTP {status}: {message}"
@@ -123,8 +244,91 @@ def gap_from_error(exc: BaseException, *, scope: str, service: str, operation: s
                        error=error_code(exc), message=message, region=region, resource=resource, level=level)
 
 
+def guarded(ctx: AzureContext, key: tuple[str, ...],
+            call: Callable[[], tuple[list[Any], BaseException | None]]) -> tuple[list[Any], BaseException | None]:
+    """Make ``call`` unless the endpoint or ``key`` was given up; record how it ended in ``ctx.give_up``.
+
+    No answer at all counts against the endpoint (and ``key``); 5xx past the retries against ``key``.
+    """
+    give_up = ctx.give_up
+    if give_up.given_up(ENDPOINT):
+        return [], GivenUp("not requested: the Resource Manager endpoint gave no answer to an earlier call "
+                           "(connection or read timed out after every attempt); given up for the rest of the scan")
+    if give_up.given_up(key):
+        return [], GivenUp(f"not requested: an earlier call of {'/'.join(key)} answered 5xx after every attempt; "
+                           "given up for the rest of the scan")
+    items, exc = call()
+    if exc is None:
+        give_up.answered(ENDPOINT)
+        give_up.answered(key)
+    elif is_unanswered(exc):
+        give_up.failed(ENDPOINT)
+        give_up.failed(key)
+    elif _status(exc) >= 500:
+        give_up.answered(ENDPOINT)
+        give_up.failed(key)
+    else:
+        give_up.answered(ENDPOINT)
+        give_up.answered(key)
+    return items, exc
+
+
+def _same_endpoint(url: str, base_url: str) -> bool:
+    a, b = urlsplit(url), urlsplit(base_url)
+    return (a.scheme.lower(), (a.netloc or "").lower()) == (b.scheme.lower(), (b.netloc or "").lower())
+
+
+def request_json(client: Any, method: str, url: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """One request through ``client``'s pipeline; the answer as a JSON object, else an exception."""
+    from azure.core.exceptions import HttpResponseError
+    from azure.core.rest import HttpRequest
+
+    request = HttpRequest(method, url, json=dict(body)) if body is not None else HttpRequest(method, url)
+    response = client.send_request(request)
+    if response.status_code >= 400:
+        raise HttpResponseError(response=response)
+    try:
+        data = response.json()
+    except ValueError:
+        raise UnreadableResponse(f"HTTP {response.status_code} answer is not JSON") from None
+    if not isinstance(data, dict):
+        raise UnreadableResponse(f"answer is a JSON {type(data).__name__}, not an object")
+    return data
+
+
+def list_items(ctx: AzureContext, path: str, api_version: str) -> tuple[list[Any], BaseException | None]:
+    """Every item of an ARM list (``value``, following ``nextLink``), and the fault that stopped it.
+
+    Items are raw JSON, as the server sent them. Items of pages before a failing page are kept. A
+    ``nextLink`` to another host than the endpoint is not followed (the token would go there).
+    """
+    from azure.mgmt.resource.subscriptions import SubscriptionClient
+
+    url: str | None = f"{ctx.base_url.rstrip('/')}{path}?api-version={api_version}"
+    items: list[Any] = []
+    with ctx.client(SubscriptionClient) as client:
+        try:
+            while url:
+                body = request_json(client, "GET", url)
+                value = body.get("value")
+                if not isinstance(value, list):
+                    raise UnreadableResponse("answer has no 'value' list")
+                items.extend(value)
+                link = body.get("nextLink")
+                if link is not None and not isinstance(link, str):
+                    raise UnreadableResponse("'nextLink' is not a string")
+                if link and not _same_endpoint(link, ctx.base_url):
+                    raise UnreadableResponse("'nextLink' points off the Resource Manager endpoint: not followed")
+                url = link or None
+        except Exception as exc:
+            if not is_fault(exc):
+                raise
+            return items, exc
+    return items, None
+
+
 def collect(pages: Iterable[Any]) -> tuple[list[dict[str, Any]], BaseException | None]:
-    """Every item of a pager as REST JSON, and the SDK error that stopped it (None when complete).
+    """Every item of an SDK pager as REST JSON, and the SDK error that stopped it (None when complete).
 
     Items read before a failing page (a ``nextLink`` that fails) are kept.
     """

@@ -12,6 +12,14 @@ from pathlib import Path
 from residency_audit.errors import InputError
 from residency_audit.model import Estate
 from residency_audit.providers.base import ProgressCallback
+from residency_audit.providers.service import (
+    BACKOFF_CAP,
+    CONNECT_TIMEOUT,
+    GIVE_UP_AFTER,
+    MAX_ATTEMPTS,
+    READ_TIMEOUT,
+    worst_case_seconds,
+)
 
 __all__ = ["add_arguments", "is_requested", "permissions_text", "scan_from_args"]
 
@@ -36,6 +44,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--azure-access-token-file", metavar="FILE", default=None,
                    help="use the bearer token in FILE (e.g. from `az account get-access-token`) "
                         "instead of DefaultAzureCredential")
+    g.add_argument("--azure-connect-timeout", metavar="SECONDS", type=float, default=CONNECT_TIMEOUT,
+                   help=f"seconds to wait for a connection (default {CONNECT_TIMEOUT:g})")
+    g.add_argument("--azure-read-timeout", metavar="SECONDS", type=float, default=READ_TIMEOUT,
+                   help=f"seconds to wait for an answer (default {READ_TIMEOUT:g})")
+    g.add_argument("--azure-max-attempts", metavar="N", type=int, default=MAX_ATTEMPTS,
+                   help=f"attempts per call, first included, for throttling, 5xx and timeouts (default {MAX_ATTEMPTS})")
+    g.add_argument("--azure-backoff-cap", metavar="SECONDS", type=float, default=BACKOFF_CAP,
+                   help=f"longest pause between two attempts (default {BACKOFF_CAP:g})")
+    g.add_argument("--azure-give-up-after", metavar="N", type=int, default=GIVE_UP_AFTER,
+                   help="calls left unanswered after which the endpoint (or a subscription's service answering "
+                        f"5xx) is given up (default {GIVE_UP_AFTER}; with the defaults a dead endpoint costs at "
+                        f"most {worst_case_seconds():g} s)")
 
 
 def is_requested(args: argparse.Namespace) -> bool:
@@ -61,13 +81,22 @@ def scan_from_args(args: argparse.Namespace, *, progress: ProgressCallback | Non
         if not Path(args.azure_ca_bundle).is_file():
             raise InputError(args.azure_ca_bundle, None, "--azure-ca-bundle", "no such file")
         client_kwargs["connection_verify"] = args.azure_ca_bundle
+    for flag, value, least in (("--azure-connect-timeout", args.azure_connect_timeout, 0.0),
+                               ("--azure-read-timeout", args.azure_read_timeout, 0.0),
+                               ("--azure-max-attempts", args.azure_max_attempts, 0),
+                               ("--azure-give-up-after", args.azure_give_up_after, 0),
+                               ("--azure-backoff-cap", args.azure_backoff_cap, -1e-9)):
+        if not value > least or value != value or value == float("inf"):
+            raise InputError("<command line>", None, flag, f"{value!r} is out of range (must be positive)")
     credential = None
     if args.azure_access_token_file:
         credential = StaticTokenCredential.from_file(args.azure_access_token_file)
     return scan_azure(credential=credential, subscriptions=list(args.azure_subscription or ()) or None,
                       management_groups=list(args.azure_management_group or ()), base_url=endpoint,
                       use_resource_graph=not args.azure_no_resource_graph, client_kwargs=client_kwargs,
-                      progress=progress)
+                      connect_timeout=args.azure_connect_timeout, read_timeout=args.azure_read_timeout,
+                      max_attempts=args.azure_max_attempts, backoff_cap=args.azure_backoff_cap,
+                      give_up_after=args.azure_give_up_after, progress=progress)
 
 
 def permissions_text() -> str:

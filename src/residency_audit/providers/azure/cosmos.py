@@ -12,19 +12,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from residency_audit.model import CoverageGap, Role
-from residency_audit.providers.azure.arm import AzureContext, collect, subscription_of
+from residency_audit.providers.azure.arm import list_items, subscription_of
 from residency_audit.providers.azure.locations import RegionFacts, normalize
 from residency_audit.providers.azure.records import (
     Parsed,
     api,
     base_resource,
+    entries,
+    obj,
     placement,
     region_gaps,
+    text,
 )
-from residency_audit.providers.azure.routes import Route, read_route
+from residency_audit.providers.azure.routes import AzureService, Route, azure_service, read_route
 from residency_audit.providers.azure.sql import backup_role_region
+from residency_audit.providers.service import member, optional_member
 
-__all__ = ["LIST_OPERATION", "RESOURCE_TYPE", "ROUTES", "fetch_cosmos_accounts", "parse_cosmos_account"]
+__all__ = ["LIST_OPERATION", "RESOURCE_TYPE", "ROUTES", "SERVICES", "parse_cosmos_account"]
 
 LIST_OPERATION = "DatabaseAccounts_List"
 RESOURCE_TYPE = "microsoft.documentdb/databaseaccounts"
@@ -35,40 +39,36 @@ ROUTES: tuple[Route, ...] = (
 """The read operations this module calls (never ``listKeys``)."""
 
 
-def fetch_cosmos_accounts(ctx: AzureContext, subscription: str) -> tuple[list[dict[str, Any]], BaseException | None]:
-    """Every Cosmos DB account of a subscription."""
-    from azure.mgmt.cosmosdb import CosmosDBManagementClient
-
-    with ctx.client(CosmosDBManagementClient, subscription) as client:
-        return collect(client.database_accounts.list())
-
-
 def parse_cosmos_account(raw: Mapping[str, Any], *, facts: RegionFacts, operation: str = LIST_OPERATION) -> Parsed:
     """A Cosmos DB account with one placement per region."""
-    props = raw.get("properties") or {}
-    rid = str(raw["id"])
-    locations = props.get("locations") or props.get("readLocations") or []
-    writes = {normalize(w.get("locationName")) for w in props.get("writeLocations") or []}
+    rid = member(raw, "id", str)
+    field = "properties.locations"
+    locations = entries(raw, field)
+    if not locations:
+        field = "properties.readLocations"
+        locations = entries(raw, field)
+    writes = {normalize(text(w, "locationName")) for w in entries(raw, "properties.writeLocations")}
+    ranked = []
+    for i, loc in enumerate(locations):
+        prio = optional_member(loc, "failoverPriority", int, 0, path=f"{field}[{i}].")
+        ranked.append((prio, i, text(loc, "locationName")))
     placements = []
     priorities = []
-    for i, loc in enumerate(sorted(locations, key=lambda x: int(x.get("failoverPriority") or 0))):
-        code = normalize(loc.get("locationName"))
+    for prio, i, name in sorted(ranked):
+        code = normalize(name)
         if not code:
             continue
-        prio = int(loc.get("failoverPriority") or 0)
         is_write = code in writes if writes else prio == 0
         placements.append(placement(code, Role.PRIMARY if is_write else Role.REPLICA,
-                                    api(operation, f"properties.locations[{i}].locationName",
-                                        detail=f"failoverPriority {prio}")))
+                                    api(operation, f"{field}[{i}].locationName", detail=f"failoverPriority {prio}")))
         priorities.append(f"{code}={prio}")
     gaps: list[CoverageGap] = []
     if not placements:
-        placements.append(placement(raw["location"], Role.PRIMARY, api(operation, "location")))
+        placements.append(placement(member(raw, "location", str), Role.PRIMARY, api(operation, "location")))
         gaps.append(CoverageGap(provider="azure", scope=subscription_of(rid), service="cosmosdb",
                                 operation=operation, error="UnknownReplicaLocations", resource=rid,
                                 message="account lists no properties.locations: its replicas cannot be told"))
-    backup = props.get("backupPolicy") or {}
-    redundancy = str((backup.get("periodicModeProperties") or {}).get("backupStorageRedundancy") or "")
+    redundancy = text(raw, "properties.backupPolicy.periodicModeProperties.backupStorageRedundancy")
     write_region = next((p.code for p in placements if p.role == Role.PRIMARY), placements[0].code)
     if redundancy:
         where = backup_role_region(redundancy, write_region, facts)
@@ -82,11 +82,20 @@ def parse_cosmos_account(raw: Mapping[str, Any], *, facts: RegionFacts, operatio
             placements.append(placement(code, Role.BACKUP, api(
                 operation, "properties.backupPolicy.periodicModeProperties.backupStorageRedundancy",
                 detail=f"{redundancy}" + (f"; paired region from {pair_ev}" if pair_ev else ""))))
+    props = obj(raw, "properties")
     r = base_resource(raw, service="cosmosdb", kind="database-account", placements=placements, attributes={
         "failover_priorities": ",".join(priorities),
-        "multiple_write_locations": str(bool(props.get("enableMultipleWriteLocations"))).lower(),
-        "automatic_failover": str(bool(props.get("enableAutomaticFailover"))).lower(),
-        "backup_policy": str(backup.get("type") or ""),
+        "multiple_write_locations": str(props.get("enableMultipleWriteLocations") is True).lower(),
+        "automatic_failover": str(props.get("enableAutomaticFailover") is True).lower(),
+        "backup_policy": text(raw, "properties.backupPolicy.type"),
         "backup_storage_redundancy": redundancy,
     })
     return Parsed(resources=[r], gaps=gaps + region_gaps(r, facts, service="cosmosdb", operation=operation))
+
+
+SERVICES: tuple[AzureService, ...] = (
+    azure_service(name="cosmosdb", routes=ROUTES, fetch=list_items, parse=parse_cosmos_account,
+                  resource_type=RESOURCE_TYPE, api_version="2024-11-15",
+                  finds="Cosmos DB accounts: every read and write region, failover priority, backup redundancy"),
+)
+"""The Cosmos DB service, declared once."""

@@ -12,25 +12,28 @@ from collections.abc import Mapping
 from typing import Any
 
 from residency_audit.model import Evidence, Role
-from residency_audit.providers.azure.arm import AzureContext, collect
+from residency_audit.providers.azure.arm import list_items
 from residency_audit.providers.azure.locations import RegionFacts, normalize
 from residency_audit.providers.azure.records import (
     Parsed,
     api,
     base_resource,
+    entries,
+    obj,
     placement,
     region_gaps,
+    text,
 )
-from residency_audit.providers.azure.routes import Route, read_route
+from residency_audit.providers.azure.routes import AzureService, Route, azure_service, read_route
+from residency_audit.providers.service import member
 
 __all__ = [
     "HSM_LIST_OPERATION",
     "HSM_TYPE",
     "ROUTES",
+    "SERVICES",
     "VAULT_LIST_OPERATION",
     "VAULT_TYPE",
-    "fetch_key_vaults",
-    "fetch_managed_hsms",
     "parse_key_vault",
     "parse_managed_hsm",
 ]
@@ -52,46 +55,42 @@ ROUTES: tuple[Route, ...] = (
 """The read operations this module calls (management plane only: no keys, no secrets)."""
 
 
-def fetch_key_vaults(ctx: AzureContext, subscription: str) -> tuple[list[dict[str, Any]], BaseException | None]:
-    """Every key vault of a subscription."""
-    from azure.mgmt.keyvault import KeyVaultManagementClient
-
-    with ctx.client(KeyVaultManagementClient, subscription) as client:
-        return collect(client.vaults.list_by_subscription())
-
-
-def fetch_managed_hsms(ctx: AzureContext, subscription: str) -> tuple[list[dict[str, Any]], BaseException | None]:
-    """Every managed HSM of a subscription."""
-    from azure.mgmt.keyvault import KeyVaultManagementClient
-
-    with ctx.client(KeyVaultManagementClient, subscription) as client:
-        return collect(client.managed_hsms.list_by_subscription())
-
-
 def parse_key_vault(raw: Mapping[str, Any], *, facts: RegionFacts, operation: str = VAULT_LIST_OPERATION) -> Parsed:
     """A key vault: its region, and the paired region Microsoft replicates it to."""
-    location = normalize(raw["location"])
+    location = normalize(member(raw, "location", str))
     placements = [placement(location, Role.PRIMARY, api(operation, "location"))]
     pair = None if location in KEY_VAULT_IN_REGION_ONLY else facts.pair(location)
     if pair is not None:
         placements.append(placement(pair[0], Role.SECONDARY, Evidence(
             source="derived", ref=KEY_VAULT_REDUNDANCY_DOC,
             detail=f"key vault contents are replicated to the paired region; pair from {pair[1]}")))
-    props = raw.get("properties") or {}
     r = base_resource(raw, service="keyvault", kind="key-vault", placements=placements, attributes={
-        "sku": str((props.get("sku") or {}).get("name") or ""),
-        "purge_protection": str(bool(props.get("enablePurgeProtection"))).lower(),
+        "sku": text(raw, "properties.sku.name"),
+        "purge_protection": str(obj(raw, "properties").get("enablePurgeProtection") is True).lower(),
     })
     return Parsed(resources=[r], gaps=region_gaps(r, facts, service="keyvault", operation=operation))
 
 
 def parse_managed_hsm(raw: Mapping[str, Any], *, facts: RegionFacts, operation: str = HSM_LIST_OPERATION) -> Parsed:
     """A managed HSM: its region and any extra regions of multi-region replication."""
-    placements = [placement(raw["location"], Role.PRIMARY, api(operation, "location"))]
-    for i, region in enumerate((raw.get("properties") or {}).get("regions") or []):
-        if region.get("name") and normalize(region["name"]) != normalize(raw["location"]):
-            role = Role.PRIMARY if region.get("isPrimary") else Role.REPLICA
-            placements.append(placement(region["name"], role, api(operation, f"properties.regions[{i}].name")))
+    location = member(raw, "location", str)
+    placements = [placement(location, Role.PRIMARY, api(operation, "location"))]
+    for i, region in enumerate(entries(raw, "properties.regions")):
+        name = text(region, "name")
+        if name and normalize(name) != normalize(location):
+            role = Role.PRIMARY if region.get("isPrimary") is True else Role.REPLICA
+            placements.append(placement(name, role, api(operation, f"properties.regions[{i}].name")))
     r = base_resource(raw, service="keyvault", kind="managed-hsm", placements=placements,
-                      attributes={"sku": str((raw.get("sku") or {}).get("name") or "")})
+                      attributes={"sku": text(raw, "sku.name")})
     return Parsed(resources=[r], gaps=region_gaps(r, facts, service="keyvault", operation=operation))
+
+
+SERVICES: tuple[AzureService, ...] = (
+    azure_service(name="keyvault", routes=ROUTES[:1], fetch=list_items, parse=parse_key_vault,
+                  resource_type=VAULT_TYPE, api_version="2023-07-01",
+                  finds="key vaults: region and the paired region their contents are replicated to"),
+    azure_service(name="keyvault", routes=ROUTES[1:], fetch=list_items, parse=parse_managed_hsm,
+                  resource_type=HSM_TYPE, api_version="2023-07-01",
+                  finds="managed HSMs: region and multi-region replicas"),
+)
+"""The Key Vault services, declared once."""

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from residency_audit.catalog import Catalog, normalize_region_code
-from residency_audit.model import CoverageGap, Evidence
+from residency_audit.model import CoverageGap, Evidence, GapLevel
 from residency_audit.providers.azure.routes import Route, read_route
+from residency_audit.providers.service import RecordError, member, optional_member, server_reason
 
 __all__ = [
     "LOCATIONS_OPERATION",
@@ -30,7 +31,10 @@ __all__ = [
     "RegionFacts",
     "cross_check",
     "normalize",
+    "parse_location",
     "parse_locations",
+    "parse_subscription",
+    "read_locations",
 ]
 
 LOCATIONS_OPERATION = "Subscriptions_ListLocations"
@@ -42,6 +46,8 @@ ROUTES: tuple[Route, ...] = (
                "/subscriptions/{subscriptionId}/locations"),
 )
 """The read operations of subscriptions and regions."""
+API_VERSION = "2022-12-01"
+"""The Subscriptions API version read."""
 
 
 def normalize(code: str | None) -> str:
@@ -66,22 +72,64 @@ class AzureRegion:
     paired: tuple[str, ...]
 
 
+def parse_location(row: Mapping[str, Any]) -> AzureRegion:
+    """One region from a Locations API item (REST JSON); :class:`RecordError` naming a bad member."""
+    meta = optional_member(row, "metadata", dict, {})
+
+    def meta_text(name: str) -> str:
+        return optional_member(meta, name, str, "", path="metadata.")
+
+    pairs = optional_member(meta, "pairedRegion", list, [], path="metadata.")
+    paired = []
+    for i, p in enumerate(pairs):
+        if not isinstance(p, Mapping):
+            raise RecordError(f"metadata.pairedRegion[{i}]", f"expected an object, got {type(p).__name__}")
+        name = optional_member(p, "name", str, "", path=f"metadata.pairedRegion[{i}].")
+        if name:
+            paired.append(normalize(name))
+    return AzureRegion(
+        name=normalize(member(row, "name", str)),
+        display_name=optional_member(row, "displayName", str, ""),
+        region_type=meta_text("regionType"), geography=meta_text("geography"),
+        geography_group=meta_text("geographyGroup"), physical_location=meta_text("physicalLocation"),
+        paired=tuple(paired),
+    )
+
+
 def parse_locations(rows: Iterable[Mapping[str, Any]]) -> dict[str, AzureRegion]:
-    """Regions by programmatic name from Locations API items (REST JSON)."""
-    out: dict[str, AzureRegion] = {}
-    for row in rows:
-        meta = row.get("metadata") or {}
-        name = normalize(row["name"])
-        out[name] = AzureRegion(
-            name=name,
-            display_name=str(row.get("displayName") or ""),
-            region_type=str(meta.get("regionType") or ""),
-            geography=str(meta.get("geography") or ""),
-            geography_group=str(meta.get("geographyGroup") or ""),
-            physical_location=str(meta.get("physicalLocation") or ""),
-            paired=tuple(normalize(p["name"]) for p in (meta.get("pairedRegion") or []) if p.get("name")),
-        )
+    """Regions by programmatic name from Locations API items (REST JSON); a bad item raises."""
+    out = {r.name: r for r in map(parse_location, rows)}
     return dict(sorted(out.items()))
+
+
+def read_locations(rows: Iterable[Any], *, scope: str) -> tuple[dict[str, AzureRegion], list[CoverageGap]]:
+    """Regions from Locations API items; an item that cannot be read is a record-level gap."""
+    out: dict[str, AzureRegion] = {}
+    gaps: list[CoverageGap] = []
+    for index, row in enumerate(rows):
+        try:
+            region = parse_location(row)
+        except RecordError as exc:
+            name = row.get("name") if isinstance(row, Mapping) else None
+            gaps.append(CoverageGap(provider="azure", scope=scope, service="locations", operation=LOCATIONS_OPERATION,
+                                    error="UnparseableRecord", level=GapLevel.RECORD, field=exc.field,
+                                    resource=name if isinstance(name, str) and name else f"record #{index}",
+                                    message=server_reason(f"RecordError: {exc}")))
+            continue
+        out[region.name] = region
+    return dict(sorted(out.items())), gaps
+
+
+def parse_subscription(item: Mapping[str, Any]) -> tuple[str, str]:
+    """(subscription id, state) of a ``Subscriptions_List`` item; :class:`RecordError` when unreadable.
+
+    >>> parse_subscription({"subscriptionId": "s1", "state": "Enabled"})
+    ('s1', 'Enabled')
+    """
+    sub = member(item, "subscriptionId", str).strip()
+    if not sub or "/" in sub:
+        raise RecordError("subscriptionId", "not a subscription id")
+    return sub, optional_member(item, "state", str, "") or "Enabled"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -147,3 +195,21 @@ def cross_check(regions: Mapping[str, AzureRegion], catalog: Catalog, *, scope: 
                                          f"{api.physical_location!r} ({country}), catalog ({row.source.ref}) "
                                          f"says {row.country}")
     return gaps
+
+
+def _services() -> tuple[Any, ...]:
+    from residency_audit.providers.azure.arm import list_items
+    from residency_audit.providers.azure.routes import azure_service
+
+    return (
+        azure_service(name="subscriptions", routes=ROUTES[:1], fetch=list_items, parse=parse_subscription,
+                      scope_kind="tenant", api_version=API_VERSION,
+                      finds="the subscriptions the credential can read, and their state"),
+        azure_service(name="locations", routes=ROUTES[1:], fetch=list_items, parse=parse_location,
+                      api_version=API_VERSION,
+                      finds="regions: physical location, geography, paired region (cross-checked with the catalog)"),
+    )
+
+
+SERVICES = _services()
+"""Subscriptions and the Locations API, declared once."""

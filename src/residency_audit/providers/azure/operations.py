@@ -1,8 +1,9 @@
 """The read-only allow-list of the Azure adapter: every request it may send, and its permission.
 
-Each service module declares the routes it calls (``ROUTES`` there); this module gathers them,
-maps an HTTP request (method and path) back to an operation, and builds the shipped custom role
-definition (``reader-role.json``) from the same list.
+Each service module declares its services once (``SERVICES`` there, :class:`AzureService`
+values with their routes); this module gathers them, maps an HTTP request (method and path) back
+to an operation, and builds the shipped custom role definition (``reader-role.json``) from the
+same declarations.
 
 >>> operation_for_request("GET", "/subscriptions/s1/providers/Microsoft.Storage/storageAccounts")
 'StorageAccounts_List'
@@ -17,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 from residency_audit.providers.azure import (
+    access,
     cosmos,
     keyvault,
     locations,
@@ -25,22 +27,26 @@ from residency_audit.providers.azure import (
     storage,
     vaults,
 )
-from residency_audit.providers.azure.routes import Route
+from residency_audit.providers.azure.routes import AzureService, Route
 from residency_audit.providers.base import ReadOperation
 
 __all__ = [
     "OPERATIONS",
     "ROUTES",
+    "SERVICES",
     "Route",
     "operation_for_request",
     "role_definition",
     "shipped_role_definition",
 ]
 
-ROUTES: tuple[Route, ...] = (
-    *locations.ROUTES, *resourcegraph.ROUTES, *storage.ROUTES, *sql.ROUTES, *cosmos.ROUTES, *vaults.ROUTES,
-    *keyvault.ROUTES,
+SERVICES: tuple[AzureService, ...] = (
+    *locations.SERVICES, *access.SERVICES, *resourcegraph.SERVICES, *storage.SERVICES, *sql.SERVICES,
+    *cosmos.SERVICES, *vaults.SERVICES, *keyvault.SERVICES,
 )
+"""Every service the adapter reads, each declared once in its module."""
+
+ROUTES: tuple[Route, ...] = tuple(route for service in SERVICES for route in service.routes)
 """Every request the adapter may send. Nothing else: no keys, no writes, no actions."""
 
 OPERATIONS: tuple[ReadOperation, ...] = tuple(sorted(
@@ -60,15 +66,15 @@ def role_definition() -> dict[str, Any]:
     """The least-privilege custom role (Azure role definition JSON) built from :data:`OPERATIONS`.
 
     >>> role_definition()["Actions"][0]
-    'Microsoft.DataProtection/backupVaults/read'
+    'Microsoft.Authorization/permissions/read'
     """
     return {
         "Name": "Residency Audit Reader",
         "IsCustom": True,
-        "Description": ("Read-only: lists subscriptions, locations, storage accounts, SQL servers and "
-                        "databases with replication links and failover groups, Cosmos DB accounts, "
-                        "Recovery Services and Backup vaults, key vaults and managed HSMs, and runs "
-                        "Resource Graph queries. No data-plane access, no keys, no writes."),
+        "Description": ("Read-only: lists subscriptions, locations, the caller's own permissions, storage "
+                        "accounts, SQL servers and databases with replication links and failover groups, "
+                        "Cosmos DB accounts, Recovery Services and Backup vaults, key vaults and managed "
+                        "HSMs, and runs Resource Graph queries. No data-plane access, no keys, no writes."),
         "Actions": sorted({op.permission for op in OPERATIONS}),
         "NotActions": [],
         "DataActions": [],

@@ -1,8 +1,20 @@
-"""Shared pieces of the parsers: the result type, placements, ids and the unknown-region check."""
+"""Shared pieces of the parsers: the result type, record-by-record parsing, placements, ids, the
+unknown-region check.
+
+Parsers read members with :func:`~residency_audit.providers.service.member` and
+:func:`~residency_audit.providers.service.optional_member` (or :func:`text` here), so that a
+missing or mistyped member raises :class:`~residency_audit.providers.service.RecordError` naming
+the field; :func:`parse_each` turns that into a record-level gap and goes on with the next record.
+
+>>> text({"properties": {"primaryLocation": "westeurope"}}, "properties.primaryLocation")
+'westeurope'
+>>> text({"properties": None}, "properties.primaryLocation")
+''
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,14 +29,19 @@ from residency_audit.model import (
 )
 from residency_audit.providers.azure.arm import subscription_of
 from residency_audit.providers.azure.locations import RegionFacts, normalize
+from residency_audit.providers.service import RecordError, member, optional_member, parse_records
 
 __all__ = [
     "Parsed",
     "api",
     "base_resource",
+    "entries",
+    "obj",
+    "parse_each",
     "placement",
     "region_gaps",
     "resource_group_of",
+    "text",
 ]
 
 
@@ -42,13 +59,65 @@ class Parsed:
         self.gaps.extend(other.gaps)
 
 
+def obj(record: Mapping[str, Any], dotted: str) -> Mapping[str, Any]:
+    """The object at ``dotted`` (``properties.backupPolicy``); ``{}`` when absent or null; a
+    :class:`RecordError` naming the member when it is not an object."""
+    parts = dotted.split(".")
+    current: Mapping[str, Any] = record
+    for i, part in enumerate(parts):
+        current = optional_member(current, part, dict, {}, path="".join(p + "." for p in parts[:i]))
+    return current
+
+
+def text(record: Mapping[str, Any], dotted: str) -> str:
+    """The string at ``dotted`` (``properties.secondaryLocation``); '' when absent or null; a
+    :class:`RecordError` naming the member when it (or an object on the way) has the wrong type."""
+    parent, _, name = dotted.rpartition(".")
+    holder = obj(record, parent) if parent else record
+    return optional_member(holder, name, str, "", path=f"{parent}." if parent else "")
+
+
+def entries(record: Mapping[str, Any], dotted: str) -> list[Mapping[str, Any]]:
+    """The list of objects at ``dotted`` (``properties.locations``); ``[]`` when absent or null; a
+    :class:`RecordError` naming ``dotted[i]`` for an entry that is not an object."""
+    parent, _, name = dotted.rpartition(".")
+    holder = obj(record, parent) if parent else record
+    items = optional_member(holder, name, list, [], path=f"{parent}." if parent else "")
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise RecordError(f"{dotted}[{i}]", f"expected an object, got {type(item).__name__}")
+    return items
+
+
+def parse_each(records: Iterable[Any], parse: Callable[[Any], Parsed], *, service: str, operation: str,
+               scope: str) -> Parsed:
+    """Parse each record with ``parse``; a record that fails becomes a record-level gap naming the
+    service, scope (subscription), resource id and field, and the others go on."""
+    out = Parsed()
+
+    def one(record: Any) -> list[Resource]:
+        parsed = parse(record)
+        out.links.extend(parsed.links)
+        out.gaps.extend(parsed.gaps)
+        return parsed.resources
+
+    resources, gaps = parse_records(records, one, provider="azure", service=service, scope=scope,
+                                    operation=operation, id_fields=("id", "name"))
+    out.resources.extend(resources)
+    out.gaps.extend(gaps)
+    return out
+
+
 def api(operation: str, path: str, detail: str = "") -> Evidence:
     """Evidence that a fact is the API field ``path`` of ``operation``."""
     return Evidence(source="api", ref=f"{operation} {path}", detail=detail)
 
 
 def placement(code: str, role: Role, evidence: Evidence) -> Placement:
-    """A placement in Azure region ``code`` (normalised to the programmatic name)."""
+    """A placement in Azure region ``code`` (normalised to the programmatic name); an empty region
+    is a :class:`RecordError` naming the field of ``evidence``."""
+    if not normalize(code):
+        raise RecordError(evidence.ref.split(" ", 1)[-1], "empty region name")
     return Placement(location=f"azure:{normalize(code)}", role=role, evidence=evidence)
 
 
@@ -68,13 +137,15 @@ def resource_group_of(resource_id: str) -> str:
 def base_resource(raw: Mapping[str, Any], *, service: str, kind: str,
                   placements: Iterable[Placement], attributes: Mapping[str, str] | None = None) -> Resource:
     """A Resource from an ARM payload's common fields (``id``, ``name``, ``tags``)."""
-    rid = str(raw["id"])
+    rid = member(raw, "id", str)
+    name = optional_member(raw, "name", str, "") or rid.rstrip("/").rsplit("/", 1)[-1]
     attrs = {"resource_group": resource_group_of(rid), **(attributes or {})}
+    tags = optional_member(raw, "tags", dict, {})
     return Resource(
-        id=rid, provider="azure", service=service, kind=kind, name=str(raw["name"]),
+        id=rid, provider="azure", service=service, kind=kind, name=name,
         account=subscription_of(rid),
         placements=tuple(sorted(set(placements), key=lambda p: (p.role, p.location, p.evidence.ref))),
-        tags=freeze_tags({str(k): str(v) for k, v in (raw.get("tags") or {}).items()}),
+        tags=freeze_tags({str(k): str(v) for k, v in tags.items()}),
         attributes=freeze_tags({k: v for k, v in attrs.items() if v not in (None, "")}),
     )
 

@@ -14,10 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from residency_audit.providers.azure.arm import AzureContext
-from residency_audit.providers.azure.routes import Route, read_route
+from residency_audit.providers.azure.arm import (
+    AzureContext,
+    UnreadableResponse,
+    guarded,
+    is_fault,
+    request_json,
+)
+from residency_audit.providers.azure.routes import AzureService, Route, azure_service, read_route
 
-__all__ = ["PAGE_SIZE", "QUERY_OPERATION", "ROUTES", "SUBSCRIPTIONS_QUERY", "build_query", "fetch_graph"]
+__all__ = ["PAGE_SIZE", "QUERY_OPERATION", "ROUTES", "SERVICES", "SUBSCRIPTIONS_QUERY", "build_query", "fetch_graph"]
 
 QUERY_OPERATION = "Resources"
 PAGE_SIZE = 1000
@@ -46,16 +52,15 @@ def build_query(types: Sequence[str]) -> str:
 
 def fetch_graph(ctx: AzureContext, query: str, *, subscriptions: Sequence[str] = (),
                 management_groups: Sequence[str] = (), page_size: int = PAGE_SIZE,
-                on_page: Callable[[list[dict[str, Any]]], None] | None = None,
-                ) -> tuple[list[dict[str, Any]], list[BaseException], list[str]]:
+                on_page: Callable[[list[Any]], None] | None = None,
+                ) -> tuple[list[Any], list[BaseException], list[str]]:
     """All rows of ``query`` over the scope: (rows, errors, notes on truncated results).
 
     With ``on_page``, each page's rows go to it as they arrive and are not kept (lower peak
     memory); the returned rows are then empty. A failing page stops that batch; rows of earlier
-    pages are kept (or were handed on) and the error returned.
+    pages are kept (or were handed on) and the error returned. Rows are raw JSON: a row that is not
+    what a parser expects is the parser's gap, not a lost page.
     """
-    from azure.core.exceptions import HttpResponseError
-    from azure.core.rest import HttpRequest
     from azure.mgmt.resource.subscriptions import SubscriptionClient
 
     batches: list[dict[str, Any]]
@@ -66,7 +71,7 @@ def fetch_graph(ctx: AzureContext, query: str, *, subscriptions: Sequence[str] =
         batches = [{"subscriptions": subs[i:i + SUBSCRIPTION_BATCH]}
                    for i in range(0, len(subs), SUBSCRIPTION_BATCH)]
     url = f"{ctx.base_url.rstrip('/')}/providers/Microsoft.ResourceGraph/resources?api-version={API_VERSION}"
-    rows: list[dict[str, Any]] = []
+    rows: list[Any] = []
     errors: list[BaseException] = []
     notes: list[str] = []
     # Sent through a Resource Manager client's public ``send_request`` (same pipeline: token,
@@ -74,31 +79,47 @@ def fetch_graph(ctx: AzureContext, query: str, *, subscriptions: Sequence[str] =
     # ``data`` costs more than parsing the rows themselves.
     with ctx.client(SubscriptionClient) as client:
         for scope in batches:
-            token: str | None = None
-            try:
-                while True:
-                    options: dict[str, Any] = {"$top": page_size, "resultFormat": "objectArray"}
-                    if token:
-                        options["$skipToken"] = token
-                    response = client.send_request(HttpRequest("POST", url, json={
-                        **scope, "query": query, "options": options}))
-                    if response.status_code >= 400:
-                        raise HttpResponseError(response=response)
-                    body = response.json()
-                    page = body.get("data") or []
-                    if on_page is not None:
-                        on_page(page)
-                    else:
-                        rows.extend(page)
-                    token = body.get("$skipToken")
-                    if not token:
-                        if str(body.get("resultTruncated")).lower() == "true":
-                            notes.append(f"result truncated after {len(rows)} rows and no $skipToken given")
-                        break
-            except Exception as exc:
-                from residency_audit.providers.azure.arm import is_sdk_error
+            def run(scope: dict[str, Any] = scope) -> tuple[list[Any], BaseException | None]:
+                token: str | None = None
+                count = 0
+                try:
+                    while True:
+                        options: dict[str, Any] = {"$top": page_size, "resultFormat": "objectArray"}
+                        if token:
+                            options["$skipToken"] = token
+                        body = request_json(client, "POST", url, {**scope, "query": query, "options": options})
+                        page = body.get("data")
+                        if not isinstance(page, list):
+                            raise UnreadableResponse("answer has no 'data' list (resultFormat objectArray)")
+                        count += len(page)
+                        if on_page is not None:
+                            on_page(page)
+                        else:
+                            rows.extend(page)
+                        next_token = body.get("$skipToken")
+                        if next_token is not None and not isinstance(next_token, str):
+                            raise UnreadableResponse("'$skipToken' is not a string")
+                        token = next_token
+                        if not token:
+                            if str(body.get("resultTruncated")).lower() == "true":
+                                notes.append(f"result truncated after {count} rows and no $skipToken given")
+                            return [], None
+                except Exception as fault:
+                    if not is_fault(fault):
+                        raise
+                    return [], fault
 
-                if not is_sdk_error(exc):
-                    raise
-                errors.append(exc)
+            _, failed = guarded(ctx, ("tenant", "resourcegraph"), run)
+            if failed is not None:
+                errors.append(failed)
     return rows, errors, notes
+
+
+def _services() -> tuple[AzureService, ...]:
+    return (azure_service(name="resourcegraph", routes=ROUTES, fetch=fetch_graph, parse=lambda rows: rows,
+                          scope_kind="tenant", api_version=API_VERSION,
+                          finds="every resource of the types above in one query over all subscriptions"),)
+
+
+SERVICES = _services()
+"""The Resource Graph query, declared once (its rows go to the services' own parsers)."""

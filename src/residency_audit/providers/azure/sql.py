@@ -28,34 +28,44 @@ from residency_audit.model import (
     Role,
     freeze_tags,
 )
-from residency_audit.providers.azure.arm import AzureContext, collect, subscription_of
+from residency_audit.providers.azure.arm import list_items, subscription_of
 from residency_audit.providers.azure.locations import RegionFacts, normalize
 from residency_audit.providers.azure.records import (
     Parsed,
     api,
     base_resource,
+    entries,
+    obj,
     placement,
     region_gaps,
+    text,
 )
-from residency_audit.providers.azure.routes import RG_PATH, Route, read_route
+from residency_audit.providers.azure.routes import (
+    RG_PATH,
+    AzureService,
+    Route,
+    azure_service,
+    read_route,
+)
+from residency_audit.providers.service import RecordError, member
 
 __all__ = [
     "DATABASE_TYPE",
     "ROUTES",
     "SERVER_TYPE",
+    "SERVICES",
     "backup_role_region",
-    "fetch_databases",
-    "fetch_failover_groups",
-    "fetch_replication_links",
-    "fetch_servers",
     "parse_database",
     "parse_failover_group",
     "parse_replication_link",
     "parse_server",
+    "server_path",
 ]
 
 SERVER_TYPE = "microsoft.sql/servers"
 DATABASE_TYPE = "microsoft.sql/servers/databases"
+API_VERSION = "2021-11-01"
+"""The SQL API version read (stable; has replication links and failover groups by server)."""
 _SERVER = RG_PATH + "/providers/Microsoft.Sql/servers/{serverName}"
 ROUTES: tuple[Route, ...] = (
     read_route("sql", "Servers_List", "Microsoft.Sql/servers/read", "GET",
@@ -75,52 +85,22 @@ _GEO_BACKUP = {"geo", "geozone"}
 _LOCAL_BACKUP = {"local", "zone"}
 
 
-def fetch_servers(ctx: AzureContext, subscription: str) -> tuple[list[dict[str, Any]], BaseException | None]:
-    """Every SQL logical server of a subscription."""
-    from azure.mgmt.sql import SqlManagementClient
+def server_path(server_id: str) -> dict[str, str]:
+    """The route parameters of a SQL server's resource id.
 
-    with ctx.client(SqlManagementClient, subscription) as client:
-        return collect(client.servers.list())
-
-
-def _server_parts(server_id: str) -> tuple[str, str, str]:
+    >>> server_path("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/servers/a")
+    {'subscriptionId': 's', 'resourceGroupName': 'rg', 'serverName': 'a'}
+    """
     parts = server_id.strip("/").split("/")
-    return parts[1], parts[3], parts[-1]
-
-
-def fetch_databases(ctx: AzureContext, server_id: str) -> tuple[list[dict[str, Any]], BaseException | None]:
-    """Every database of a server (by server resource id)."""
-    from azure.mgmt.sql import SqlManagementClient
-
-    sub, rg, name = _server_parts(server_id)
-    with ctx.client(SqlManagementClient, sub) as client:
-        return collect(client.databases.list_by_server(rg, name))
-
-
-def fetch_replication_links(ctx: AzureContext, server_id: str) -> tuple[list[dict[str, Any]], BaseException | None]:
-    """Every replication link of a server's databases."""
-    from azure.mgmt.sql import SqlManagementClient
-
-    sub, rg, name = _server_parts(server_id)
-    with ctx.client(SqlManagementClient, sub) as client:
-        return collect(client.replication_links.list_by_server(rg, name))
-
-
-def fetch_failover_groups(ctx: AzureContext, server_id: str) -> tuple[list[dict[str, Any]], BaseException | None]:
-    """Every failover group of a server."""
-    from azure.mgmt.sql import SqlManagementClient
-
-    sub, rg, name = _server_parts(server_id)
-    with ctx.client(SqlManagementClient, sub) as client:
-        return collect(client.failover_groups.list_by_server(rg, name))
+    return {"subscriptionId": parts[1], "resourceGroupName": parts[3], "serverName": parts[-1]}
 
 
 def parse_server(raw: Mapping[str, Any], *, facts: RegionFacts, operation: str) -> Parsed:
     """A SQL logical server (placement: its location)."""
-    props = raw.get("properties") or {}
+    location = member(raw, "location", str)
     r = base_resource(raw, service="sql", kind="server",
-                      placements=[placement(raw["location"], Role.PRIMARY, api(operation, "location"))],
-                      attributes={"fully_qualified_domain_name": str(props.get("fullyQualifiedDomainName") or "")})
+                      placements=[placement(location, Role.PRIMARY, api(operation, "location"))],
+                      attributes={"fully_qualified_domain_name": text(raw, "properties.fullyQualifiedDomainName")})
     return Parsed(resources=[r], gaps=region_gaps(r, facts, service="sql", operation=operation))
 
 
@@ -140,18 +120,17 @@ def backup_role_region(redundancy: str, location: str, facts: RegionFacts) -> tu
 
 def parse_database(raw: Mapping[str, Any], *, facts: RegionFacts, operation: str) -> Parsed:
     """A SQL database, with its BACKUP placement from its backup storage redundancy."""
-    props = raw.get("properties") or {}
-    location = normalize(raw["location"])
-    secondary_type = str(props.get("secondaryType") or "")
+    rid = member(raw, "id", str)
+    location = normalize(member(raw, "location", str))
+    secondary_type = text(raw, "properties.secondaryType")
     role = Role.REPLICA if secondary_type else Role.PRIMARY
     placements = [placement(location, role, api(operation, "location"))]
     field = "properties.currentBackupStorageRedundancy"
-    redundancy = str(props.get("currentBackupStorageRedundancy") or "")
+    redundancy = text(raw, field)
     if not redundancy:
-        field, redundancy = "properties.requestedBackupStorageRedundancy", str(
-            props.get("requestedBackupStorageRedundancy") or "")
+        field = "properties.requestedBackupStorageRedundancy"
+        redundancy = text(raw, field)
     gaps: list[CoverageGap] = []
-    rid = str(raw["id"])
     where = backup_role_region(redundancy, location, facts) if redundancy else None
     if where is not None:
         code, pair_evidence = where
@@ -164,10 +143,15 @@ def parse_database(raw: Mapping[str, Any], *, facts: RegionFacts, operation: str
                                 message=f"backup storage redundancy {redundancy or '(not reported)'!r}: "
                                         "the region of the backups cannot be told"))
     r = base_resource(raw, service="sql", kind="database", placements=placements, attributes={
-        "backup_storage_redundancy": redundancy, "secondary_type": secondary_type,
-        "sku": str((raw.get("sku") or {}).get("name") or ""),
+        "backup_storage_redundancy": redundancy, "secondary_type": secondary_type, "sku": text(raw, "sku.name"),
     })
     return Parsed(resources=[r], gaps=gaps + region_gaps(r, facts, service="sql", operation=operation))
+
+
+def is_system_database(raw: Any) -> bool:
+    """Whether a database record is a system database (skipped); a record without a readable name is not."""
+    name = raw.get("name") if isinstance(raw, Mapping) else None
+    return isinstance(name, str) and name.lower() in SYSTEM_DATABASES
 
 
 def _stub(rid: str, *, kind: str, location: str, role: Role, evidence: Evidence, seen_via: str) -> Resource:
@@ -180,7 +164,9 @@ def _stub(rid: str, *, kind: str, location: str, role: Role, evidence: Evidence,
 def _database_of_link(link_id: str) -> str:
     marker = "/replicationlinks/"
     i = link_id.lower().find(marker)
-    return link_id[:i] if i >= 0 else link_id
+    if i < 0:
+        raise RecordError("id", "not a replication link id (no /replicationLinks/)")
+    return link_id[:i]
 
 
 def partner_database_id(props: Mapping[str, Any], server_ids: Mapping[str, str]) -> str:
@@ -188,25 +174,28 @@ def partner_database_id(props: Mapping[str, Any], server_ids: Mapping[str, str])
 
     A partner server the scan did not see gets ``unknown`` subscription and resource group.
     """
-    if props.get("partnerDatabaseId"):
-        return str(props["partnerDatabaseId"])
-    server = str(props.get("partnerServer") or "unknown")
+    given = text({"properties": props}, "properties.partnerDatabaseId")
+    if given:
+        return given
+    server = text({"properties": props}, "properties.partnerServer") or "unknown"
+    database = text({"properties": props}, "properties.partnerDatabase") or "unknown"
     server_id = server_ids.get(server.lower()) or (
         f"/subscriptions/unknown/resourceGroups/unknown/providers/Microsoft.Sql/servers/{server}")
-    return f"{server_id}/databases/{props.get('partnerDatabase') or 'unknown'}"
+    return f"{server_id}/databases/{database}"
 
 
 def parse_replication_link(raw: Mapping[str, Any], *, facts: RegionFacts, operation: str,
                            server_ids: Mapping[str, str]) -> Parsed:
     """A geo-replication link: REPLICATES_TO from the local database to its partner, and the partner."""
-    props = raw.get("properties") or {}
-    source = _database_of_link(str(raw["id"]))
+    props = obj(raw, "properties")
+    source = _database_of_link(member(raw, "id", str))
     target = partner_database_id(props, server_ids)
-    partner_location = normalize(props.get("partnerLocation"))
-    evidence = api(operation, "properties.partnerDatabaseId" if props.get("partnerDatabaseId")
-                   else "properties.partnerServer", detail=f"link type {props.get('linkType') or '?'}, "
-                   f"partner role {props.get('partnerRole') or '?'}")
-    partner_role = Role.PRIMARY if str(props.get("partnerRole") or "").lower() == "primary" else Role.REPLICA
+    partner_location = normalize(text(raw, "properties.partnerLocation"))
+    partner_role_text = text(raw, "properties.partnerRole")
+    evidence = api(operation, "properties.partnerDatabaseId" if text(raw, "properties.partnerDatabaseId")
+                   else "properties.partnerServer", detail=f"link type {text(raw, 'properties.linkType') or '?'}, "
+                   f"partner role {partner_role_text or '?'}")
+    partner_role = Role.PRIMARY if partner_role_text.lower() == "primary" else Role.REPLICA
     stub = _stub(target, kind="database", location=partner_location, role=partner_role,
                  evidence=api(operation, "properties.partnerLocation"), seen_via="sql-replication-link")
     out = Parsed(links=[(source, Link(relation=LinkRelation.REPLICATES_TO, target=target, evidence=evidence))],
@@ -222,24 +211,33 @@ def parse_replication_link(raw: Mapping[str, Any], *, facts: RegionFacts, operat
 
 def parse_failover_group(raw: Mapping[str, Any], *, facts: RegionFacts, operation: str) -> Parsed:
     """A failover group: REPLICATES_TO from the server and each member database to the partner's."""
-    props = raw.get("properties") or {}
-    fog_id = str(raw["id"])
-    server_id = fog_id[: fog_id.lower().find("/failovergroups/")]
+    fog_id = member(raw, "id", str)
+    cut = fog_id.lower().find("/failovergroups/")
+    if cut < 0:
+        raise RecordError("id", "not a failover group id (no /failoverGroups/)")
+    server_id = fog_id[:cut]
+    name = text(raw, "name")
+    databases = obj(raw, "properties").get("databases") or []
+    if not isinstance(databases, list):
+        raise RecordError("properties.databases", f"expected list, got {type(databases).__name__}")
+    for j, db_id in enumerate(databases):
+        if not isinstance(db_id, str):
+            raise RecordError(f"properties.databases[{j}]", f"expected str, got {type(db_id).__name__}")
     out = Parsed()
-    for i, partner in enumerate(props.get("partnerServers") or []):
-        pid = str(partner["id"])
-        loc = normalize(partner.get("location"))
-        role = Role.PRIMARY if str(partner.get("replicationRole") or "").lower() == "primary" else Role.REPLICA
-        ev = api(operation, f"properties.partnerServers[{i}].id", detail=f"failover group {raw.get('name')}")
+    for i, partner in enumerate(entries(raw, "properties.partnerServers")):
+        pid = member(partner, "id", str, path=f"properties.partnerServers[{i}].")
+        loc = normalize(text(partner, "location"))
+        role = Role.PRIMARY if text(partner, "replicationRole").lower() == "primary" else Role.REPLICA
+        ev = api(operation, f"properties.partnerServers[{i}].id", detail=f"failover group {name}")
         loc_ev = api(operation, f"properties.partnerServers[{i}].location")
         out.links.append((server_id, Link(relation=LinkRelation.REPLICATES_TO, target=pid, evidence=ev)))
         out.resources.append(_stub(pid, kind="server", location=loc, role=Role.PRIMARY, evidence=loc_ev,
                                    seen_via="sql-failover-group"))
-        for j, db_id in enumerate(props.get("databases") or []):
-            db_name = str(db_id).rstrip("/").rsplit("/", 1)[-1]
+        for j, db_id in enumerate(databases):
+            db_name = db_id.rstrip("/").rsplit("/", 1)[-1]
             target = f"{pid}/databases/{db_name}"
-            out.links.append((str(db_id), Link(relation=LinkRelation.REPLICATES_TO, target=target, evidence=replace(
-                ev, detail=f"failover group {raw.get('name')}: properties.databases[{j}]"))))
+            out.links.append((db_id, Link(relation=LinkRelation.REPLICATES_TO, target=target, evidence=replace(
+                ev, detail=f"failover group {name}: properties.databases[{j}]"))))
             out.resources.append(_stub(target, kind="database", location=loc, role=role, evidence=loc_ev,
                                        seen_via="sql-failover-group"))
         if not loc:
@@ -249,3 +247,21 @@ def parse_failover_group(raw: Mapping[str, Any], *, facts: RegionFacts, operatio
     for r in out.resources:
         out.gaps += region_gaps(r, facts, service="sql", operation=operation)
     return out
+
+
+def _service(route: Route, parse: Any, *, scope_kind: str, resource_type: str = "", finds: str) -> AzureService:
+    return azure_service(name="sql", routes=(route,), fetch=list_items, parse=parse, scope_kind=scope_kind,
+                         resource_type=resource_type, api_version=API_VERSION, finds=finds)
+
+
+SERVICES: tuple[AzureService, ...] = (
+    _service(ROUTES[0], parse_server, scope_kind="subscription", resource_type=SERVER_TYPE,
+             finds="SQL logical servers: region"),
+    _service(ROUTES[1], parse_database, scope_kind="sql-server", resource_type=DATABASE_TYPE,
+             finds="SQL databases: region, geo-secondary role, backup storage redundancy"),
+    _service(ROUTES[2], parse_replication_link, scope_kind="sql-server",
+             finds="SQL geo-replication links: partner database and region"),
+    _service(ROUTES[3], parse_failover_group, scope_kind="sql-server",
+             finds="SQL failover groups: partner servers and member databases"),
+)
+"""The SQL services, declared once (databases are in Resource Graph; links and groups only over ARM)."""

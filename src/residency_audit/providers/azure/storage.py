@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from residency_audit.model import CoverageGap, Role
-from residency_audit.providers.azure.arm import AzureContext, collect, subscription_of
+from residency_audit.providers.azure.arm import list_items, subscription_of
 from residency_audit.providers.azure.locations import RegionFacts, normalize
 from residency_audit.providers.azure.records import (
     Parsed,
@@ -26,15 +26,17 @@ from residency_audit.providers.azure.records import (
     base_resource,
     placement,
     region_gaps,
+    text,
 )
-from residency_audit.providers.azure.routes import Route, read_route
+from residency_audit.providers.azure.routes import AzureService, Route, azure_service, read_route
+from residency_audit.providers.service import member
 
 __all__ = [
     "GEO_REDUNDANT",
     "LIST_OPERATION",
     "RESOURCE_TYPE",
     "ROUTES",
-    "fetch_storage_accounts",
+    "SERVICES",
     "parse_sku",
     "parse_storage_account",
 ]
@@ -57,28 +59,22 @@ def parse_sku(name: str) -> tuple[str, str]:
     return tier, _REDUNDANCY.get(red.upper(), "unknown")
 
 
-def fetch_storage_accounts(ctx: AzureContext, subscription: str) -> tuple[list[dict[str, Any]], BaseException | None]:
-    """Every storage account of a subscription (ARM), and the error that stopped the listing."""
-    from azure.mgmt.storage import StorageManagementClient
-
-    with ctx.client(StorageManagementClient, subscription) as client:
-        return collect(client.storage_accounts.list())
-
-
 def parse_storage_account(raw: Mapping[str, Any], *, facts: RegionFacts, operation: str = LIST_OPERATION) -> Parsed:
     """A storage account's Resource, with a gap when a geo-secondary's region cannot be told."""
-    props = raw.get("properties") or {}
-    sku = str((raw.get("sku") or {}).get("name") or "")
+    rid = member(raw, "id", str)
+    sku = text(raw, "sku.name")
     tier, redundancy = parse_sku(sku) if sku else ("", "unknown")
-    location = normalize(raw["location"])
-    primary = normalize(props.get("primaryLocation")) or location
-    primary_ref = "properties.primaryLocation" if props.get("primaryLocation") else "location"
+    location = normalize(member(raw, "location", str))
+    primary_raw = text(raw, "properties.primaryLocation")
+    secondary_raw = text(raw, "properties.secondaryLocation")
+    last_failover = text(raw, "properties.lastGeoFailoverTime")
+    primary = normalize(primary_raw) or location
+    primary_ref = "properties.primaryLocation" if primary_raw else "location"
     placements = [placement(primary, Role.PRIMARY, api(operation, primary_ref))]
     gaps: list[CoverageGap] = []
     secondary_source = ""
-    if props.get("secondaryLocation"):
-        placements.append(placement(props["secondaryLocation"], Role.SECONDARY,
-                                    api(operation, "properties.secondaryLocation")))
+    if secondary_raw:
+        placements.append(placement(secondary_raw, Role.SECONDARY, api(operation, "properties.secondaryLocation")))
         secondary_source = "api"
     elif redundancy in GEO_REDUNDANT or redundancy == "unknown":
         pair = facts.pair(primary)
@@ -90,17 +86,17 @@ def parse_storage_account(raw: Mapping[str, Any], *, facts: RegionFacts, operati
         else:
             why = ("no paired region known for " + primary) if redundancy in GEO_REDUNDANT \
                 else f"SKU {sku or '(none)'!r} not understood"
-            gaps.append(CoverageGap(provider="azure", scope=subscription_of(str(raw["id"])), service="storage", operation=operation,
-                                    error="UnknownSecondaryRegion", resource=str(raw["id"]), region=primary,
+            gaps.append(CoverageGap(provider="azure", scope=subscription_of(rid), service="storage", operation=operation,
+                                    error="UnknownSecondaryRegion", resource=rid, region=primary,
                                     message=f"storage account may keep a copy in a second region: {why}"))
-    failed_over = bool(props.get("lastGeoFailoverTime")) or primary != location
+    failed_over = bool(last_failover) or primary != location
     attributes = {
-        "sku": sku, "tier": tier, "redundancy": redundancy, "account_kind": str(raw.get("kind") or ""),
+        "sku": sku, "tier": tier, "redundancy": redundancy, "account_kind": text(raw, "kind"),
         "geo_redundant": "true" if redundancy in GEO_REDUNDANT else "false",
         "read_access_secondary": "true" if redundancy.startswith("RA-") else "false",
-        "status_of_primary": str(props.get("statusOfPrimary") or ""),
-        "status_of_secondary": str(props.get("statusOfSecondary") or ""),
-        "last_geo_failover_time": str(props.get("lastGeoFailoverTime") or ""),
+        "status_of_primary": text(raw, "properties.statusOfPrimary"),
+        "status_of_secondary": text(raw, "properties.statusOfSecondary"),
+        "last_geo_failover_time": last_failover,
         "failed_over": "true" if failed_over else "false",
         "resource_location": location,
         "primary_moved_from": location if primary != location else "",
@@ -110,3 +106,11 @@ def parse_storage_account(raw: Mapping[str, Any], *, facts: RegionFacts, operati
                              attributes=attributes)
     gaps += region_gaps(resource, facts, service="storage", operation=operation)
     return Parsed(resources=[resource], gaps=gaps)
+
+
+SERVICES: tuple[AzureService, ...] = (
+    azure_service(name="storage", routes=ROUTES, fetch=list_items, parse=parse_storage_account,
+                  resource_type=RESOURCE_TYPE, api_version="2023-05-01",
+                  finds="storage accounts: SKU redundancy, primary and secondary region, failover"),
+)
+"""The storage service: declared once; allow-list, role and scanner table come from here."""

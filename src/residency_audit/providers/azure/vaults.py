@@ -5,8 +5,8 @@ placement; Locations API pair, else catalog). Cross-region restore (``crossRegio
 ``featureSettings.crossRegionRestoreSettings.state``) is kept as an attribute: it makes that copy
 restorable in the paired region. A vault whose redundancy is not reported is a coverage gap.
 
-Backup vaults (``Microsoft.DataProtection``) have no SDK among this adapter's dependencies: the
-ARM listing goes through the Resource Manager client's ``send_request`` (a GET).
+Like every listing of this adapter, both go through a Resource Manager client's ``send_request``
+(a GET) and are read as plain JSON.
 """
 
 from __future__ import annotations
@@ -15,17 +15,20 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from residency_audit.model import CoverageGap, Evidence, Role
-from residency_audit.providers.azure.arm import AzureContext, collect, subscription_of
+from residency_audit.model import CoverageGap, Evidence, Placement, Role
+from residency_audit.providers.azure.arm import list_items, subscription_of
 from residency_audit.providers.azure.locations import RegionFacts, normalize
 from residency_audit.providers.azure.records import (
     Parsed,
     api,
     base_resource,
+    entries,
     placement,
     region_gaps,
+    text,
 )
-from residency_audit.providers.azure.routes import Route, read_route
+from residency_audit.providers.azure.routes import AzureService, Route, azure_service, read_route
+from residency_audit.providers.service import member
 
 __all__ = [
     "BACKUP_LIST_OPERATION",
@@ -33,8 +36,7 @@ __all__ = [
     "ROUTES",
     "RS_LIST_OPERATION",
     "RS_VAULT_TYPE",
-    "fetch_backup_vaults",
-    "fetch_recovery_vaults",
+    "SERVICES",
     "parse_backup_vault",
     "parse_recovery_vault",
 ]
@@ -53,45 +55,10 @@ ROUTES: tuple[Route, ...] = (
 """The read operations this module calls."""
 
 
-def fetch_recovery_vaults(ctx: AzureContext, subscription: str) -> tuple[list[dict[str, Any]], BaseException | None]:
-    """Every Recovery Services vault of a subscription."""
-    from azure.mgmt.recoveryservices import RecoveryServicesClient
-
-    with ctx.client(RecoveryServicesClient, subscription) as client:
-        return collect(client.vaults.list_by_subscription_id())
-
-
-def fetch_backup_vaults(ctx: AzureContext, subscription: str) -> tuple[list[dict[str, Any]], BaseException | None]:
-    """Every Backup vault of a subscription (GET, following ``nextLink``)."""
-    from azure.core.exceptions import HttpResponseError
-    from azure.core.rest import HttpRequest
-    from azure.mgmt.resource.resources import ResourceManagementClient
-
-    url: str | None = (f"{ctx.base_url.rstrip('/')}/subscriptions/{subscription}/providers/"
-                       f"Microsoft.DataProtection/backupVaults?api-version={BACKUP_VAULT_API_VERSION}")
-    items: list[dict[str, Any]] = []
-    with ctx.client(ResourceManagementClient, subscription) as client:
-        try:
-            while url:
-                response = client.send_request(HttpRequest("GET", url))
-                if response.status_code >= 400:
-                    raise HttpResponseError(response=response)
-                body = response.json()
-                items.extend(body.get("value") or [])
-                url = body.get("nextLink")
-        except Exception as exc:
-            from residency_audit.providers.azure.arm import is_sdk_error
-
-            if not is_sdk_error(exc):
-                raise
-            return items, exc
-    return items, None
-
-
 def _redundancy_placements(raw: Mapping[str, Any], redundancy: str, evidence: Evidence, facts: RegionFacts,
-                           *, service: str, operation: str) -> tuple[list[Any], list[CoverageGap]]:
-    rid = str(raw["id"])
-    location = normalize(raw["location"])
+                           *, service: str, operation: str) -> tuple[list[Placement], list[CoverageGap]]:
+    rid = member(raw, "id", str)
+    location = normalize(member(raw, "location", str))
     placements = [placement(location, Role.PRIMARY, api(operation, "location"))]
     gaps: list[CoverageGap] = []
     red = redundancy.lower()
@@ -115,29 +82,37 @@ def _redundancy_placements(raw: Mapping[str, Any], redundancy: str, evidence: Ev
 
 def parse_recovery_vault(raw: Mapping[str, Any], *, facts: RegionFacts, operation: str = RS_LIST_OPERATION) -> Parsed:
     """A Recovery Services vault; GeoRedundant storage → SECONDARY in the paired region."""
-    settings = (raw.get("properties") or {}).get("redundancySettings") or {}
-    redundancy = str(settings.get("standardTierStorageRedundancy") or "")
-    ev = api(operation, "properties.redundancySettings.standardTierStorageRedundancy")
-    placements, gaps = _redundancy_placements(raw, redundancy, ev, facts, service="recoveryservices",
-                                              operation=operation)
+    field = "properties.redundancySettings.standardTierStorageRedundancy"
+    redundancy = text(raw, field)
+    placements, gaps = _redundancy_placements(raw, redundancy, api(operation, field), facts,
+                                              service="recoveryservices", operation=operation)
     r = base_resource(raw, service="recoveryservices", kind="recovery-services-vault", placements=placements,
                       attributes={"storage_redundancy": redundancy,
-                                  "cross_region_restore": str(settings.get("crossRegionRestore") or "")})
+                                  "cross_region_restore": text(raw, "properties.redundancySettings.crossRegionRestore")})
     return Parsed(resources=[r], gaps=gaps + region_gaps(r, facts, service="recoveryservices", operation=operation))
 
 
 def parse_backup_vault(raw: Mapping[str, Any], *, facts: RegionFacts, operation: str = BACKUP_LIST_OPERATION) -> Parsed:
     """A Backup vault (Data Protection); its VaultStore storage setting gives the redundancy."""
-    props = raw.get("properties") or {}
-    settings = props.get("storageSettings") or []
-    index, store = next(((i, s) for i, s in enumerate(settings)
-                         if str(s.get("datastoreType") or "").lower() == "vaultstore"),
+    settings = entries(raw, "properties.storageSettings")
+    index, store = next(((i, s) for i, s in enumerate(settings) if text(s, "datastoreType").lower() == "vaultstore"),
                         (0, settings[0] if settings else {}))
-    redundancy = str(store.get("type") or "")
+    redundancy = text(store, "type") if store else ""
     ev = api(operation, f"properties.storageSettings[{index}].type")
     placements, gaps = _redundancy_placements(raw, redundancy, ev, facts, service="dataprotection",
                                               operation=operation)
-    crr = ((props.get("featureSettings") or {}).get("crossRegionRestoreSettings") or {}).get("state")
+    crr = text(raw, "properties.featureSettings.crossRegionRestoreSettings.state")
     r = base_resource(raw, service="dataprotection", kind="backup-vault", placements=placements,
-                      attributes={"storage_redundancy": redundancy, "cross_region_restore": str(crr or "")})
+                      attributes={"storage_redundancy": redundancy, "cross_region_restore": crr})
     return Parsed(resources=[r], gaps=gaps + region_gaps(r, facts, service="dataprotection", operation=operation))
+
+
+SERVICES: tuple[AzureService, ...] = (
+    azure_service(name="recoveryservices", routes=ROUTES[:1], fetch=list_items, parse=parse_recovery_vault,
+                  resource_type=RS_VAULT_TYPE, api_version="2023-04-01",
+                  finds="Recovery Services vaults: storage redundancy, cross-region restore"),
+    azure_service(name="dataprotection", routes=ROUTES[1:], fetch=list_items, parse=parse_backup_vault,
+                  resource_type=BACKUP_VAULT_TYPE, api_version=BACKUP_VAULT_API_VERSION,
+                  finds="Backup vaults: VaultStore redundancy, cross-region restore"),
+)
+"""The vault services, declared once."""
