@@ -457,11 +457,11 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
 
             result = audit(_load_estate(args, catalog), policy=args.policy or DEFAULT_POLICY,
                            catalog=catalog, today=args.today)
-            from residency_audit.textsafe import terminal_text
+            from residency_audit.textsafe import terminal_text, visible_fields
 
             for node in args.nodes:
-                try:
-                    out.write(terminal_text(result.explain(node)) + "\n")
+                try:  # data line breaks and controls print as escapes; the layout's own stay
+                    out.write(terminal_text(visible_fields(result.explain(node))) + "\n")
                 except KeyError:
                     raise InputError("<command line>", None, "NODE",
                                      f"no node {node!r} in the graph (or the id is ambiguous)") from None

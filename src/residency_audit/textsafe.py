@@ -23,10 +23,14 @@ through one of these functions:
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 __all__ = ["encodable", "json_safe", "markdown_code", "markdown_text", "terminal_text", "visible",
-           "xml_document", "xml_text"]
+           "visible_fields", "xml_document", "xml_text"]
 
 # C0 controls, DEL, C1 controls, the bidi embeddings/overrides/isolates and marks, the line and
 # paragraph separators, lone surrogates (which UTF-8 cannot carry), and the two non-characters.
@@ -170,3 +174,35 @@ def xml_document(text: str) -> str:
     '<a b="x\\\\x01">\\\\x02\\\\ufffe&amp;#1;</a>'
     """
     return _CHARREF.sub(_charref, xml_text(text)) if "&#" in text else xml_text(text)
+
+
+def visible_fields(value: _T) -> _T:
+    """A copy of a frozen record (dataclasses, tuples and lists of them) whose every plain
+    string field is :func:`visible`; enums and numbers are kept as they are.
+
+    So a record that formats itself over several lines (``Explanation.__str__``) prints data
+    line breaks and escapes as escapes, and only its own line breaks as line breaks.
+
+    >>> import dataclasses
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class Step:
+    ...     label: str
+    ...     notes: tuple[str, ...]
+    >>> visible_fields(Step(label="a\\nb", notes=("\\x1b[2J",)))
+    Step(label='a\\\\x0ab', notes=('\\\\x1b[2J',))
+    """
+    return _visible_fields(value)  # type: ignore[no-any-return]
+
+
+def _visible_fields(value: Any) -> Any:
+    if type(value) is str:
+        return visible(value)
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(_visible_fields(v) for v in value)
+    if isinstance(value, list):
+        return [_visible_fields(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: _visible_fields(getattr(value, f.name))
+                   for f in dataclasses.fields(value) if f.init}
+        return dataclasses.replace(value, **changes)
+    return value

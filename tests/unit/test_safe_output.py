@@ -329,6 +329,8 @@ def test_explain_shows_escapes_and_never_raw_control_characters(hostile_files: t
     assert code == 0, err
     assert_no_raw_controls(out, allow="\n")
     assert "\\x1b]8;;https://evil.invalid/\\x07" in out and "\\u202e" in out
+    assert not [line for line in out.splitlines() if line.startswith(" lf")]  # a data line break
+    assert "cr\\x0d lf\\x0a tab\\x09" in out  # ... is shown, not obeyed
 
 
 def test_history_and_regions_tables_print_data_as_plain_text(hostile_files: tuple[Path, Path],
