@@ -127,8 +127,13 @@ class Explanation:
             lines.append(f"  Finding [{f.severity}] {f.rule}: {f.title}")
         return "\n".join(lines)
 
-    def __rich__(self) -> str:
-        return str(self)
+    def __rich__(self) -> Any:
+        """Plain text for rich (never parsed as markup), data controls shown as escapes."""
+        from rich.text import Text
+
+        from residency_audit.textsafe import terminal_text, visible_fields
+
+        return Text(terminal_text(visible_fields(self)))
 
     def _repr_html_(self) -> str:
         from residency_audit.display import explanation_html

@@ -333,6 +333,17 @@ def test_explain_shows_escapes_and_never_raw_control_characters(hostile_files: t
     assert "cr\\x0d lf\\x0a tab\\x09" in out  # ... is shown, not obeyed
 
 
+def test_an_explanation_printed_with_rich_is_plain_text(hostile: Audit) -> None:
+    from rich.console import Console
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=200, force_terminal=True, color_system="truecolor")
+    console.print(hostile.explain("data:data-5"))
+    out = buf.getvalue()
+    assert "\x1b]8;" not in out  # no hyperlink escape: [link=…] in a name stays text
+    assert "[link=https://evil.invalid/]rich link[/link]" in out
+
+
 def test_history_and_regions_tables_print_data_as_plain_text(hostile_files: tuple[Path, Path],
                                                              tmp_path: Path) -> None:
     estate, policy = hostile_files
