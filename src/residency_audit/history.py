@@ -465,6 +465,8 @@ class History:
 
             create_folders(self.path.parent)  # new folders 0700 whatever the umask
             _create_private(self.path)
+        if not self.path.is_file():  # a FIFO, a device or a folder: never opened (a FIFO would hang)
+            raise InputError(origin, None, None, "not a residency-audit history: not a regular file")
         damage = _truncated(self.path)
         if damage:
             raise InputError(origin, None, None, f"not a residency-audit history: {damage}")

@@ -660,7 +660,9 @@ def test_missing_columns_a_foreign_file_and_a_truncated_file_are_exit_2(tmp_path
     size = big.stat().st_size
     with open(big, "r+b") as fh:
         fh.truncate(size // 2)
-    for path in (junk, other, big):
+    fifo = tmp_path / "fifo.sqlite"
+    os.mkfifo(fifo)
+    for path in (junk, other, big, fifo, tmp_path):
         for command in (["history"], ["diff"]):
             code, _, err = _cli(*command, "--history", str(path))
             assert code == 2 and str(path) in err and "Traceback" not in err, (path, command, err)
