@@ -16,17 +16,22 @@ def tests(session: nox.Session) -> None:
     session.run("python", "-m", "pytest", "-q", *session.posargs)
 
 
-@nox.session
+@nox.session(python=PYTHON)
+def tests_versions(session: nox.Session) -> None:
+    """Install into a fresh venv per supported Python (`nox -s tests_versions -p 3.12`) and test."""
+    session.install("-e", ".[all,test]")
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session(python=False)
 def lint(session: nox.Session) -> None:
-    """Check style with ruff."""
-    session.install("ruff>=0.5")
+    """Check style with ruff (the version pinned in the [dev] extra, current environment)."""
     session.run("ruff", "check", "src", "tests", "bench", "docs", "noxfile.py")
 
 
-@nox.session
+@nox.session(python=False)
 def typecheck(session: nox.Session) -> None:
-    """Check types with mypy (strict) over src/."""
-    session.install("-e", ".[all]", "mypy>=1.10", "types-PyYAML")
+    """Check types with mypy (strict, over src/) in the current environment ([all,dev])."""
     session.run("mypy")
 
 

@@ -1,5 +1,5 @@
-"""Reports of an audit: JSON (versioned schema), Markdown, HTML, CSV, SARIF and JUnit XML,
-byte-identical for the same estate.
+"""Reports of an audit: JSON (versioned schema), Markdown, HTML, CSV, SARIF, JUnit XML and OCSF
+(Compliance Findings), byte-identical for the same estate.
 
 Each writer is a pure function ``render_<format>(audit) -> str``; :func:`render` picks one by name.
 """
@@ -22,6 +22,7 @@ _WRITERS = {
     "csv-placements": ("csv_report", "render_csv_placements"),
     "sarif": ("sarif", "render_sarif"),
     "junit": ("junit", "render_junit"),
+    "ocsf": ("ocsf", "render_ocsf"),
 }
 """Format name → (module in this package, writer function); imported only when used."""
 
