@@ -50,7 +50,7 @@ def _tags(**defined: dict[str, str]) -> dict[str, Any]:
     return {"definedTags": defined}
 
 
-def build_tenancy() -> FakeOci:
+def build_tenancy(tenancy: str = TENANCY) -> FakeOci:
     """A healthcare tenancy: London (home), Frankfurt and Stockholm; five compartments.
 
     - tip-off (under health): the tip-off bucket in London replicated to Frankfurt, an Autonomous
@@ -61,7 +61,7 @@ def build_tenancy() -> FakeOci:
       short key ``arn``), a journal bucket in Stockholm;
     - finance: nothing; secret: listed but not accessible.
     """
-    fake = FakeOci(tenancy=TENANCY, home=LON)
+    fake = FakeOci(tenancy=tenancy, home=LON)
     lon = fake.region(LON, "LHR")
     fra = fake.region(FRA, "FRA")
     arn = fake.region(ARN, "ARN")

@@ -76,6 +76,8 @@ class FakeOci:
         self.violations: list[str] = []
         self.requests: dict[str, int] = {}
         self.unsigned: list[str] = []
+        self.latency = 0.0
+        """Seconds every answer waits (a stand-in for the network and the API's own time)."""
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ building the tenancy
@@ -97,7 +99,7 @@ class FakeOci:
         return cid
 
     def fault(self, region: str, method: str, path: str, fault: Fault) -> Fault:
-        """Answer requests of ``method`` whose path matches the regex ``path`` with ``fault``."""
+        """Answer requests of ``method`` whose path and query match the regex ``path``."""
         self.faults.append((region, method.upper(), re.compile(path), fault))
         return fault
 
@@ -295,6 +297,8 @@ def _handler(fake: FakeOci, region: str) -> Callable[..., BaseHTTPRequestHandler
                 self._send(405, {"code": "NotAllowed", "message": "not a read operation"}, {})
                 return
             fake._count(region, f"{op[0]}.{op[1]}")
+            if fake.latency:
+                threading.Event().wait(fake.latency)
             auth = self.headers.get("Authorization") or ""
             if not _KEY_ID.match(auth):
                 with fake._lock:
@@ -302,7 +306,7 @@ def _handler(fake: FakeOci, region: str) -> Callable[..., BaseHTTPRequestHandler
                 self._send(401, {"code": "NotAuthenticated", "message": "The required information "
                                  "to complete authentication was not provided."}, {})
                 return
-            fault = fake._fault_for(region, method, split.path)
+            fault = fake._fault_for(region, method, self.path)
             if fault is not None:
                 if fault.hang:
                     threading.Event().wait(fault.hang)

@@ -127,9 +127,12 @@ class Calls:
     def __post_init__(self) -> None:
         self.give_up = GiveUp(after=self.settings.give_up_after)
 
-    def key(self, region: str, service: str) -> tuple[str, str]:
-        """The give-up key: the endpoint a call goes to (one per region when overridden)."""
-        return (region, self.settings.endpoint(region) or service)
+    @staticmethod
+    def keys(region: str, service: str) -> tuple[tuple[str, str], tuple[str, str]]:
+        """The give-up keys of a call: the region (no answer at all: the region is not
+        reachable, every later call there is skipped) and the region's service (5xx after
+        retries: that service is skipped there)."""
+        return (region, "*"), (region, service)
 
     def client(self, service: str, region: str) -> Any:
         """This thread's SDK client for ``service`` in ``region``."""
@@ -168,8 +171,9 @@ class Calls:
         with self._lock:
             return self.memo.setdefault(key, value)
 
-    def given_up(self, region: str, service: str) -> bool:
-        return self.give_up.given_up(self.key(region, service))
+    def given_up(self, region: str, service: str = "*") -> bool:
+        """Whether calls of ``service`` (default: any) in ``region`` are no longer made."""
+        return any(self.give_up.given_up(k) for k in self.keys(region, service))
 
     def call(self, service: str, region: str, method: str, *args: Any, scope: str,
              resource: str = "", paged: bool = False, absent: frozenset[str] = frozenset(),
@@ -183,13 +187,14 @@ class Calls:
             raise NotAllowed(f"{service}.{method} is not on the OCI allow-list")
         with self._lock:
             self.called.add((service, method))
-        key = self.key(region, service)
+        whole, one = self.keys(region, service)
         operation = f"{CLIENTS[service][1]}.{method}"
-        if self.give_up.given_up(key):
+        if self.given_up(region, service):
             self.add_gap(CoverageGap(
                 provider="oci", scope=scope, region=region, service=service, operation=operation,
                 error="GivenUp", resource=resource, level=level,
-                message="not called: the region's endpoint did not answer earlier calls"))
+                message="not called: the region (or this service there) did not answer "
+                        "earlier calls"))
             return None
         import oci
 
@@ -200,15 +205,17 @@ class Calls:
         except Exception as exc:  # every SDK fault becomes a gap (faults.describe classifies it)
             fault = describe(exc)
             if fault.unavailable:
-                self.give_up.failed(key)
+                self.give_up.failed(one if fault.status else whole)
             else:
-                self.give_up.answered(key)
+                self.give_up.answered(whole)
+                self.give_up.answered(one)
             if fault.code in absent:
                 return []
             self.add_gap(self._gap(fault, scope=scope, region=region, service=service,
                                    operation=operation, resource=resource, level=level, note=note))
             return None
-        self.give_up.answered(key)
+        self.give_up.answered(whole)
+        self.give_up.answered(one)
         if paged:
             return [oci.util.to_dict(item) for item in data]
         return oci.util.to_dict(data)

@@ -18,6 +18,7 @@ the models' attribute names (``destination_region_name``), the same names as the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -123,8 +124,15 @@ def evidence(operation: str, path: str, detail: str = "") -> Evidence:
     return Evidence(source="api", ref=f"{operation} {path}", detail=detail)
 
 
-def placement(region: str, role: Role, operation: str, path: str, detail: str = "") -> Placement:
-    """A placement at ``oci:<region>`` backed by the API field ``path`` of ``operation``."""
+_REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)*-\d+$")
+
+
+def placement(region: str, role: Role, operation: str, path: str, detail: str = "", *,
+              field: str = "region") -> Placement:
+    """A placement at ``oci:<region>`` backed by the API field ``path`` of ``operation``;
+    :class:`RecordError` naming ``field`` when ``region`` is not a region identifier."""
+    if not isinstance(region, str) or not _REGION.match(region):
+        raise RecordError(field, f"not a region identifier: {str(region)[:60]!r}")
     return Placement(location=f"{PROVIDER}:{region}", role=role,
                      evidence=evidence(operation, path, detail))
 

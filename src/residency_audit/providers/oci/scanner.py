@@ -36,7 +36,7 @@ from residency_audit.providers.oci import (
     search,
     vault,
 )
-from residency_audit.providers.oci.clients import Calls, Settings
+from residency_audit.providers.oci.clients import CLIENTS, Calls, Settings
 from residency_audit.providers.oci.operations import allowed_calls
 from residency_audit.providers.oci.realms import realm_gaps, region_gaps
 from residency_audit.providers.oci.records import Compartment, Where, merge_resources, ocid_realm
@@ -53,9 +53,11 @@ __all__ = ["DEFAULT_MAX_WORKERS", "LISTED", "scan_oci"]
 
 DEFAULT_MAX_WORKERS = 8
 
-LISTED: tuple[ServiceSpec, ...] = (objectstorage.SPEC, autonomous.SPEC, dbsystems.SPEC,
-                                   blockstorage.SPEC, filestorage.SPEC, vault.SPEC)
-"""The services listed per compartment and region, in this order."""
+LISTED: tuple[tuple[ServiceSpec, str], ...] = (
+    (objectstorage.SPEC, objectstorage.SERVICE), (autonomous.SPEC, autonomous.SERVICE),
+    (dbsystems.SPEC, dbsystems.SERVICE), (blockstorage.SPEC, blockstorage.SERVICE),
+    (filestorage.SPEC, filestorage.SERVICE), (vault.SPEC, vault.SERVICE))
+"""The services listed per compartment and region (spec, SDK client), in this order."""
 
 _REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+-\d+$")
 _OCID = re.compile(r"^ocid[12]\.(compartment|tenancy)\.[a-z0-9]+\.[a-z0-9-]*\.[A-Za-z0-9._-]+$")
@@ -203,15 +205,24 @@ def _task(calls: Calls, spec: ServiceSpec, where: Where
 
 
 def _unavailable_regions(calls: Calls, t: _Tenancy) -> list[CoverageGap]:
+    """A scope-level gap for each region that stopped answering, and a service-level gap for
+    each service that kept failing with 5xx in a region."""
     out = []
-    for region in t.regions:
-        if any(calls.given_up(region, s) for s in ("identity", "objectstorage", "database",
-                                                      "blockstorage", "filestorage", "kms", "search")):
+    for region in sorted({t.home, *t.regions}):
+        if calls.given_up(region):
             out.append(CoverageGap(
                 provider="oci", scope=t.id, region=region, service="*", operation="*",
                 error="RegionUnavailable", level=GapLevel.SCOPE,
-                message=f"an endpoint of region {region!r} did not answer; the calls after it "
-                        "were not made and what they would have read is not in the estate"))
+                message=f"region {region!r} did not answer (timeout or no connection); the calls "
+                        "after that were not made, and what they would have read is not here"))
+            continue
+        for service in sorted(CLIENTS):
+            if calls.given_up(region, service):
+                out.append(CoverageGap(
+                    provider="oci", scope=t.id, region=region, service=service, operation="*",
+                    error="ServiceUnavailable", level=GapLevel.SERVICE,
+                    message=f"{service} in {region!r} kept failing (5xx after retries); its "
+                            "later calls there were not made"))
     return out
 
 
@@ -276,9 +287,11 @@ def scan_oci(
                 where = Where(tenancy=t.id, realm=t.realm, region=region, compartment=c,
                               namespace=t.namespace, region_keys=t.region_keys,
                               availability_domains=zones)
-                for spec in LISTED:
+                for spec, client in LISTED:
                     if wanted is not None and (c.id, spec.name) not in wanted:
                         continue
+                    if calls.given_up(region, client):
+                        continue  # the region (or service) gap below says what was not read
                     tasks.append(pool.submit(_task(calls, spec, where)))
         for n, f in enumerate(tasks):
             resources, more = f.result()

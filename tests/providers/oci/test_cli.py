@@ -1,0 +1,81 @@
+"""``residency-audit scan --oci …`` and ``[sources.oci]`` of the scheduled run, end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from residency_audit.cli import main
+from tests.providers.oci.conftest import FRA, LON, TENANCY, build_tenancy, sdk_config
+from tests.providers.oci.fake_oci import FakeOci
+
+
+def _config_file(tmp_path: Path) -> Path:
+    cfg = sdk_config()
+    key = tmp_path / "key.pem"
+    key.write_text(cfg["key_content"], encoding="utf-8")
+    key.chmod(0o600)
+    path = tmp_path / "oci-config"
+    path.write_text(f"[DEFAULT]\nuser=nobody\n\n[AUDIT]\nuser={cfg['user']}\n"
+                    f"fingerprint={cfg['fingerprint']}\ntenancy={cfg['tenancy']}\n"
+                    f"region={LON}\nkey_file={key}\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def fake() -> FakeOci:
+    return build_tenancy()
+
+
+def test_scan_through_the_command_line(tmp_path: Path, fake: FakeOci) -> None:
+    out = tmp_path / "estate.json"
+    with fake.serve() as urls:
+        code = main(["--quiet", "scan", "--oci", "--oci-config-file", str(_config_file(tmp_path)),
+                     "--oci-profile", "AUDIT", "--oci-regions", f"{LON},{FRA}",
+                     *(a for r in (LON, FRA) for a in ("--oci-endpoint", f"{r}={urls[r]}")),
+                     "-o", str(out)])
+    assert code == 0
+    estate = json.loads(out.read_text(encoding="utf-8"))
+    ids = {r["id"] for r in estate["resources"]}
+    assert {"objectstorage:uk-london-1:acmens/tips", "objectstorage:eu-frankfurt-1:acmens/tips-dr"} <= ids
+    assert f"tenancy:{TENANCY}" in json.dumps(estate)
+    assert not fake.violations
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["--oci-regions", "London"], "--oci-regions"),
+    (["--oci-endpoint", "http://127.0.0.1:1/path"], "--oci-endpoint"),
+    (["--oci-compartment", "not-an-ocid"], "--oci-compartment"),
+    (["--oci-profile", "MISSING"], "MISSING"),
+])
+def test_bad_options_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                             argv: list[str], needle: str) -> None:
+    code = main(["--quiet", "scan", "--oci", "--oci-config-file", str(_config_file(tmp_path)),
+                 *argv, "-o", str(tmp_path / "e.json")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_missing_config_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--quiet", "scan", "--oci", "--oci-config-file", str(tmp_path / "none"),
+                 "-o", str(tmp_path / "e.json")])
+    assert code == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_the_scheduled_config_maps_onto_the_same_options(tmp_path: Path) -> None:
+    from residency_audit.config import parse_config, provider_namespace
+    from residency_audit.scheduled import provider_hooks
+
+    cfg = parse_config('[sources.oci]\nconfig_file = "oci-config"\nprofile = "AUDIT"\n'
+                       'regions = ["uk-london-1"]\ncompartment = "ocid1.compartment.oc1..health"\n'
+                       'endpoint = ["uk-london-1=http://127.0.0.1:1"]\nsearch = false\n',
+                       tmp_path / "residency.toml")
+    assert cfg.cloud_sources == ("oci",)
+    ns = provider_namespace(cfg, provider_hooks())
+    assert ns.oci and ns.oci_profile == "AUDIT" and ns.oci_no_search
+    assert ns.oci_config_file == str(tmp_path / "oci-config")
+    assert ns.oci_regions == ["uk-london-1"] and ns.oci_endpoint == ["uk-london-1=http://127.0.0.1:1"]
