@@ -145,6 +145,10 @@ def markdown_code(text: object, *, table: bool = False) -> str:
     '``a`b\\\\|c``'
     """
     s = visible(_one_line(text))
+    if table and "\\" in s and "|" in s:
+        # A table row is split before code spans are read, and a backslash there escapes the
+        # next character, so no code span can hold "\|": write it as escaped text instead.
+        return markdown_text(text)
     longest = max((len(run) for run in re.findall("`+", s)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if s.startswith(("`", " ")) or s.endswith(("`", " ")) else ""
