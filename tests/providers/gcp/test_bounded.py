@@ -299,3 +299,22 @@ def test_every_scope_asked_for_ends_read_in_part_or_not_read(fake_org: FakeGcp) 
     assert scope_states(nothing) == {"organizations/100": "not read"}
     for estate in (folders, projects, nothing):
         assert estate.metadata.started.endswith("Z") and estate.metadata.finished.endswith("Z")
+
+
+def test_a_dead_endpoint_over_grpc_is_bounded_too(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    accepted: list[socket.socket] = []
+    with silent_server(accepted) as url:
+        out = tmp_path / "estate.json"
+        started = time.monotonic()
+        code = main(["scan", "--gcp", "--gcp-transport", "grpc", "--gcp-anonymous",
+                     "--gcp-folder", "1", "--gcp-folder", "2", "--gcp-endpoint", url, *FAST,
+                     "-o", str(out)])
+        elapsed = time.monotonic() - started
+    assert code == 0 and "Traceback" not in capsys.readouterr().err
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert [g["error"] for g in doc["gaps"] if g["service"] == "resourcemanager"
+            and g["error"] != "GIVEN_UP"] == ["DEADLINE_EXCEEDED"]
+    assert {g["scope"] for g in _gaps(doc, error="NOT_READ", level="scope")} == {
+        "folders/1", "folders/2"}
+    assert elapsed < FAST_WORST + SLACK, elapsed

@@ -33,7 +33,7 @@ from residency_audit.errors import InputError
 from residency_audit.model import CoverageGap, GapLevel
 from residency_audit.providers import service as shared
 
-__all__ = ["DISABLED_REASONS", "Guard", "Limits", "api_errors", "build_retry", "error_code",
+__all__ = ["DISABLED_REASONS", "GIVEN_UP", "Guard", "Limits", "api_errors", "build_retry", "error_code",
            "error_message", "is_unanswered"]
 
 DISABLED_REASONS = frozenset({"SERVICE_DISABLED", "accessNotConfigured", "API_DISABLED"})
@@ -147,7 +147,15 @@ def is_unanswered(exc: BaseException) -> bool:
 
 
 def _no_answer_at_all(exc: BaseException) -> bool:
-    return _transport_code(_cause(exc)) in {"TIMEOUT", "UNAVAILABLE"}
+    """No answer came at all: a requests timeout or connection error, or a gRPC
+    ``UNAVAILABLE`` / ``DEADLINE_EXCEEDED`` raised by the channel (its ``response`` is the
+    gRPC call, not an HTTP response)."""
+    inner = _cause(exc)
+    if _transport_code(inner) in {"TIMEOUT", "UNAVAILABLE"}:
+        return True
+    response = getattr(inner, "response", None)
+    return (error_code(inner) in {"UNAVAILABLE", "DEADLINE_EXCEEDED"} and response is not None
+            and not hasattr(response, "status_code"))
 
 
 def error_message(exc: BaseException) -> str:

@@ -27,7 +27,7 @@ from residency_audit.providers.base import ProgressCallback
 from residency_audit.providers.gcp import assets, cloudsql, compute, filestore, storage
 from residency_audit.providers.gcp.assetdata import SEARCH
 from residency_audit.providers.gcp.clients import SERVICES, ClientConfig, Clients
-from residency_audit.providers.gcp.faults import Guard, Limits
+from residency_audit.providers.gcp.faults import GIVEN_UP, Guard, Limits
 from residency_audit.providers.gcp.hierarchy import (
     Hierarchy,
     Project,
@@ -211,6 +211,34 @@ def _summaries(scopes: Sequence[str], hier: Hierarchy, gaps: Sequence[CoverageGa
     return out
 
 
+def _collapse_given_up(gaps: Sequence[CoverageGap]) -> list[CoverageGap]:
+    """One ``GIVEN_UP`` gap per (scope, service, level): the calls not made there, together.
+    Pure.
+
+    >>> g = [CoverageGap(provider="gcp", scope="folders/1", service="resourcemanager",
+    ...                  operation=op, error=GIVEN_UP, message="not called") for op in "ba"]
+    >>> [(x.operation, x.message) for x in _collapse_given_up(g)]
+    [('a, b', 'not called (2 calls)')]
+    """
+    kept = [g for g in gaps if g.error != GIVEN_UP]
+    groups: dict[tuple[str, str, str, str], list[CoverageGap]] = {}
+    for g in gaps:
+        if g.error == GIVEN_UP:
+            groups.setdefault((g.provider, g.scope, g.service, g.level.value), []).append(g)
+    for group in groups.values():
+        if len(group) == 1:
+            kept.append(group[0])
+            continue
+        first = min(group, key=lambda g: g.key)
+        ops = ", ".join(sorted({g.operation for g in group}))
+        resources = sorted({g.resource for g in group if g.resource})
+        shown = f"; resources: {', '.join(resources[:10])}" if resources else ""
+        more = f" and {len(resources) - 10} more" if len(resources) > 10 else ""
+        kept.append(replace(first, operation=ops, resource="",
+                            message=f"{first.message} ({len(group)} calls{shown}{more})"))
+    return kept
+
+
 def _guard(config: ClientConfig, limits: Limits) -> Guard:
     endpoints = {s: url for s in SERVICES if (url := config.endpoint(s))}
     return Guard(limits=limits, transport=config.transport, endpoints=endpoints)
@@ -335,7 +363,7 @@ def scan_gcp(
     linked = _add_links(linked, filestore.backup_links(linked))
     linked = _add_links(linked, compute.snapshot_links(linked))
     report("gcp: done", 1, 1)
-    unique_gaps = {g.key: g for g in gaps}
+    unique_gaps = {g.key: g for g in _collapse_given_up(gaps)}
     estate = Estate(
         resources=tuple(sorted(linked, key=lambda r: r.id)),
         gaps=tuple(unique_gaps[k] for k in sorted(unique_gaps)),
