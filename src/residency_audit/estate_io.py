@@ -323,7 +323,7 @@ def _parse_estate(d: Any) -> Estate:
                          f"(this version reads {ESTATE_SCHEMA_VERSION})")
     root = _Record(d, (), _ROOT_KEYS)
     m = _Record(d.get("metadata", {}), ("metadata",), _KEYS["metadata"])
-    return Estate(
+    estate = Estate(
         metadata=ScanMetadata(sources=m.texts("sources"), started=m.text("started", ""),
                               finished=m.text("finished", ""),
                               tool_version=m.text("tool_version", ""), scopes=m.texts("scopes")),
@@ -368,6 +368,15 @@ def _parse_estate(d: Any) -> Estate:
                         field=g.text("field", ""))
             for g in root.records("gaps", _KEYS["gap"])),
     )
+    for group, kind in (("resources", "resource"), ("subprocessors", "subprocessor"),
+                        ("entities", "entity"), ("data", "data category")):
+        first: dict[str, int] = {}
+        for i, record in enumerate(getattr(estate, group)):
+            j = first.setdefault(record.id, i)
+            if j != i:
+                raise _Malformed((group, i, "id"), f"{kind} {record.id[:200]!r} is listed twice "
+                                 f"(first as {group}[{j}])")
+    return estate
 
 
 def estate_from_dict(d: Mapping[str, Any], *, origin: str = "<estate>") -> Estate:

@@ -153,7 +153,8 @@ def load_policy(name_or_path: str | os.PathLike[str]) -> Policy:
         body = resources.files("residency_audit.policies").joinpath(f"{text}.yaml").read_text(
             encoding="utf-8")
         return _parse_policy(load_yaml_text(body, f"preset:{text}"), f"preset:{text}")
-    if "\x00" not in text and not os.path.lexists(text) and Path(text).suffix not in (".yaml", ".yml"):
+    if ("\x00" not in text and os.sep not in text and not os.path.lexists(text)
+            and Path(text).suffix not in (".yaml", ".yml")):
         raise InputError(text, None, None,
                          f"no such policy file or preset; presets: {', '.join(preset_names())}")
     return _parse_policy(load_yaml(name_or_path, max_bytes=POLICY_MAX_BYTES, what="policy"), text)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import typing
 from collections.abc import Sequence
 from typing import Annotated, Any
@@ -166,11 +167,41 @@ def _expanded_size(node: yaml.Node, memo: dict[int, int], active: set[int]) -> i
     return total
 
 
+#: Quoted strings, comments and flow brackets: what :func:`_flow_too_deep` looks at.
+_FLOW_TOKEN = re.compile(r""""(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|(?:^|(?<=\s))#[^\n]*|[\[\]{}]""",
+                         re.MULTILINE)
+
+
+def _flow_too_deep(text: str) -> int | None:
+    """The line where flow collections (``[``, ``{``) first nest deeper than :data:`MAX_DEPTH`.
+
+    Checked before parsing: PyYAML's scanner slows down quadratically with flow depth, so a few
+    kilobytes of ``[`` would keep it busy for seconds before any depth check could run. Quoted
+    strings and comments are skipped; a bracket inside a plain scalar counts, which can only
+    matter past :data:`MAX_DEPTH` unclosed brackets.
+    """
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    depth = 0
+    for m in _FLOW_TOKEN.finditer(text):
+        tok = m.group()
+        if tok in ("[", "{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return text.count("\n", 0, m.start()) + 1
+        elif tok in ("]", "}"):
+            depth = max(0, depth - 1)
+    return None
+
+
 def load_yaml_text(text: str, origin: str) -> Any:
     """Parse one YAML document from ``text``; ``origin`` names it in errors."""
     if "\x00" in text:
         raise InputError(origin, text[: text.index("\x00")].count("\n") + 1, None,
                          "file contains NUL bytes: not a YAML text file")
+    deep = _flow_too_deep(text)
+    if deep is not None:
+        raise InputError(origin, deep, None, f"nesting deeper than {MAX_DEPTH} levels")
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -260,13 +291,14 @@ _YAML_BOOLEAN_HINT = ("; YAML reads yes, no, on, off, true and false as booleans
                       "in quotes (country: 'NO')")
 
 
-def first_error(exc: ValidationError, model: type[BaseModel] | None = None
-                ) -> tuple[list[int | str], str]:
+def first_error(exc: ValidationError, model: type[BaseModel] | None = None, *,
+                yaml_hints: bool = False) -> tuple[list[int | str], str]:
     """The most useful error of a pydantic ``ValidationError``: its location and message.
 
     An unknown key comes first, with the closest valid key when ``model`` is given ("unknown
     field 'regoin' (did you mean 'region'?)"): it is the cause of the "Field required" that
-    follows it. The message counts the other errors.
+    follows it. With ``yaml_hints``, text that YAML read as a boolean (``country: NO``) gets a
+    hint to quote it. The message counts the other errors.
     """
     errors = exc.errors()
 
@@ -280,7 +312,7 @@ def first_error(exc: ValidationError, model: type[BaseModel] | None = None
         message = unknown_field_message(loc[-1], known) if known else f"unknown field {loc[-1]!r}"
     else:
         message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "string_type" and isinstance(err.get("input"), bool):
+        if yaml_hints and err["type"] == "string_type" and isinstance(err.get("input"), bool):
             message += _YAML_BOOLEAN_HINT
     more = len(errors) - 1
     if more:
@@ -294,6 +326,6 @@ def validation_error_to_input_error(
 ) -> InputError:
     """The most useful error of a pydantic ``ValidationError`` (see :func:`first_error`) as an
     :class:`InputError` naming the line and the field in the YAML document ``root``."""
-    loc, message = first_error(exc, model)
+    loc, message = first_error(exc, model, yaml_hints=True)
     line, field = _locate(root, [*prefix, *loc])
     return InputError(origin, line, field or None, message)

@@ -481,3 +481,111 @@ def test_cli_without_estate_or_inventory_is_a_usage_error(capsys: pytest.Capture
     code, err = run(["audit"], capsys)
     assert code == 2
     assert err == "residency-audit: error: <command line>: give --inventory FILE and/or --estate FILE\n"
+
+
+# several inventory files are one inventory --------------------------------------------------------
+
+ENTITIES_FILE = """\
+version: 1
+entities:
+  - id: exempel-sms-ab
+    name: Exempel SMS AB
+    country: SE
+  - id: exempel-parent-inc
+    name: Exempel Parent Inc.
+    country: US
+"""
+
+USES_FILE = """\
+version: 1
+resources:
+  - id: journal
+    name: Journal
+    operator: exempel-sms-ab
+    locations:
+      - country: SE
+subprocessors:
+  - id: sms
+    name: SMS
+    entity: exempel-sms-ab
+    locations: [{country: SE}]
+data:
+  - id: reminders
+    name: Reminders
+    stored_in: [{resource: journal}]
+    processed_by: [sms]
+"""
+
+
+def two_files(tmp_path: Path, first: str, second: str) -> tuple[Path, Path]:
+    a, b = tmp_path / "entities.yaml", tmp_path / "uses.yaml"
+    a.write_text(first)
+    b.write_text(second)
+    return a, b
+
+
+def test_references_resolve_across_inventory_files(tmp_path: Path) -> None:
+    a, b = two_files(tmp_path, ENTITIES_FILE, USES_FILE)
+    estate = load_inventory(a, b)
+    assert {e.id for e in estate.entities} == {"exempel-sms-ab", "exempel-parent-inc"}
+    (resource,) = estate.resources
+    assert resource.operator == "exempel-sms-ab"
+    assert resource.operator_evidence is not None and resource.operator_evidence.ref == f"{b}:5"
+    assert estate.metadata.sources == ("inventory:entities.yaml", "inventory:uses.yaml")
+    assert load_inventory(b, a) == estate  # the order of the files does not matter
+
+
+def test_a_parent_in_another_file_resolves_and_a_cycle_across_files_is_refused(tmp_path: Path) -> None:
+    child = tmp_path / "child.yaml"
+    child.write_text("version: 1\nentities:\n  - id: kid-ab\n    name: Kid\n    country: SE\n"
+                     "    parent: exempel-parent-inc\n")
+    a, _ = two_files(tmp_path, ENTITIES_FILE, USES_FILE)
+    assert {e.id for e in load_inventory(a, child).entities} >= {"kid-ab"}
+    a.write_text(ENTITIES_FILE + "    parent: kid-ab\n")
+    with pytest.raises(InputError) as info:
+        load_inventory(a, child)
+    assert (info.value.file, info.value.line, info.value.field) == (str(a), 9, "entities[1].parent")
+    assert "exempel-parent-inc -> kid-ab -> exempel-parent-inc" in info.value.message
+
+
+def test_a_dangling_reference_names_its_own_file_and_line(tmp_path: Path) -> None:
+    a, b = two_files(tmp_path, ENTITIES_FILE, USES_FILE.replace("entity: exempel-sms-ab",
+                                                                "entity: exempel-smss-ab"))
+    with pytest.raises(InputError) as info:
+        load_inventory(a, b)
+    assert (info.value.file, info.value.line, info.value.field) == (str(b), 11, "subprocessors[0].entity")
+    assert info.value.message == "unknown entity 'exempel-smss-ab'"
+
+
+@pytest.mark.parametrize(("extra", "field", "words"), [
+    ("entities:\n  - {id: exempel-sms-ab, name: Again, country: SE}\n", "entities[0].id",
+     "entity 'exempel-sms-ab' is defined twice (first at {a}:3)"),
+    ("resources:\n  - {id: journal, name: Again, locations: [{country: SE}]}\n", "resources[0].id",
+     "resource 'journal' is defined twice (first at {b}:3)"),
+    ("subprocessors:\n  - {id: sms, name: Again, entity: exempel-sms-ab, locations: [{country: SE}]}\n",
+     "subprocessors[0].id", "subprocessor 'sms' is defined twice (first at {b}:9)"),
+    ("data:\n  - {id: reminders, name: Again}\n", "data[0].id",
+     "data category 'reminders' is defined twice (first at {b}:14)"),
+])
+def test_an_id_defined_in_two_files_names_both_places(tmp_path: Path, extra: str, field: str,
+                                                      words: str) -> None:
+    a, b = two_files(tmp_path, ENTITIES_FILE, USES_FILE)
+    c = tmp_path / "third.yaml"
+    c.write_text("version: 1\n" + extra)
+    with pytest.raises(InputError) as info:
+        load_inventory(a, b, c)
+    assert (info.value.file, info.value.line, info.value.field) == (str(c), 3, field)
+    assert info.value.message.startswith(words.format(a=a, b=b))
+
+
+def test_a_file_named_twice_is_read_once(tmp_path: Path) -> None:
+    a, b = two_files(tmp_path, ENTITIES_FILE, USES_FILE)
+    assert load_inventory(a, b, a, tmp_path / "." / "uses.yaml") == load_inventory(a, b)
+
+
+def test_the_cli_merges_inventory_files_before_checking_them(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = two_files(tmp_path, ENTITIES_FILE, USES_FILE)
+    code, err = run(["audit", "--inventory", str(b), "--inventory", str(a), "--format", "json",
+                     "--fail-on", "none"], capsys)
+    assert code == 0, err
