@@ -33,7 +33,7 @@ from residency_audit.errors import InputError
 from residency_audit.model import CoverageGap, GapLevel
 from residency_audit.providers import service as shared
 
-__all__ = ["DISABLED_REASONS", "GIVEN_UP", "Guard", "Limits", "api_errors", "build_retry", "error_code",
+__all__ = ["DISABLED_REASONS", "GIVEN_UP", "Guard", "Limits", "api_errors", "error_code",
            "error_message", "is_unanswered"]
 
 DISABLED_REASONS = frozenset({"SERVICE_DISABLED", "accessNotConfigured", "API_DISABLED"})
@@ -224,20 +224,6 @@ class Limits:
         if transport == "rest":
             return (self.connect_timeout, self.read_timeout)
         return self.connect_timeout + self.read_timeout
-
-
-def build_retry(*, deadline: float | None = None, initial: float = 1.0,
-                maximum: float = shared.BACKOFF_CAP, attempts: int = shared.MAX_ATTEMPTS,
-                connect: float = shared.CONNECT_TIMEOUT, read: float = shared.READ_TIMEOUT
-                ) -> Limits:
-    """:class:`Limits` from the older retry arguments (``deadline`` is ignored: it is derived).
-
-    >>> build_retry(initial=0.01, maximum=0.05).backoff_cap
-    0.05
-    """
-    del deadline
-    return Limits(connect_timeout=connect, read_timeout=read, max_attempts=attempts,
-                  backoff_cap=maximum, initial_backoff=min(initial, maximum))
 
 
 class _AttemptTimeout:

@@ -36,7 +36,7 @@ from residency_audit.providers.gcp.hierarchy import (
 )
 from residency_audit.providers.gcp.records import Context
 from residency_audit.providers.gcp.search import fetch_search
-from residency_audit.providers.service import parse_records
+from residency_audit.providers.service import RecordError, parse_records
 
 __all__ = ["READ_IN_PART", "scan_gcp", "scope_states"]
 
@@ -83,8 +83,6 @@ def _resources_of(result: dict[str, Any], hier: Hierarchy, clients: Clients, gua
                   ) -> tuple[list[Resource], list[CoverageGap]]:
     """The Resources of one search result; a bucket without a located representation is read
     with ``buckets.get`` first. A result that cannot be parsed is one RECORD gap."""
-    from residency_audit.providers.service import RecordError
-
     if isinstance(result, Mapping) and result.get("assetType") == storage.ASSET_TYPE:
         try:
             name = storage.bucket_name_to_get(result)
@@ -127,6 +125,46 @@ def _not_scanned(project: Project, reason: str) -> CoverageGap:
 def _not_read(scope: str, reason: str) -> CoverageGap:
     return CoverageGap(provider="gcp", scope=scope, service="gcp", operation="scan",
                        error="NOT_READ", level=GapLevel.SCOPE, message=reason)
+
+
+def _list_per_project(clients: Clients, guard: Guard, fallback: Mapping[str, tuple[Project, str]],
+                      report: ProgressCallback
+                      ) -> tuple[set[str], list[Resource], list[CoverageGap]]:
+    """Cloud Storage listed per project for the projects the search did not cover: the
+    project ids listed (at least in part), the buckets, and the gaps."""
+    listed: set[str] = set()
+    resources: list[Resource] = []
+    gaps: list[CoverageGap] = []
+    for n, key in enumerate(sorted(fallback)):
+        project, reason = fallback[key]
+        report("gcp: buckets per project", n, len(fallback))
+        payloads, failed = storage.fetch_buckets(clients.storage, project.project_id, guard=guard)
+        buckets, more = _parse_buckets(payloads, project)
+        resources.extend(buckets)
+        gaps.extend([*failed, *more, _not_scanned(project, reason)])
+        if failed and not payloads:
+            gaps.append(_not_read(project.project_id, f"{reason}, and its buckets could not be "
+                                  "listed: nothing in this project was read"))
+        else:
+            listed.add(project.project_id)
+    return listed, resources, gaps
+
+
+def _unread_scopes(scopes: Sequence[str], hier: Hierarchy, searched: set[str], listed: set[str],
+                   gaps: Sequence[CoverageGap]) -> list[CoverageGap]:
+    """A SCOPE gap for each scope asked for whose search failed and none of whose projects
+    could be listed either. Pure."""
+    not_read = {g.scope for g in gaps if g.level is GapLevel.SCOPE}
+    out: list[CoverageGap] = []
+    for scope in scopes:
+        under = {p.project_id for p in _projects_under(scope, hier)}
+        if scope in searched or under & listed or (
+                scope.startswith("projects/") and under & not_read):
+            continue
+        what = "no project under it is known" if not under else "none of its projects was read"
+        out.append(_not_read(scope, f"Cloud Asset search of {scope} failed and {what}: "
+                                    "nothing in this scope was read"))
+    return out
 
 
 def _add_links(resources: list[Resource], links: Mapping[str, set[Link]]) -> list[Resource]:
@@ -326,36 +364,14 @@ def scan_gcp(
 
     if check_search_visibility and to_check:
         report("gcp: search visibility", 0, len(to_check))
-        _visible, more = fetch_search_visibility(
+        _, more = fetch_search_visibility(
             clients, [p for k, p in sorted(to_check.items()) if k not in fallback], guard=guard)
         gaps.extend(more)
 
-    listed: set[str] = set()
-    for n, key in enumerate(sorted(fallback)):
-        project, reason = fallback[key]
-        report("gcp: buckets per project", n, len(fallback))
-        payloads, failed = storage.fetch_buckets(clients.storage, project.project_id, guard=guard)
-        gaps.extend(failed)
-        buckets, more = _parse_buckets(payloads, project)
-        gaps.extend(more)
-        for bucket in buckets:
-            found[bucket.id] = bucket
-        gaps.append(_not_scanned(project, reason))
-        if failed and not payloads:
-            gaps.append(_not_read(project.project_id, f"{reason}, and its buckets could not be "
-                                  "listed: nothing in this project was read"))
-        else:
-            listed.add(project.project_id)
-
-    not_read = {g.scope for g in gaps if g.level is GapLevel.SCOPE}
-    for scope in scopes:
-        under = {p.project_id for p in _projects_under(scope, hier)}
-        if scope in searched or under & listed or (
-                scope.startswith("projects/") and under & not_read):
-            continue
-        what = "no project under it is known" if not under else "none of its projects was read"
-        gaps.append(_not_read(scope, f"Cloud Asset search of {scope} failed and {what}: "
-                                     "nothing in this scope was read"))
+    listed, resources, more = _list_per_project(clients, guard, fallback, report)
+    gaps.extend(more)
+    found.update((r.id, r) for r in resources)
+    gaps.extend(_unread_scopes(scopes, hier, searched, listed, gaps))
 
     linked, more = cloudsql.link_replicas(found.values())
     gaps.extend(more)
