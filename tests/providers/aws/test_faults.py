@@ -92,10 +92,15 @@ def test_throttling_and_5xx_past_retries_become_gaps(fake: tuple[boto3.Session, 
     aws.route("dynamodb", "ListGlobalTables", _global_tables)
     estate = scan_aws(session=session, regions=["eu-north-1", "eu-west-1", "us-east-1"], services=["dynamodb"],
                       config=FAST)
-    gaps = {(g.region, g.operation, g.error) for g in estate.gaps}
-    assert gaps == {("eu-north-1", "ListTables", "ThrottlingException"),
-                    ("eu-west-1", "ListTables", "InternalServerError")}
-    assert all(g.scope == "111122223333" and g.service == "dynamodb" for g in estate.gaps)
+    gaps = {(g.region, g.operation, g.error, g.level.value) for g in estate.gaps}
+    assert gaps == {("eu-north-1", "ListTables", "ThrottlingException", "service"),
+                    ("eu-west-1", "ListTables", "InternalServerError", "service"),
+                    # 5xx past retries gives the service up in that region: the rest is not called
+                    ("eu-west-1", "ListGlobalTables", "GivenUp", "service"),
+                    # and nothing at all was read in eu-west-1
+                    ("eu-west-1", "*", "InternalServerError", "scope")}
+    assert all(g.scope == "111122223333" for g in estate.gaps)
+    assert all(g.service == "dynamodb" for g in estate.gaps if g.level.value == "service")
     # botocore retried before giving up (max_attempts counts retries): the gap is "past retries"
     assert aws.attempts[("dynamodb", "ListTables", "eu-north-1")] == 2
     assert aws.attempts[("dynamodb", "ListTables", "eu-west-1")] == 2
@@ -108,7 +113,10 @@ def test_endpoint_that_does_not_answer(fake: tuple[boto3.Session, FakeAws], monk
     aws.route("dynamodb", "ListTables", lambda region: ConnectTimeoutError(endpoint_url="https://dynamodb"))
     aws.route("dynamodb", "ListGlobalTables", _global_tables)
     estate = scan_aws(session=session, regions=["eu-north-1"], services=["dynamodb"], config=FAST)
-    assert {(g.operation, g.error) for g in estate.gaps} == {("ListTables", "ConnectTimeoutError")}
+    assert {(g.operation, g.error, g.level.value) for g in estate.gaps} == {
+        ("ListTables", "ConnectTimeoutError", "service"), ("ListGlobalTables", "GivenUp", "service"),
+        ("*", "ConnectTimeoutError", "scope")}
+    assert aws.attempts[("dynamodb", "ListGlobalTables", "eu-north-1")] == 0
 
 
 def test_dead_endpoint_setting_is_used_and_reported(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,7 +128,9 @@ def test_dead_endpoint_setting_is_used_and_reported(monkeypatch: pytest.MonkeyPa
     session.events.register("before-send", lambda request, event_name, **kw: None
                             if event_name.startswith("before-send.kms") else aws._send(request, event_name))
     estate = scan_aws(session=session, regions=["eu-north-1"], services=["kms"], config=FAST)
-    assert [(g.operation, g.error) for g in estate.gaps] == [("ListKeys", "EndpointConnectionError")]
+    assert [(g.operation, g.error, g.level.value) for g in estate.gaps] == [
+        ("*", "EndpointConnectionError", "scope"), ("ListKeys", "EndpointConnectionError", "service")]
+    assert "http" not in " ".join(g.message for g in estate.gaps)
 
 
 def test_region_that_refuses_and_access_denied(fake: tuple[boto3.Session, FakeAws]) -> None:
@@ -135,7 +145,13 @@ def test_region_that_refuses_and_access_denied(fake: tuple[boto3.Session, FakeAw
     assert gaps == {("eu-north-1", "ListTables", "AccessDeniedException"),
                     ("eu-north-1", "ListGlobalTables", "AccessDeniedException"),
                     ("eu-south-2", "ListTables", "UnrecognizedClientException"),
-                    ("eu-south-2", "ListGlobalTables", "UnrecognizedClientException")}
+                    ("eu-south-2", "ListGlobalTables", "UnrecognizedClientException"),
+                    # every call of these regions was refused: whole scopes not read
+                    ("eu-north-1", "*", "AccessDeniedException"),
+                    ("eu-south-2", "*", "UnrecognizedClientException")}
+    assert {g.region for g in estate.gaps if g.level.value == "scope"} == {"eu-north-1", "eu-south-2"}
+    # refusals are not retried
+    assert aws.attempts[("dynamodb", "ListTables", "eu-north-1")] == 1
 
 
 def test_disabled_regions_are_gaps_not_skipped(fake: tuple[boto3.Session, FakeAws]) -> None:
@@ -143,8 +159,8 @@ def test_disabled_regions_are_gaps_not_skipped(fake: tuple[boto3.Session, FakeAw
     aws.route("dynamodb", "ListTables", _tables)
     aws.route("dynamodb", "ListGlobalTables", _global_tables)
     estate = scan_aws(session=session, services=["dynamodb"], config=FAST)
-    assert [(g.region, g.operation, g.error) for g in estate.gaps] == [
-        ("me-central-1", "DescribeRegions", "RegionNotEnabled")]
+    assert [(g.region, g.operation, g.error, g.level.value) for g in estate.gaps] == [
+        ("me-central-1", "DescribeRegions", "RegionNotEnabled", "scope")]
     scanned = {r for (s, op, r) in aws.attempts if s == "dynamodb"}
     assert scanned == {"ap-southeast-2", "ca-central-1", "eu-central-1", "eu-north-1", "eu-south-2",
                        "eu-west-1", "sa-east-1", "us-east-1", "us-west-2"}
@@ -162,7 +178,8 @@ def test_region_discovery_denied_falls_back_and_says_so(fake: tuple[boto3.Sessio
     aws.route("dynamodb", "ListTables", _tables)
     aws.route("dynamodb", "ListGlobalTables", _global_tables)
     estate = scan_aws(session=session, services=["dynamodb"], config=FAST)
-    assert [(g.operation, g.error) for g in estate.gaps] == [("DescribeRegions", "UnauthorizedOperation")]
+    assert [(g.operation, g.error, g.level.value) for g in estate.gaps] == [
+        ("DescribeRegions", "UnauthorizedOperation", "scope")]
     assert {r for (s, _, r) in aws.attempts if s == "dynamodb"} == {"eu-north-1"}
 
 

@@ -11,6 +11,7 @@ from importlib import resources
 from residency_audit.errors import InputError
 from residency_audit.model import Estate
 from residency_audit.providers.base import ProgressCallback
+from residency_audit.providers.service import CONNECT_TIMEOUT, MAX_ATTEMPTS, READ_TIMEOUT
 
 __all__ = ["add_arguments", "is_requested", "permissions_text", "scan_from_args"]
 
@@ -31,6 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--aws-external-id", metavar="ID", help="external id for --aws-org-role")
     g.add_argument("--aws-max-workers", metavar="N", type=int, default=16,
                    help="concurrent requests (default 16)")
+    g.add_argument("--aws-connect-timeout", metavar="S", type=float, default=CONNECT_TIMEOUT,
+                   help=f"seconds to wait for a connection (default {CONNECT_TIMEOUT:g})")
+    g.add_argument("--aws-read-timeout", metavar="S", type=float, default=READ_TIMEOUT,
+                   help=f"seconds to wait for an answer (default {READ_TIMEOUT:g})")
+    g.add_argument("--aws-max-attempts", metavar="N", type=int, default=None,
+                   help=f"attempts per call, the first included (default: AWS_MAX_ATTEMPTS or the "
+                        f"profile's max_attempts, else {MAX_ATTEMPTS}); with the defaults an endpoint that "
+                        "never answers is given up within 85 s")
 
 
 def is_requested(args: argparse.Namespace) -> bool:
@@ -57,7 +66,9 @@ def scan_from_args(args: argparse.Namespace, *, progress: ProgressCallback | Non
                          f"the AWS adapter needs boto3: pip install 'residency-audit[aws]' ({exc.name})") from None
     return scan_aws(profile=args.aws_profile, regions=_split(args.aws_regions),
                     services=_split(args.aws_services), org_role=args.aws_org_role,
-                    external_id=args.aws_external_id, max_workers=args.aws_max_workers, progress=progress)
+                    external_id=args.aws_external_id, max_workers=args.aws_max_workers,
+                    max_attempts=args.aws_max_attempts, connect_timeout=args.aws_connect_timeout,
+                    read_timeout=args.aws_read_timeout, progress=progress)
 
 
 def permissions_text() -> str:

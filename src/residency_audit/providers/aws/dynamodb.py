@@ -14,12 +14,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from residency_audit.model import Resource, Role, freeze_tags
-from residency_audit.providers.aws.faults import Attempt, iter_items
-from residency_audit.providers.aws.records import placement, tags_from_pairs
+from residency_audit.model import CoverageGap, GapLevel, Resource, Role, freeze_tags
+from residency_audit.providers.aws.faults import Attempt, Scope
+from residency_audit.providers.aws.records import (
+    arn_member,
+    placement,
+    records,
+    region_member,
+    tags_from_pairs,
+)
 from residency_audit.providers.base import ReadOperation
+from residency_audit.providers.service import ServiceSpec, member, optional_member, parse_records
 
-__all__ = ["OPERATIONS", "fetch_dynamodb", "parse_dynamodb"]
+__all__ = ["OPERATIONS", "SPEC", "fetch_dynamodb", "parse_dynamodb"]
 
 OPERATIONS: tuple[ReadOperation, ...] = tuple(
     ReadOperation(provider="aws", service="dynamodb", operation=op, permission=f"dynamodb:{op}")
@@ -29,74 +36,108 @@ OPERATIONS: tuple[ReadOperation, ...] = tuple(
 
 def fetch_dynamodb(client: Any, attempt: Attempt) -> dict[str, Any]:
     """Raw answers: ``tables`` (DescribeTable ``Table``s), ``tags`` by ARN, ``global_tables``."""
-    tables: list[dict[str, Any]] = []
-    tags: dict[str, list[dict[str, Any]]] = {}
-    for name in iter_names(attempt.pages(client, "list_tables", "ListTables")):
+    tables: list[Any] = []
+    tags: dict[str, list[Any]] = {}
+    for name in attempt.items("ListTables", attempt.pages(client, "list_tables", "ListTables"), "TableNames"):
+        if not isinstance(name, str) or not name:
+            attempt.gap("ListTables", "UnparseableRecord", f"a table name is {type(name).__name__}, not text",
+                        level=GapLevel.RECORD, field="TableNames[]")
+            continue
         answer = attempt.call("DescribeTable", client.describe_table, resource=name,
                               absent=("ResourceNotFoundException",), TableName=name)
         if not answer:
             continue
-        table = answer["Table"]
+        table = attempt.member("DescribeTable", answer, "Table", dict, resource=name)
+        if table is None:
+            continue
         tables.append(table)
-        tag_pages = attempt.pages(client, "list_tags_of_resource", "ListTagsOfResource",
-                                  resource=table["TableArn"], ResourceArn=table["TableArn"])
-        if tag_pages is not None:
-            tags[table["TableArn"]] = list(iter_items(tag_pages, "Tags"))
-    global_tables: list[dict[str, Any]] = []
+        arn = table.get("TableArn")
+        if isinstance(arn, str) and arn:
+            tag_pages = attempt.pages(client, "list_tags_of_resource", "ListTagsOfResource",
+                                      resource=arn, ResourceArn=arn)
+            if tag_pages is not None:
+                tags[arn] = attempt.items("ListTagsOfResource", tag_pages, "Tags")
+    global_tables: list[Any] = []
     params: dict[str, Any] = {"RegionName": attempt.scope.region}
+    seen: set[str] = set()
     while True:
         page = attempt.call("ListGlobalTables", client.list_global_tables, **params)
         if page is None:
             break
-        for entry in page.get("GlobalTables", ()):
-            described = attempt.call("DescribeGlobalTable", client.describe_global_table,
-                                     resource=entry["GlobalTableName"],
-                                     GlobalTableName=entry["GlobalTableName"])
-            global_tables.append(described["GlobalTableDescription"] if described else entry)
-        last = page.get("LastEvaluatedGlobalTableName")
-        if not last:
+        for entry in attempt.items("ListGlobalTables", [page], "GlobalTables"):
+            gname = entry.get("GlobalTableName") if isinstance(entry, Mapping) else None
+            described = None
+            if isinstance(gname, str) and gname:
+                described = attempt.call("DescribeGlobalTable", client.describe_global_table,
+                                         resource=gname, GlobalTableName=gname)
+            desc = described.get("GlobalTableDescription") if described else None
+            global_tables.append(desc if isinstance(desc, dict) else entry)
+        last = attempt.token("ListGlobalTables", page, "LastEvaluatedGlobalTableName", seen)
+        if last is None:
             break
         params["ExclusiveStartGlobalTableName"] = last
     return {"tables": tables, "tags": tags, "global_tables": global_tables}
 
 
-def iter_names(pages: list[dict[str, Any]] | None) -> list[str]:
-    """Table names from ``ListTables`` pages."""
-    return [str(n) for page in pages or () for n in page.get("TableNames", ())]
+def _legacy_regions(g: Mapping[str, Any]) -> tuple[str, set[str]]:
+    name = member(g, "GlobalTableName", str)
+    regions = {region_member(r, "RegionName", path=f"ReplicationGroup[{i}].")
+               for i, r in enumerate(records(g, "ReplicationGroup"))}
+    return name, regions
 
 
-def parse_dynamodb(payload: Mapping[str, Any], *, account: str, region: str) -> list[Resource]:
+def _table(table: Mapping[str, Any], *, legacy: Mapping[str, set[str]], tags: Mapping[str, Any],
+           account: str, region: str) -> list[Resource]:
+    arn = arn_member(table, "TableArn")
+    name = member(table, "TableName", str)
+    placements = [placement(region, Role.PRIMARY, "DescribeTable Table.TableArn")]
+    current = {region_member(r, "RegionName", path=f"Replicas[{i}].")
+               for i, r in enumerate(records(table, "Replicas"))} - {region}
+    placements += [placement(r, Role.REPLICA, "DescribeTable Table.Replicas[].RegionName",
+                             detail="global table version 2019.11.21") for r in sorted(current)]
+    older = set(legacy.get(name, set())) - {region} - current
+    placements += [placement(r, Role.REPLICA,
+                             "DescribeGlobalTable GlobalTableDescription.ReplicationGroup[].RegionName",
+                             detail="global table version 2017.11.29") for r in sorted(older)]
+    attributes: dict[str, str] = {}
+    version = optional_member(table, "GlobalTableVersion", str, "")
+    if version:
+        attributes["global_table_version"] = version
+    elif name in legacy:
+        attributes["global_table_version"] = "2017.11.29"
+    return [Resource(id=arn, provider="aws", service="dynamodb", kind="table", name=name,
+                     account=account, placements=tuple(placements),
+                     tags=tags_from_pairs(tags.get(arn)), attributes=freeze_tags(attributes))]
+
+
+def parse_dynamodb(payload: Mapping[str, Any], scope: Scope) -> tuple[list[Resource], list[CoverageGap]]:
     """One resource per table, with replica placements from either global-table version.
 
     >>> payload = {"tables": [{"TableName": "t", "TableArn": "arn:aws:dynamodb:eu-north-1:1:table/t",
     ...   "Replicas": [{"RegionName": "eu-north-1"}, {"RegionName": "eu-west-1"}]}],
     ...   "tags": {}, "global_tables": []}
-    >>> [(p.location, p.role.value) for p in parse_dynamodb(payload, account="1", region="eu-north-1")[0].placements]
-    [('aws:eu-north-1', 'primary'), ('aws:eu-west-1', 'replica')]
+    >>> rs, gaps = parse_dynamodb(payload, Scope(account="1", region="eu-north-1", service="dynamodb"))
+    >>> [(p.location, p.role.value) for p in rs[0].placements], gaps
+    ([('aws:eu-north-1', 'primary'), ('aws:eu-west-1', 'replica')], [])
     """
+    where = {"provider": "aws", "service": "dynamodb", "scope": scope.account, "region": scope.region}
     legacy: dict[str, set[str]] = {}
-    for g in payload.get("global_tables", ()):
-        legacy.setdefault(str(g["GlobalTableName"]), set()).update(
-            str(r["RegionName"]) for r in g.get("ReplicationGroup", ()))
-    out: list[Resource] = []
-    for table in payload.get("tables", ()):
-        arn = str(table["TableArn"])
-        name = str(table["TableName"])
-        placements = [placement(region, Role.PRIMARY, "DescribeTable Table.TableArn")]
-        current = {str(r["RegionName"]) for r in table.get("Replicas", ())} - {region}
-        placements += [placement(r, Role.REPLICA, "DescribeTable Table.Replicas[].RegionName",
-                                 detail="global table version 2019.11.21") for r in sorted(current)]
-        older = legacy.get(name, set()) - {region} - current
-        placements += [placement(r, Role.REPLICA,
-                                 "DescribeGlobalTable GlobalTableDescription.ReplicationGroup[].RegionName",
-                                 detail="global table version 2017.11.29") for r in sorted(older)]
-        attributes: dict[str, str] = {}
-        if table.get("GlobalTableVersion"):
-            attributes["global_table_version"] = str(table["GlobalTableVersion"])
-        elif name in legacy:
-            attributes["global_table_version"] = "2017.11.29"
-        out.append(Resource(id=arn, provider="aws", service="dynamodb", kind="table", name=name,
-                            account=account, placements=tuple(placements),
-                            tags=tags_from_pairs(payload.get("tags", {}).get(arn)),
-                            attributes=freeze_tags(attributes)))
-    return out
+
+    def one_global(g: Any) -> list[Resource]:
+        name, regions = _legacy_regions(g)
+        legacy.setdefault(name, set()).update(regions)
+        return []
+
+    _, gaps = parse_records(payload.get("global_tables", ()), one_global, operation="ListGlobalTables",
+                            id_fields=("GlobalTableName",), **where)
+    tags = payload.get("tags", {})
+    resources, table_gaps = parse_records(
+        payload.get("tables", ()),
+        lambda t: _table(t, legacy=legacy, tags=tags, account=scope.account, region=scope.region),
+        operation="DescribeTable", id_fields=("TableArn", "TableName"), **where)
+    return resources, gaps + table_gaps
+
+
+SPEC = ServiceSpec(provider="aws", name="dynamodb", operations=OPERATIONS, fetch=fetch_dynamodb,
+                   parse=parse_dynamodb, absent=frozenset({"ResourceNotFoundException"}),
+                   scope_kind="region", finds="tables and the regions of their global-table replicas")

@@ -1,6 +1,10 @@
-"""The allow-list: every AWS operation the adapter may call, gathered from the service modules.
+"""The allow-list: every AWS operation the adapter may call, read from the service modules' SPECs.
 
-Importing this module does not import boto3. :func:`iam_policy` builds the least-privilege IAM
+:data:`SPECS` lists the one :class:`~residency_audit.providers.service.ServiceSpec` of each
+service module, in scan order; the scanner's service table and the allow-list are both read
+from it, with the discovery operations (STS, Organizations, EC2 regions) beside them.
+
+Importing this module imports botocore's exceptions (not boto3). :func:`iam_policy` builds the least-privilege IAM
 policy from the list; the shipped ``iam-policy.json`` is tested equal to it.
 
 >>> "s3:GetReplicationConfiguration" in iam_actions()
@@ -13,16 +17,18 @@ import json
 from importlib import resources
 from typing import Any
 
+from residency_audit.providers.aws import backup, discovery, dynamodb, efs, kms, rds, s3
 from residency_audit.providers.base import ReadOperation
+from residency_audit.providers.service import ServiceSpec
 
-__all__ = ["ALL_OPERATIONS", "allowed_calls", "iam_actions", "iam_policy", "policy_text"]
+__all__ = ["ALL_OPERATIONS", "SPECS", "allowed_calls", "iam_actions", "iam_policy", "policy_text"]
+
+SPECS: tuple[ServiceSpec, ...] = (s3.SPEC, dynamodb.SPEC, rds.SPEC, backup.SPEC, efs.SPEC, kms.SPEC)
+"""Every service the adapter scans, one declaration each."""
 
 
 def _gather() -> tuple[ReadOperation, ...]:
-    from residency_audit.providers.aws import backup, discovery, dynamodb, efs, kms, rds, s3
-
-    ops = {(o.service, o.operation): o for m in (discovery, s3, dynamodb, rds, backup, efs, kms)
-           for o in m.OPERATIONS}
+    ops = {(o.service, o.operation): o for o in (*discovery.OPERATIONS, *(o for spec in SPECS for o in spec.operations))}
     return tuple(ops[k] for k in sorted(ops))
 
 

@@ -6,6 +6,10 @@
 '444455556666'
 >>> placement("eu-north-1", Role.BACKUP, "ListBackupVaults BackupVaultList[].BackupVaultArn").location
 'aws:eu-north-1'
+>>> arn_member({"Arn": "db:patients"}, "Arn")
+Traceback (most recent call last):
+...
+residency_audit.providers.service.RecordError: Arn: not an ARN: 'db:patients'
 """
 
 from __future__ import annotations
@@ -23,15 +27,21 @@ from residency_audit.model import (
     Role,
     freeze_tags,
 )
+from residency_audit.providers.service import RecordError, member, optional_member, server_reason
 
 __all__ = [
     "REFERENCED",
     "arn_account",
+    "arn_member",
     "arn_region",
+    "checked_arn",
     "link",
     "merge_resources",
     "placement",
+    "records",
     "referenced",
+    "region_member",
+    "strings",
     "tags_from_pairs",
 ]
 
@@ -44,7 +54,7 @@ PROVIDER = "aws"
 def _arn_parts(arn: str) -> list[str]:
     parts = arn.split(":", 5)
     if len(parts) < 6 or parts[0] != "arn":
-        raise ValueError(f"not an ARN: {arn!r}")
+        raise RecordError("ARN", f"not an ARN: {server_reason(str(arn), limit=200)!r}")
     return parts
 
 
@@ -58,8 +68,69 @@ def arn_account(arn: str) -> str:
     return _arn_parts(arn)[4]
 
 
+def checked_arn(value: Any, field: str, *, regional: bool = False) -> str:
+    """``value`` when it is an ARN (with a region when ``regional``); else :class:`RecordError`.
+
+    >>> checked_arn("arn:aws:s3:::b", "Bucket")
+    'arn:aws:s3:::b'
+    """
+    if not isinstance(value, str):
+        raise RecordError(field, f"expected an ARN, got {type(value).__name__}")
+    parts = value.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn" or not parts[1] or not parts[2] or not parts[5]:
+        raise RecordError(field, f"not an ARN: {server_reason(value, limit=200)!r}")
+    if regional and not _region_ok(parts[3]):
+        raise RecordError(field, f"ARN without a region: {server_reason(value, limit=200)!r}")
+    return value
+
+
+def arn_member(record: Mapping[str, Any], name: str, *, path: str = "", regional: bool = False) -> str:
+    """``record[name]``, which must be an ARN (see :func:`checked_arn`)."""
+    return checked_arn(member(record, name, str, path=path), f"{path}{name}", regional=regional)
+
+
+def _region_ok(region: str) -> bool:
+    return bool(region) and region == region.strip() and ":" not in region and len(region) <= 64 \
+        and all(c.isalnum() or c == "-" for c in region)
+
+
+def region_member(record: Mapping[str, Any], name: str, *, path: str = "") -> str:
+    """``record[name]``, which must be a region code (letters, digits and dashes)."""
+    value = member(record, name, str, path=path)
+    if not _region_ok(value):
+        raise RecordError(f"{path}{name}", f"not a region code: {server_reason(value, limit=100)!r}")
+    return value
+
+
+def strings(record: Mapping[str, Any], name: str, *, path: str = "") -> list[str]:
+    """``record[name]``: a list of strings (empty when absent); else :class:`RecordError`.
+
+    >>> strings({"Ids": ["a", "b"]}, "Ids"), strings({}, "Ids")
+    (['a', 'b'], [])
+    """
+    values = optional_member(record, name, list, [], path=path)
+    for i, v in enumerate(values):
+        if not isinstance(v, str):
+            raise RecordError(f"{path}{name}[{i}]", f"expected str, got {type(v).__name__}")
+    return values
+
+
+def records(record: Mapping[str, Any], name: str, *, path: str = "") -> list[Mapping[str, Any]]:
+    """``record[name]``: a list of objects (empty when absent); else :class:`RecordError`."""
+    values = optional_member(record, name, list, [], path=path)
+    for i, v in enumerate(values):
+        if not isinstance(v, Mapping):
+            raise RecordError(f"{path}{name}[{i}]", f"expected an object, got {type(v).__name__}")
+    return values
+
+
 def placement(region: str, role: Role, ref: str, detail: str = "") -> Placement:
-    """A placement at ``aws:<region>`` whose evidence is the API field ``ref``."""
+    """A placement at ``aws:<region>`` whose evidence is the API field ``ref``.
+
+    A region that is not a region code is a :class:`RecordError` naming ``ref``'s field.
+    """
+    if not _region_ok(region):
+        raise RecordError(ref.rsplit(" ", 1)[-1], f"not a region code: {server_reason(region, limit=100)!r}")
     return Placement(location=f"{PROVIDER}:{region}", role=role,
                      evidence=Evidence(source="api", ref=ref, detail=detail))
 
@@ -75,8 +146,19 @@ def tags_from_pairs(pairs: Iterable[Mapping[str, Any]] | None, key: str = "Key",
 
     >>> dict(tags_from_pairs([{"Key": "data-class", "Value": "patient"}]))
     {'data-class': 'patient'}
+
+    A tag list that is not a list of ``{key: text}`` objects is a :class:`RecordError`.
     """
-    return freeze_tags({str(p[key]): str(p.get(value, "")) for p in pairs or ()})
+    if pairs is None:
+        return freeze_tags(None)
+    if not isinstance(pairs, list | tuple):
+        raise RecordError("Tags", f"expected list, got {type(pairs).__name__}")
+    out: dict[str, str] = {}
+    for i, p in enumerate(pairs):
+        k = member(p, key, str, path=f"Tags[{i}].")
+        v = optional_member(p, value, str, "", path=f"Tags[{i}].")
+        out[k] = v
+    return freeze_tags(out)
 
 
 def referenced(*, id: str, service: str, kind: str, name: str, account: str = "",

@@ -22,26 +22,49 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from residency_audit.model import LinkRelation, Resource, Role, freeze_tags
-from residency_audit.providers.aws.faults import Attempt
-from residency_audit.providers.aws.records import link, placement, referenced, tags_from_pairs
+from residency_audit.model import CoverageGap, GapLevel, LinkRelation, Resource, Role, freeze_tags
+from residency_audit.providers.aws.faults import Attempt, Scope
+from residency_audit.providers.aws.records import (
+    checked_arn,
+    link,
+    placement,
+    records,
+    referenced,
+    region_member,
+    tags_from_pairs,
+)
 from residency_audit.providers.base import ReadOperation
+from residency_audit.providers.service import (
+    RecordError,
+    ServiceSpec,
+    member,
+    optional_member,
+    parse_records,
+    server_reason,
+)
 
 __all__ = [
+    "MRAP_CONTROL_REGION",
     "OPERATIONS",
+    "SPEC",
+    "FetchedBucket",
     "ReplicationTarget",
     "bucket_arn",
     "bucket_name_from_arn",
+    "buckets_by_region",
     "fetch_bucket_location",
     "fetch_bucket_names",
+    "fetch_bucket_region",
     "fetch_bucket_replication",
     "fetch_multi_region_access_points",
     "fetch_tags",
     "normalize_bucket_location",
     "parse_bucket",
     "parse_bucket_list",
+    "parse_buckets",
     "parse_destination",
     "parse_multi_region_access_point",
+    "parse_multi_region_access_points",
     "parse_replication",
     "parse_tag_mappings",
 ]
@@ -63,6 +86,7 @@ MRAP_CONTROL_REGION = "us-west-2"
 """Multi-Region Access Point control-plane requests are served in us-west-2 only."""
 
 _LEGACY_LOCATIONS = {"": "us-east-1", "EU": "eu-west-1"}
+_NO_REPLICATION = "ReplicationConfigurationNotFoundError"
 
 
 def normalize_bucket_location(constraint: str | None) -> str:
@@ -100,6 +124,17 @@ class ReplicationTarget:
     account: str
 
 
+@dataclass(frozen=True, slots=True)
+class FetchedBucket:
+    """What was read about one bucket: its region (and the field that said so), its replication."""
+
+    name: str
+    account: str
+    region: str | None
+    ref: str
+    replication: dict[str, Any] | None
+
+
 # ---------------------------------------------------------------- fetch (I/O)
 
 def fetch_bucket_names(client: Any, attempt: Attempt, *, region: str | None = None,
@@ -120,11 +155,25 @@ def fetch_bucket_location(client: Any, attempt: Attempt, bucket: str) -> dict[st
                         resource=bucket_arn(bucket, attempt.scope.partition), Bucket=bucket)
 
 
+def fetch_bucket_region(client: Any, attempt: Attempt, bucket: str) -> str | None:
+    """The region ``GetBucketLocation`` gives for ``bucket`` (legacy answers normalised);
+    ``None`` and a gap when unseen or when the answer is not a region code."""
+    answer = fetch_bucket_location(client, attempt, bucket)
+    if answer is None:
+        return None
+    try:
+        constraint = optional_member(answer, "LocationConstraint", str, "")
+        return region_member({"LocationConstraint": normalize_bucket_location(constraint)}, "LocationConstraint")
+    except RecordError as exc:
+        attempt.unparseable("GetBucketLocation", exc, resource=bucket_arn(bucket, attempt.scope.partition))
+        return None
+
+
 def fetch_bucket_replication(client: Any, attempt: Attempt, bucket: str) -> dict[str, Any] | None:
     """``GetBucketReplication`` of ``bucket``: ``{}`` when it has none, ``None`` when unseen."""
     return attempt.call("GetBucketReplication", client.get_bucket_replication,
                         resource=bucket_arn(bucket, attempt.scope.partition),
-                        absent=("ReplicationConfigurationNotFoundError",), Bucket=bucket)
+                        absent=(_NO_REPLICATION,), Bucket=bucket)
 
 
 def fetch_tags(client: Any, attempt: Attempt) -> list[dict[str, Any]] | None:
@@ -132,73 +181,173 @@ def fetch_tags(client: Any, attempt: Attempt) -> list[dict[str, Any]] | None:
     return attempt.pages(client, "get_resources", "GetResources", ResourceTypeFilters=["s3"])
 
 
-def fetch_multi_region_access_points(client: Any, attempt: Attempt) -> list[dict[str, Any]] | None:
+def fetch_multi_region_access_points(client: Any, attempt: Attempt) -> list[Any] | None:
     """All Multi-Region Access Points of the account (paged by ``NextToken``)."""
-    points: list[dict[str, Any]] = []
+    points: list[Any] = []
     params: dict[str, Any] = {"AccountId": attempt.scope.account}
+    seen: set[str] = set()
     while True:
         page = attempt.call("ListMultiRegionAccessPoints", client.list_multi_region_access_points,
                             **params)
         if page is None:
             return None
-        points.extend(page.get("AccessPoints", ()))
-        token = page.get("NextToken")
-        if not token:
+        points.extend(attempt.items("ListMultiRegionAccessPoints", [page], "AccessPoints"))
+        token = attempt.token("ListMultiRegionAccessPoints", page, "NextToken", seen)
+        if token is None:
             return points
         params["NextToken"] = token
 
 
 # ---------------------------------------------------------------- parse (pure)
 
-def parse_bucket_list(pages: Iterable[Mapping[str, Any]]) -> dict[str, str | None]:
-    """Bucket name -> the ``BucketRegion`` the list gave (``None`` where it gave none)."""
+def _where(scope: Scope, operation: str) -> dict[str, str]:
+    return {"provider": "aws", "service": scope.service, "scope": scope.account, "region": scope.region,
+            "operation": operation}
+
+
+def parse_bucket_list(pages: Iterable[Mapping[str, Any]], scope: Scope,
+                      ) -> tuple[dict[str, str | None], list[CoverageGap]]:
+    """Bucket name -> the ``BucketRegion`` the list gave (``None`` where it gave none).
+
+    >>> names, gaps = parse_bucket_list([{"Buckets": [{"Name": "a", "BucketRegion": "eu-north-1"},
+    ...     {"BucketRegion": "eu-west-1"}]}], Scope(account="1", region="us-east-1", service="s3"))
+    >>> names, [(g.field, g.resource) for g in gaps]
+    ({'a': 'eu-north-1'}, [('Name', 'record #1')])
+    """
     out: dict[str, str | None] = {}
+    gaps: list[CoverageGap] = []
+
+    def one(b: Any) -> list[Resource]:
+        name = member(b, "Name", str)
+        listed = region_member(b, "BucketRegion") if b.get("BucketRegion") else None
+        out[name] = listed
+        return []
+
     for page in pages:
-        for b in page.get("Buckets", ()):
-            out[str(b["Name"])] = b.get("BucketRegion") or None
-    return out
+        _, page_gaps = parse_records(_page_items(page, "Buckets", scope, "ListBuckets", gaps), one,
+                                     id_fields=("Name",), **_where(scope, "ListBuckets"))
+        gaps += page_gaps
+    return out, gaps
 
 
-def parse_tag_mappings(pages: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, str]]:
+def _page_items(page: Any, key: str, scope: Scope, operation: str, gaps: list[CoverageGap]) -> list[Any]:
+    """``page[key]`` (a list); a page whose ``key`` is not a list adds a record-level gap."""
+    value = page.get(key) if isinstance(page, Mapping) else None
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        gaps.append(CoverageGap(**_where(scope, operation), error="UnparseableRecord", level=GapLevel.RECORD,
+                                field=key, message=f"RecordError: {key}: expected list, got {type(value).__name__}"))
+        return []
+    return value
+
+
+def parse_tag_mappings(pages: Iterable[Mapping[str, Any]], scope: Scope,
+                       ) -> tuple[dict[str, Mapping[str, str]], list[CoverageGap]]:
     """Resource ARN -> its tags, from ``GetResources`` pages."""
-    return {str(m["ResourceARN"]): tags_from_pairs(m.get("Tags"))
-            for page in pages for m in page.get("ResourceTagMappingList", ())}
+    out: dict[str, Mapping[str, str]] = {}
+    gaps: list[CoverageGap] = []
+
+    def one(m: Any) -> list[Resource]:
+        arn = checked_arn(member(m, "ResourceARN", str), "ResourceARN")
+        out[arn] = tags_from_pairs(m.get("Tags"))
+        return []
+
+    for page in pages:
+        items = _page_items(page, "ResourceTagMappingList", scope, "GetResources", gaps)
+        _, page_gaps = parse_records(items, one, id_fields=("ResourceARN",), **_where(scope, "GetResources"))
+        gaps += page_gaps
+    return out, gaps
 
 
-def parse_replication(config: Mapping[str, Any]) -> list[ReplicationTarget]:
+def _rule_target(rule: Mapping[str, Any]) -> list[ReplicationTarget]:
+    if rule.get("Status") != "Enabled":
+        return []
+    destination = member(rule, "Destination", dict)
+    arn = checked_arn(member(destination, "Bucket", str, path="Destination."), "Destination.Bucket")
+    rule_id = optional_member(rule, "ID", str, "")
+    account = optional_member(destination, "Account", str, "", path="Destination.")
+    return [ReplicationTarget(rule=rule_id, bucket_arn=arn, account=account)]
+
+
+def parse_replication(config: Mapping[str, Any], scope: Scope | None = None, *, bucket: str = "",
+                      ) -> tuple[list[ReplicationTarget], list[CoverageGap]]:
     """The destinations of the enabled rules of a ``GetBucketReplication`` answer.
 
-    Disabled rules send nothing and are left out.
+    Disabled rules send nothing and are left out. A rule that cannot be read is a gap naming
+    ``bucket`` (its ARN) and the rule.
 
     >>> cfg = {"ReplicationConfiguration": {"Role": "r", "Rules": [
     ...     {"ID": "dr", "Status": "Enabled",
     ...      "Destination": {"Bucket": "arn:aws:s3:::dr", "Account": "222233334444"}},
-    ...     {"ID": "off", "Status": "Disabled", "Destination": {"Bucket": "arn:aws:s3:::x"}}]}}
-    >>> [(t.rule, t.bucket_arn, t.account) for t in parse_replication(cfg)]
+    ...     {"ID": "off", "Status": "Disabled", "Destination": {"Bucket": "arn:aws:s3:::x"}},
+    ...     {"ID": "bad", "Status": "Enabled", "Destination": {"Bucket": "dr-copy"}}]}}
+    >>> targets, gaps = parse_replication(cfg, bucket="arn:aws:s3:::src")
+    >>> [(t.rule, t.bucket_arn, t.account) for t in targets]
     [('dr', 'arn:aws:s3:::dr', '222233334444')]
+    >>> [(g.resource, g.field) for g in gaps]
+    [('arn:aws:s3:::src rule bad', 'Destination.Bucket')]
     """
-    rules = config.get("ReplicationConfiguration", {}).get("Rules", ())
-    targets = {
-        (str(r["Destination"]["Bucket"]), str(r.get("ID", ""))):
-            ReplicationTarget(rule=str(r.get("ID", "")), bucket_arn=str(r["Destination"]["Bucket"]),
-                              account=str(r["Destination"].get("Account", "")))
-        for r in rules if r.get("Status") == "Enabled"
-    }
-    return [targets[k] for k in sorted(targets)]
+    scope = scope or Scope(account="", region="", service="s3")
+    where = _where(scope, "GetBucketReplication")
+
+    def gap(exc: RecordError, resource: str) -> CoverageGap:
+        return CoverageGap(**where, error="UnparseableRecord", level=GapLevel.RECORD, resource=resource,
+                           field=exc.field, message=server_reason(f"RecordError: {exc}"))
+
+    try:
+        body = optional_member(config, "ReplicationConfiguration", dict, {})
+        rules = records(body, "Rules", path="ReplicationConfiguration.")
+    except RecordError as exc:
+        return [], [gap(exc, bucket)]
+    targets: dict[tuple[str, str], ReplicationTarget] = {}
+    gaps: list[CoverageGap] = []
+    for i, rule in enumerate(rules):
+        try:
+            for t in _rule_target(rule):
+                targets[(t.bucket_arn, t.rule)] = t
+        except RecordError as exc:
+            rule_id = rule.get("ID")
+            label = server_reason(rule_id, limit=100) if isinstance(rule_id, str) and rule_id else f"#{i}"
+            gaps.append(gap(exc, f"{bucket} rule {label}".strip()))
+    return [targets[k] for k in sorted(targets)], gaps
 
 
 def parse_bucket(*, name: str, account: str, partition: str, region: str | None, region_ref: str,
-                 replication: Mapping[str, Any] | None, tags: Mapping[str, str] | None) -> Resource:
+                 targets: Iterable[ReplicationTarget], tags: Mapping[str, str] | None) -> Resource:
     """A bucket :class:`Resource`; no placement when its region could not be read."""
     placements = (placement(region, Role.PRIMARY, region_ref),) if region else ()
     links = tuple(
         link(LinkRelation.REPLICATES_TO, t.bucket_arn,
              "GetBucketReplication ReplicationConfiguration.Rules[].Destination.Bucket",
              detail=f"rule {t.rule}" if t.rule else "")
-        for t in parse_replication(replication or {}))
+        for t in targets)
     return Resource(id=bucket_arn(name, partition), provider="aws", service="s3", kind="bucket",
                     name=name, account=account, placements=placements, links=links,
                     tags=tags if tags is not None else freeze_tags(None))
+
+
+def parse_buckets(fetched: Iterable[FetchedBucket], *, partition: str, tags: Mapping[str, Mapping[str, str]],
+                  ) -> tuple[list[Resource], list[CoverageGap], dict[str, tuple[ReplicationTarget, str]]]:
+    """The bucket resources, the gaps of unreadable replication rules, and the replication
+    destinations (ARN -> (target, source account)) that none of ``fetched`` is."""
+    resources: list[Resource] = []
+    gaps: list[CoverageGap] = []
+    all_targets: list[tuple[ReplicationTarget, str]] = []
+    for f in sorted(fetched, key=lambda f: f.name):
+        arn = bucket_arn(f.name, partition)
+        scope = Scope(account=f.account, region=f.region or "", service="s3", partition=partition)
+        targets, rule_gaps = parse_replication(f.replication or {}, scope, bucket=arn)
+        gaps += rule_gaps
+        all_targets += [(t, f.account) for t in targets]
+        resources.append(parse_bucket(name=f.name, account=f.account, partition=partition, region=f.region,
+                                      region_ref=f.ref, targets=targets, tags=tags.get(arn)))
+    known = {r.id for r in resources}
+    pending: dict[str, tuple[ReplicationTarget, str]] = {}
+    for target, source_account in all_targets:
+        if target.bucket_arn not in known:
+            pending.setdefault(target.bucket_arn, (target, source_account))
+    return resources, gaps, pending
 
 
 def parse_destination(*, target: ReplicationTarget, region: str | None) -> Resource:
@@ -217,24 +366,38 @@ def parse_multi_region_access_point(point: Mapping[str, Any], *, account: str, p
 
     The buckets behind it are scanned as buckets; their names are kept in ``attributes``.
     """
-    regions = sorted({str(r["Region"]) for r in point.get("Regions", ()) if r.get("Region")})
-    buckets = sorted(str(r["Bucket"]) for r in point.get("Regions", ()) if r.get("Bucket"))
-    alias = str(point.get("Alias") or point["Name"])
+    name = member(point, "Name", str)
+    routes = records(point, "Regions")
+    regions = sorted({region_member(r, "Region", path=f"Regions[{i}].")
+                      for i, r in enumerate(routes) if r.get("Region")})
+    buckets = sorted(member(r, "Bucket", str, path=f"Regions[{i}].") for i, r in enumerate(routes) if r.get("Bucket"))
+    alias = optional_member(point, "Alias", str, "") or name
     return Resource(
         id=f"arn:{partition}:s3::{account}:accesspoint/{alias}", provider="aws", service="s3",
-        kind="multi-region-access-point", name=str(point["Name"]), account=account,
+        kind="multi-region-access-point", name=name, account=account,
         placements=tuple(placement(r, Role.PRIMARY, "ListMultiRegionAccessPoints AccessPoints[].Regions[].Region")
                          for r in regions),
         attributes=freeze_tags({"buckets": ",".join(buckets)}))
+
+
+def parse_multi_region_access_points(points: Iterable[Any], scope: Scope,
+                                     ) -> tuple[list[Resource], list[CoverageGap]]:
+    """:func:`parse_multi_region_access_point` for each point; an unreadable one is a gap."""
+    return parse_records(
+        points, lambda p: [parse_multi_region_access_point(p, account=scope.account, partition=scope.partition)],
+        id_fields=("Alias", "Name"), **_where(scope, "ListMultiRegionAccessPoints"))
 
 
 def buckets_by_region(pages_by_region: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, str]:
     """Bucket name -> region, from ``ListBuckets`` answers filtered by ``BucketRegion``."""
     out: dict[str, str] = {}
     for region in sorted(pages_by_region):
-        for name in parse_bucket_list(pages_by_region[region]):
+        names, _ = parse_bucket_list(pages_by_region[region], Scope(account="", region=region, service="s3"))
+        for name in names:
             out[name] = region
     return out
 
 
-__all__ += ["MRAP_CONTROL_REGION", "buckets_by_region"]
+SPEC = ServiceSpec(provider="aws", name="s3", operations=OPERATIONS, fetch=fetch_bucket_names,
+                   parse=parse_bucket_list, absent=frozenset({_NO_REPLICATION}), scope_kind="account",
+                   finds="buckets' regions, replication rules and destinations, Multi-Region Access Points")

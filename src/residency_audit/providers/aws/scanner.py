@@ -1,4 +1,4 @@
-"""Orchestration of an AWS scan: accounts, regions, services, with bounded concurrency.
+"""Orchestration of an AWS scan: accounts, regions, services, with bounded concurrency and time.
 
 The work is a set of small tasks over (account, region, service), run on one
 :class:`~concurrent.futures.ThreadPoolExecutor`. boto3 sessions are not thread-safe, so every
@@ -6,9 +6,16 @@ client is created up front in the calling thread; clients are thread-safe and sh
 Accounts entered with ``AssumeRole`` get clients of the same session made with the assumed
 credentials, so the caller's configuration (profile settings, endpoints, event handlers) applies
 to every account without building a session per account (about 135 ms each).
-Every client carries botocore's adaptive retry mode and a ``residency-audit`` user-agent mark.
 No ``endpoint_url`` is ever passed: ``AWS_ENDPOINT_URL`` and the per-service endpoint settings of
 the user's configuration (VPC or FIPS endpoints) keep working.
+
+Every client carries botocore's adaptive retry mode, a ``residency-audit`` user-agent mark and
+deliberate bounds: :data:`~residency_audit.providers.service.CONNECT_TIMEOUT`,
+:data:`~residency_audit.providers.service.READ_TIMEOUT` and
+:data:`~residency_audit.providers.service.MAX_ATTEMPTS` attempts per call (unless the user's
+configuration sets ``max_attempts``). A :class:`~residency_audit.providers.aws.faults.Ledger`
+gives up an (account, region) whose endpoint does not answer, and an (account, region, service)
+that answers 5xx past retries, so a dead endpoint costs at most :func:`dead_endpoint_seconds`.
 """
 
 from __future__ import annotations
@@ -21,18 +28,25 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from residency_audit.errors import InputError
-from residency_audit.model import CoverageGap, Estate, Resource, ScanMetadata
-from residency_audit.providers.aws import backup, discovery, dynamodb, efs, kms, rds, s3
-from residency_audit.providers.aws.faults import Attempt, Scope
+from residency_audit.model import CoverageGap, Estate, GapLevel, Resource, ScanMetadata
+from residency_audit.providers import service as shared
+from residency_audit.providers.aws import discovery, s3
+from residency_audit.providers.aws.faults import Attempt, Ledger, Scope
+from residency_audit.providers.aws.operations import SPECS
 from residency_audit.providers.aws.records import merge_resources
 from residency_audit.providers.base import ProgressCallback
+from residency_audit.providers.service import ServiceSpec
 
-__all__ = ["DEFAULT_MAX_WORKERS", "SERVICES", "USER_AGENT_MARK", "build_config", "scan_aws"]
+__all__ = ["DEFAULT_MAX_ATTEMPTS", "DEFAULT_MAX_WORKERS", "SERVICES", "USER_AGENT_MARK", "build_config",
+           "dead_endpoint_seconds", "scan_aws"]
 
-SERVICES: tuple[str, ...] = ("s3", "dynamodb", "rds", "backup", "efs", "kms")
+SERVICES: tuple[str, ...] = tuple(spec.name for spec in SPECS)
 """The services a scan covers (all by default)."""
+
+_REGIONAL: dict[str, ServiceSpec] = {spec.name: spec for spec in SPECS if spec.scope_kind == "region"}
 
 DEFAULT_MAX_WORKERS = 16
 USER_AGENT_MARK = "residency-audit"
@@ -42,41 +56,48 @@ _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 T = TypeVar("T")
 
-Parser = Callable[[Mapping[str, Any], str, str, str], list[Resource]]
-
-_REGIONAL: dict[str, tuple[Callable[[Any, Attempt], dict[str, Any]], Parser]] = {
-    "dynamodb": (dynamodb.fetch_dynamodb,
-                 lambda p, account, region, partition: dynamodb.parse_dynamodb(p, account=account, region=region)),
-    "rds": (rds.fetch_rds,
-            lambda p, account, region, partition: rds.parse_rds(p, account=account, region=region, partition=partition)),
-    "backup": (backup.fetch_backup,
-               lambda p, account, region, partition: backup.parse_backup(p, account=account, region=region,
-                                                                         partition=partition)),
-    "efs": (efs.fetch_efs,
-            lambda p, account, region, partition: efs.parse_efs(p, account=account, region=region, partition=partition)),
-    "kms": (kms.fetch_kms,
-            lambda p, account, region, partition: kms.parse_kms(p, account=account, region=region)),
-}
+DEFAULT_MAX_ATTEMPTS = shared.MAX_ATTEMPTS
+"""Attempts per call, the first included (botocore's ``total_max_attempts``), unless the user's
+configuration (``AWS_MAX_ATTEMPTS``, ``max_attempts`` in the profile) or ``max_attempts=`` says
+otherwise."""
 
 
-DEFAULT_MAX_ATTEMPTS = 8
-"""Retries (botocore's ``max_attempts``) unless the user's configuration (``AWS_MAX_ATTEMPTS``,
-``max_attempts`` in the profile) or ``config`` says otherwise."""
+def dead_endpoint_seconds(*, connect_timeout: float = shared.CONNECT_TIMEOUT,
+                          read_timeout: float = shared.READ_TIMEOUT,
+                          max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> float:
+    """The longest an (account, region) whose endpoint never answers can hold a scan.
+
+    Every call in flight when the endpoint stops answering waits at most ``max_attempts``
+    times ``connect_timeout + read_timeout``, with botocore's back-off between attempts (at most
+    1 s, then 2 s, ... and never above :data:`~residency_audit.providers.service.BACKOFF_CAP`);
+    the calls after the first failure are not made.
+
+    >>> dead_endpoint_seconds()
+    85.0
+    >>> dead_endpoint_seconds(connect_timeout=2, read_timeout=5, max_attempts=1)
+    7.0
+    """
+    return shared.worst_case_seconds(connect=connect_timeout, read=read_timeout, attempts=max_attempts,
+                                     backoff_cap=shared.BACKOFF_CAP, give_up_after=shared.GIVE_UP_AFTER)
 
 
 def build_config(config: Any = None, *, max_workers: int = DEFAULT_MAX_WORKERS,
-                 max_attempts: int | None = DEFAULT_MAX_ATTEMPTS) -> Any:
-    """The botocore ``Config`` of every client: adaptive retries, the user-agent mark, a pool
-    as large as the worker count; ``config`` (the caller's) is merged over it.
+                 max_attempts: int | None = DEFAULT_MAX_ATTEMPTS,
+                 connect_timeout: float = shared.CONNECT_TIMEOUT,
+                 read_timeout: float = shared.READ_TIMEOUT) -> Any:
+    """The botocore ``Config`` of every client: adaptive retries, bounded attempts and timeouts,
+    the user-agent mark, a pool as large as the worker count; ``config`` (the caller's) is
+    merged over it.
 
-    ``max_attempts=None`` leaves the number of retries to the user's configuration.
+    ``max_attempts`` counts every attempt of a call, the first included; ``None`` leaves it to the
+    user's configuration (``AWS_MAX_ATTEMPTS``, ``max_attempts`` in the profile).
     """
     from botocore.config import Config
 
     retries: dict[str, Any] = {"mode": "adaptive"}
     if max_attempts is not None:
-        retries["max_attempts"] = max_attempts
-    base = Config(retries=retries,
+        retries["total_max_attempts"] = max_attempts
+    base = Config(retries=retries, connect_timeout=connect_timeout, read_timeout=read_timeout,
                   max_pool_connections=max(10, max_workers), user_agent_extra=USER_AGENT_MARK)
     if config is None:
         return base
@@ -87,6 +108,36 @@ def build_config(config: Any = None, *, max_workers: int = DEFAULT_MAX_WORKERS,
     return merged
 
 
+_AWS_HOSTS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws", ".c2s.ic.gov", ".sc2s.sgov.gov")
+
+
+def _custom_endpoint(client: Any) -> bool:
+    """Whether the client's endpoint comes from the user's settings (``AWS_ENDPOINT_URL``,
+    ``AWS_ENDPOINT_URL_<SERVICE>``, a profile's ``endpoint_url``) rather than from AWS's rules."""
+    builtins = getattr(getattr(client, "_ruleset_resolver", None), "_builtins", None)
+    if isinstance(builtins, dict) and "SDK::Endpoint" in builtins:
+        return builtins["SDK::Endpoint"] is not None
+    host = urlsplit(str(client.meta.endpoint_url)).hostname or ""
+    return not host.endswith(_AWS_HOSTS)
+
+
+def _keep_endpoint_host(endpoint: str) -> Callable[..., None]:
+    """A ``before-call`` handler that sends the request to ``endpoint``'s own host.
+
+    S3 Control names the account in the host (``<account-id>.<endpoint host>``), through the
+    operation's host prefix and its endpoint rules alike; for a custom endpoint that is a lookup
+    of another host (``123456789012.127.0.0.1``), which must never happen.
+    """
+    netloc = urlsplit(endpoint).netloc
+
+    def handler(params: dict[str, Any], **_: Any) -> None:
+        url = urlsplit(str(params.get("url", "")))
+        if url.netloc != netloc and url.netloc.endswith("." + netloc):
+            params["url"] = urlunsplit(url._replace(netloc=netloc))
+
+    return handler
+
+
 @dataclass
 class _Run:
     """State shared by the phases of one scan (mutated only in the calling thread)."""
@@ -95,6 +146,7 @@ class _Run:
     config: Any
     pool: ThreadPoolExecutor
     progress: ProgressCallback | None
+    ledger: Ledger = field(default_factory=Ledger)
     partition: str = "aws"
     home_region: str = "us-east-1"
     clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
@@ -109,9 +161,22 @@ class _Run:
         key = (account, region, service)
         if key not in self.clients:
             creds = self.credentials.get(account) or {}
-            client = self.session.client(service, region_name=region, config=self.config, **creds)
+            config = self.config
+            if service == "s3control":
+                from botocore.config import Config
+
+                config = config.merge(Config(inject_host_prefix=False))
+            client = self.session.client(service, region_name=region, config=config, **creds)
+            if service == "s3control" and _custom_endpoint(client):
+                client.meta.events.register("before-call.s3-control", _keep_endpoint_host(client.meta.endpoint_url),
+                                            unique_id="residency-audit-keep-endpoint-host")
             self.clients[key] = client
         return self.clients[key]
+
+    def attempt(self, account: str, region: str, service: str) -> Attempt:
+        """An :class:`Attempt` for one task, sharing the scan's ledger."""
+        return Attempt(scope=Scope(account=account, region=region, service=service, partition=self.partition),
+                       ledger=self.ledger)
 
     def run(self, label: str, tasks: Sequence[Callable[[], T]]) -> list[T]:
         """Run ``tasks`` on the pool; results in task order; progress after each."""
@@ -134,7 +199,8 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _validate(regions: Sequence[str] | None, services: Sequence[str] | None, max_workers: int) -> None:
+def _validate(regions: Sequence[str] | None, services: Sequence[str] | None, max_workers: int,
+              max_attempts: int | None, connect_timeout: float, read_timeout: float) -> None:
     for r in regions or ():
         if not _REGION_RE.match(r):
             raise InputError("--aws-regions", None, None, f"{r!r} is not an AWS region code (e.g. eu-north-1)")
@@ -143,6 +209,11 @@ def _validate(regions: Sequence[str] | None, services: Sequence[str] | None, max
             raise InputError("--aws-services", None, None, f"unknown service {s!r}; known: {', '.join(SERVICES)}")
     if max_workers < 1:
         raise InputError("--aws-max-workers", None, None, "must be at least 1")
+    if max_attempts is not None and not 1 <= max_attempts <= 20:
+        raise InputError("--aws-max-attempts", None, None, "must be between 1 and 20")
+    for name, value in (("--aws-connect-timeout", connect_timeout), ("--aws-read-timeout", read_timeout)):
+        if not 0 < value <= 600:
+            raise InputError(name, None, None, "must be more than 0 and at most 600 seconds")
 
 
 def _session(session: Any, profile: str | None) -> Any:
@@ -160,6 +231,8 @@ def _session(session: Any, profile: str | None) -> Any:
 def scan_aws(*, session: Any = None, profile: str | None = None, regions: Sequence[str] | None = None,
              services: Sequence[str] | None = None, org_role: str | None = None,
              external_id: str | None = None, max_workers: int = DEFAULT_MAX_WORKERS,
+             max_attempts: int | None = None, connect_timeout: float = shared.CONNECT_TIMEOUT,
+             read_timeout: float = shared.READ_TIMEOUT,
              config: Any = None, progress: ProgressCallback | None = None) -> Estate:
     """Scan AWS and return what was found, with a coverage gap for everything not seen.
 
@@ -167,22 +240,26 @@ def scan_aws(*, session: Any = None, profile: str | None = None, regions: Sequen
     chain). ``regions`` limits the regions (default: every enabled region, found with
     ``DescribeRegions``); ``services`` limits the services (default :data:`SERVICES`).
     With ``org_role``, every active account of the organisation is scanned by assuming that role
-    (with ``external_id``). ``config`` is a botocore ``Config`` merged over the adapter's.
-    ``progress(label, done, total)`` is called as tasks finish.
+    (with ``external_id``). ``connect_timeout`` and ``read_timeout`` (seconds) and
+    ``max_attempts`` (attempts per call, the first included; default: the user's
+    ``max_attempts`` setting, else :data:`DEFAULT_MAX_ATTEMPTS`) bound the time a call can take:
+    see :func:`dead_endpoint_seconds`. ``config`` is a botocore ``Config`` merged over the
+    adapter's. ``progress(label, done, total)`` is called as tasks finish.
 
     Example (against a moto-mocked AWS)::
 
         estate = scan_aws(session=boto3.Session(region_name="eu-north-1"), regions=["eu-north-1"])
     """
-    _validate(regions, services, max_workers)
+    _validate(regions, services, max_workers, max_attempts, connect_timeout, read_timeout)
     chosen = tuple(s for s in SERVICES if s in set(services or SERVICES))
     started = _now()
     sess = _session(session, profile)
+    if max_attempts is None and sess._session.get_config_variable("max_attempts") is None:
+        max_attempts = DEFAULT_MAX_ATTEMPTS
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="residency-audit-aws") as pool:
-        configured = sess._session.get_config_variable("max_attempts")
         run = _Run(session=sess, pool=pool,
-                   config=build_config(config, max_workers=max_workers,
-                                       max_attempts=None if configured is not None else DEFAULT_MAX_ATTEMPTS),
+                   config=build_config(config, max_workers=max_workers, max_attempts=max_attempts,
+                                       connect_timeout=connect_timeout, read_timeout=read_timeout),
                    progress=progress, home_region=sess.region_name or "us-east-1")
         accounts = _accounts(run, org_role=org_role, external_id=external_id)
         # The plain bucket listings need no region list: they run while regions are discovered.
@@ -193,12 +270,29 @@ def scan_aws(*, session: Any = None, profile: str | None = None, regions: Sequen
         if "s3" in chosen:
             _scan_s3(run, regions_by_account, early)
         _finish_regional(run, regional)
+    run.gaps.extend(_scopes_not_read(run.ledger, regions_by_account))
     gaps = {g.key: g for g in run.gaps}
     return Estate(
         resources=merge_resources(run.resources),
         gaps=tuple(gaps[k] for k in sorted(gaps)),
         metadata=ScanMetadata(sources=("aws",), started=started, finished=_now(),
                               scopes=tuple(sorted(f"aws:{a}" for a in regions_by_account))))
+
+
+def _scopes_not_read(ledger: Ledger, regions_by_account: Mapping[str, Sequence[str]]) -> list[CoverageGap]:
+    """A scope-level gap for every (account, region) of the plan where no call was answered."""
+    out = []
+    for account in sorted(regions_by_account):
+        for region in regions_by_account[account]:
+            fault = ledger.not_read(account, region)
+            if fault is None:
+                continue
+            out.append(CoverageGap(
+                provider="aws", scope=account, region=region, service="*", operation="*", error=fault.error,
+                level=GapLevel.SCOPE,
+                message=shared.server_reason(f"region {region} of account {account} was not read: no call "
+                                             f"there was answered ({fault.error}: {fault.message})")))
+    return out
 
 
 # ---------------------------------------------------------------- accounts and regions
@@ -217,23 +311,33 @@ def _accounts(run: _Run, *, org_role: str | None, external_id: str | None) -> li
 
         raise InputError("aws", None, None, f"GetCallerIdentity failed ({error_code(exc)}): "
                          "the credentials cannot be used") from None
-    caller = str(identity["Account"])
-    run.partition = str(identity.get("Arn", "arn:aws:")).split(":")[1] or "aws"
+    caller = identity.get("Account")
+    if not isinstance(caller, str) or not caller:
+        raise InputError("aws", None, "Account", "GetCallerIdentity answered without an account id")
+    arn = identity.get("Arn")
+    parts = arn.split(":") if isinstance(arn, str) else []
+    run.partition = parts[1] if len(parts) > 1 and parts[1] else "aws"
     run.credentials[caller] = None
     run.clients[(caller, run.home_region, "sts")] = sts
     accounts = [caller]
     if not org_role:
         return accounts
-    attempt = Attempt(scope=Scope(account=caller, region=run.home_region, service="organizations"))
+    attempt = run.attempt(caller, run.home_region, "organizations")
     pages = discovery.fetch_accounts(run.client(caller, run.home_region, "organizations"), attempt)
-    run.gaps.extend(attempt.gaps)
-    members = [a for a, _ in discovery.parse_accounts(pages or []) if a != caller]
+    if pages is None:  # the organisation's accounts are not known: the organisation was not read
+        run.gaps.extend(_as_scope(g) for g in attempt.gaps)
+    else:
+        run.gaps.extend(attempt.gaps)
+    listed, gaps = discovery.parse_accounts(pages or [], attempt.scope)
+    run.gaps.extend(gaps)
+    members = [a for a, _ in listed if a != caller]
 
     def assume(account: str) -> tuple[str, Mapping[str, str] | None, list[CoverageGap]]:
-        a = Attempt(scope=Scope(account=account, region=run.home_region, service="sts", partition=run.partition))
+        a = run.attempt(account, run.home_region, "sts")
         creds = discovery.fetch_assumed_credentials(
             sts, a, arn=discovery.role_arn(account, org_role, run.partition), external_id=external_id)
-        return account, creds, a.gaps
+        # An account that cannot be entered is a whole scope not read.
+        return account, creds, [_as_scope(g) for g in a.gaps] if creds is None else a.gaps
 
     for account, creds, gaps in run.run("aws: accounts", [partial(assume, m) for m in members]):
         run.gaps.extend(gaps)
@@ -243,23 +347,33 @@ def _accounts(run: _Run, *, org_role: str | None, external_id: str | None) -> li
     return accounts
 
 
+def _as_scope(gap: CoverageGap) -> CoverageGap:
+    from dataclasses import replace
+
+    return replace(gap, level=GapLevel.SCOPE)
+
+
 def _regions(run: _Run, accounts: Sequence[str], *, requested: Sequence[str] | None) -> dict[str, tuple[str, ...]]:
     ec2 = {a: run.client(a, run.home_region, "ec2") for a in accounts}
 
     def one(account: str) -> tuple[str, tuple[str, ...], list[CoverageGap]]:
-        attempt = Attempt(scope=Scope(account=account, region=run.home_region, service="ec2"))
+        attempt = run.attempt(account, run.home_region, "ec2")
         answer = discovery.fetch_regions(ec2[account], attempt)
         if answer is None:
-            # Region list unknown: scan what was asked, or the home region; the gap says so.
-            return account, tuple(sorted(set(requested or [run.home_region]))), attempt.gaps
-        plan = discovery.parse_regions(answer, requested=requested)
+            # Region list unknown: scan what was asked, or the home region; the gap says so (and,
+            # when every enabled region was asked for, it is a scope not read).
+            gaps = attempt.gaps if requested else [_as_scope(g) for g in attempt.gaps]
+            return account, tuple(sorted(set(requested or [run.home_region]))), gaps
+        plan = discovery.parse_regions(answer, requested=requested, scope=attempt.scope)
         for r in plan.disabled:
             attempt.gap("DescribeRegions", "RegionNotEnabled",
-                        f"region {r} is not enabled for this account (opt-in region); not scanned", region=r)
+                        f"region {r} is not enabled for this account (opt-in region); not scanned", region=r,
+                        level=GapLevel.SCOPE)
         for r in plan.unknown:
             attempt.gap("DescribeRegions", "RegionUnknown",
-                        f"region {r} is not listed by DescribeRegions; not scanned", region=r)
-        return account, plan.enabled, attempt.gaps
+                        f"region {r} is not listed by DescribeRegions; not scanned", region=r,
+                        level=GapLevel.SCOPE)
+        return account, plan.enabled, [*attempt.gaps, *plan.gaps]
 
     out: dict[str, tuple[str, ...]] = {}
     for account, enabled, gaps in run.run("aws: regions", [partial(one, a) for a in accounts]):
@@ -278,7 +392,7 @@ def _start_regional(run: _Run, regions_by_account: Mapping[str, Sequence[str]], 
         for region in regions_by_account[account]:
             for service in services:
                 client = run.client(account, region, service)
-                futures.append(run.pool.submit(_regional_task, run, account, region, service, client))
+                futures.append(run.pool.submit(_regional_task, run, account, region, _REGIONAL[service], client))
     run.total += len(futures)
     return futures
 
@@ -293,12 +407,12 @@ def _finish_regional(run: _Run, futures: Sequence[Future[tuple[list[Resource], l
         run._tick("aws: services")
 
 
-def _regional_task(run: _Run, account: str, region: str, service: str, client: Any,
+def _regional_task(run: _Run, account: str, region: str, spec: ServiceSpec, client: Any,
                    ) -> tuple[list[Resource], list[CoverageGap]]:
-    fetch, parse = _REGIONAL[service]
-    attempt = Attempt(scope=Scope(account=account, region=region, service=service, partition=run.partition))
-    payload = fetch(client, attempt)
-    return parse(payload, account, region, run.partition), attempt.gaps
+    attempt = run.attempt(account, region, spec.name)
+    payload = spec.fetch(client, attempt)
+    resources, gaps = spec.parse(payload, attempt.scope)
+    return list(resources), [*attempt.gaps, *gaps]
 
 
 # ---------------------------------------------------------------- S3
@@ -352,7 +466,7 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
     buckets: dict[str, _Bucket] = {}
     dispatched: set[str] = set()
     tags: dict[str, Mapping[str, str]] = {}
-    fetched: list[_Fetched] = []
+    fetched: list[s3.FetchedBucket] = []
     listings_left = sum(1 + len(regions_by_account[a]) for a in regions_by_account)
 
     def dispatch(name: str, bucket: _Bucket) -> None:
@@ -375,7 +489,10 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
             if result is None:
                 pass
             elif kind == "list":
-                for name, listed in sorted(s3.parse_bucket_list(result).items()):
+                names, list_gaps = s3.parse_bucket_list(result, Scope(account=key, region=run.home_region,
+                                                                      service="s3", partition=run.partition))
+                run.gaps.extend(list_gaps)
+                for name, listed in sorted(names.items()):
                     if name not in buckets:
                         buckets[name] = _Bucket(account=key)
                     if listed:  # wins over a filtered listing, whichever came first
@@ -384,14 +501,21 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
                         dispatch(name, buckets[name])
             elif kind == "list-region":
                 account, region = key
-                for name in sorted(s3.parse_bucket_list(result)):
+                names, list_gaps = s3.parse_bucket_list(result, Scope(account=account, region=region,
+                                                                      service="s3", partition=run.partition))
+                run.gaps.extend(list_gaps)
+                for name in sorted(names):
                     b = buckets.setdefault(name, _Bucket(account=account))
                     if b.region is None:
                         b.region, b.ref = region, f"ListBuckets(BucketRegion={region}) Buckets[].Name"
                     if name not in dispatched:
                         dispatch(name, b)
             elif kind == "tags":
-                tags.update(s3.parse_tag_mappings(result))
+                account, region = key
+                found, tag_gaps = s3.parse_tag_mappings(result, Scope(
+                    account=account, region=region, service="resourcegroupstaggingapi", partition=run.partition))
+                tags.update(found)
+                run.gaps.extend(tag_gaps)
             elif kind == "mrap":
                 run.resources.extend(result)
             elif kind == "bucket":
@@ -403,19 +527,14 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
                 dispatch(name, buckets[name])
         run._tick(label)
 
-    known: dict[str, str | None] = {}
-    pending: dict[str, tuple[s3.ReplicationTarget, str]] = {}
-    for f in sorted(fetched, key=lambda f: f.name):
-        final = buckets[f.name]  # the evidence must not depend on which listing answered first
-        ref = final.ref if final.region == f.region and final.ref else f.ref
-        run.resources.append(s3.parse_bucket(
-            name=f.name, account=f.account, partition=run.partition, region=f.region, region_ref=ref,
-            replication=f.replication, tags=tags.get(s3.bucket_arn(f.name, run.partition))))
-        known[s3.bucket_arn(f.name, run.partition)] = f.region
-    for f in sorted(fetched, key=lambda f: f.name):
-        for t in s3.parse_replication(f.replication or {}):
-            if t.bucket_arn not in known:
-                pending.setdefault(t.bucket_arn, (t, f.account))
+    # The evidence must not depend on which listing answered first: the final listing's ref wins.
+    settled = [s3.FetchedBucket(name=f.name, account=f.account, region=f.region, replication=f.replication,
+                                ref=buckets[f.name].ref if buckets[f.name].region == f.region and buckets[f.name].ref
+                                else f.ref)
+               for f in fetched]
+    resources, rule_gaps, pending = s3.parse_buckets(settled, partition=run.partition, tags=tags)
+    run.resources.extend(resources)
+    run.gaps.extend(rule_gaps)
     # Destinations no scanned account lists.
     tasks = []
     for arn in sorted(pending):
@@ -427,60 +546,44 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
         run.gaps.extend(gaps)
 
 
-@dataclass(frozen=True, slots=True)
-class _Fetched:
-    """What was read about one bucket."""
-
-    name: str
-    account: str
-    region: str | None
-    ref: str
-    replication: dict[str, Any] | None
-
-
 def _s3_list(run: _Run, account: str, client: Any, region: str | None) -> tuple[Any, list[CoverageGap]]:
-    attempt = Attempt(scope=Scope(account=account, region=region or run.home_region, service="s3",
-                                  partition=run.partition))
+    attempt = run.attempt(account, region or run.home_region, "s3")
     pages = s3.fetch_bucket_names(client, attempt, region=region)
     return pages, attempt.gaps
 
 
 def _s3_tags(run: _Run, account: str, region: str, client: Any) -> tuple[Any, list[CoverageGap]]:
-    attempt = Attempt(scope=Scope(account=account, region=region, service="resourcegroupstaggingapi",
-                                  partition=run.partition))
+    attempt = run.attempt(account, region, "resourcegroupstaggingapi")
     return s3.fetch_tags(client, attempt), attempt.gaps
 
 
 def _s3_mraps(run: _Run, account: str, client: Any) -> tuple[Any, list[CoverageGap]]:
-    attempt = Attempt(scope=Scope(account=account, region=s3.MRAP_CONTROL_REGION, service="s3control",
-                                  partition=run.partition))
+    attempt = run.attempt(account, s3.MRAP_CONTROL_REGION, "s3control")
     points = s3.fetch_multi_region_access_points(client, attempt)
     if points is None:
         return None, attempt.gaps
-    return [s3.parse_multi_region_access_point(p, account=account, partition=run.partition)
-            for p in points], attempt.gaps
+    resources, gaps = s3.parse_multi_region_access_points(points, attempt.scope)
+    return resources, [*attempt.gaps, *gaps]
 
 
 def _s3_bucket(run: _Run, name: str, bucket: _Bucket, home: Any, regional: Any,
-               ) -> tuple[_Fetched, list[CoverageGap]]:
-    attempt = Attempt(scope=Scope(account=bucket.account, region=bucket.region or "", service="s3",
-                                  partition=run.partition))
+               ) -> tuple[s3.FetchedBucket, list[CoverageGap]]:
+    attempt = run.attempt(bucket.account, bucket.region or "", "s3")
     region, ref = bucket.region, bucket.ref
     if region is None:
-        answer = s3.fetch_bucket_location(home, attempt, name)
-        if answer is not None:
-            region = s3.normalize_bucket_location(answer.get("LocationConstraint"))
-            ref = "GetBucketLocation LocationConstraint"
+        region = s3.fetch_bucket_region(home, attempt, name)
+        ref = "GetBucketLocation LocationConstraint" if region else ref
     replication = None
     if region is not None:
+        if bucket.region is None:  # the region is known now: give-ups of that region apply
+            attempt.scope = Scope(account=bucket.account, region=region, service="s3", partition=run.partition)
         replication = s3.fetch_bucket_replication(regional or home, attempt, name)
-    return _Fetched(name=name, account=bucket.account, region=region, ref=ref,
+    return s3.FetchedBucket(name=name, account=bucket.account, region=region, ref=ref,
                     replication=replication), attempt.gaps
 
 
 def _s3_destination(run: _Run, target: s3.ReplicationTarget, source_account: str, client: Any,
                     ) -> tuple[Resource, list[CoverageGap]]:
-    attempt = Attempt(scope=Scope(account=source_account, region="", service="s3", partition=run.partition))
-    answer = s3.fetch_bucket_location(client, attempt, s3.bucket_name_from_arn(target.bucket_arn))
-    region = s3.normalize_bucket_location(answer.get("LocationConstraint")) if answer is not None else None
+    attempt = run.attempt(source_account, "", "s3")
+    region = s3.fetch_bucket_region(client, attempt, s3.bucket_name_from_arn(target.bucket_arn))
     return s3.parse_destination(target=target, region=region), attempt.gaps
