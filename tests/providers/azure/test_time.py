@@ -112,3 +112,27 @@ def test_retry_after_is_capped(fake_arm: FakeArm, ca: Any, ca_pem: Path) -> None
                             client_kwargs={**ctx_kwargs, "retry_policy": policy})
         assert time.monotonic() - start < 5
     assert by_name(estate, "journalnl")
+
+
+def test_throttled_query_and_5xx_details_through_the_cli(fake_arm: FakeArm, ca: Any, ca_pem: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from residency_audit.cli import main
+    from residency_audit.estate_io import read_estate
+
+    fake_arm.fail(r"^/providers/Microsoft.ResourceGraph/resources$", 429, "TooManyRequests", method="POST",
+                  headers={"Retry-After": "1"}, times=1)
+    fake_arm.fail(r"/failoverGroups$", 500, "InternalServerError", times=100)
+    token = tmp_path / "token"
+    token.write_text("dummy-token")
+    out = tmp_path / "estate.json"
+    with fake_arm.serve(ca) as url:
+        code = main(["-q", "scan", "--azure", "--azure-endpoint", url, "--azure-ca-bundle", str(ca_pem),
+                     "--azure-access-token-file", str(token), "--azure-backoff-cap", "0.1", "-o", str(out)])
+    assert code == 0 and "Traceback" not in capsys.readouterr().err
+    estate = read_estate(out)
+    assert fake_arm.count("ResourceGraph", "POST") == 2  # throttled once, then answered: no fallback
+    assert fake_arm.count(r"/providers/Microsoft.Storage/storageAccounts$") == 0
+    assert by_name(estate, "journalnl")
+    failed = gaps(estate, operation="FailoverGroups_ListByServer")
+    assert {g.error for g in failed} == {"InternalServerError", "GivenUp"}
+    assert fake_arm.count(r"/failoverGroups$") == 2 * 3  # one server per subscription, three attempts each

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,7 +50,6 @@ __all__ = [
     "StaticTokenCredential",
     "Timing",
     "UnreadableResponse",
-    "collect",
     "error_code",
     "gap_from_error",
     "guarded",
@@ -61,7 +61,6 @@ __all__ = [
     "request_json",
     "scopes_for_endpoint",
     "subscription_of",
-    "to_rest",
 ]
 
 PUBLIC_ARM = "https://management.azure.com"
@@ -116,11 +115,13 @@ def _retry_policy_class() -> Any:
     from azure.core.pipeline.policies import RetryPolicy
 
     class BoundedRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
-        """azure-core's retry policy with the server's ``Retry-After`` capped."""
+        """azure-core's retry policy with the server's ``Retry-After`` capped, and POST retried like
+        GET: the adapter's only POST is the Resource Graph query, a read (throttled with 429 often)."""
 
         def __init__(self, *, retry_after_cap: float = RETRY_AFTER_CAP, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.retry_after_cap = retry_after_cap
+            self._method_whitelist = frozenset(self._method_whitelist | {"POST"})
 
         def _sleep_for_retry(self, response: Any, transport: Any) -> bool:
             retry_after = self.get_retry_after(response)
@@ -142,6 +143,8 @@ class AzureContext:
     credential_scopes: tuple[str, ...] = ()
     timing: Timing = field(default_factory=Timing)
     give_up: GiveUp = field(default_factory=GiveUp)
+    _shared: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def client_options(self) -> dict[str, Any]:
         """The keyword arguments every client gets: time limits and retry policy, then ``client_kwargs``."""
@@ -155,6 +158,23 @@ class AzureContext:
                      **{k: v for k, v in kwargs.items() if k.startswith("retry_") or k == "timeout"}}
             kwargs["retry_policy"] = _retry_policy_class()(**retry)
         return kwargs
+
+    def shared_client(self, cls: Any) -> Any:
+        """One client of class ``cls`` for the whole scan, shared by its threads (Azure SDK clients are
+        thread-safe), so that connections are kept alive and reused; closed by :meth:`close`."""
+        with self._lock:
+            client = self._shared.get(cls)
+            if client is None:
+                client = self._shared[cls] = self.client(cls)
+            return client
+
+    def close(self) -> None:
+        """Close the shared clients."""
+        with self._lock:
+            clients = list(self._shared.values())
+            self._shared.clear()
+        for client in clients:
+            client.close()
 
     def client(self, cls: Any, subscription_id: str | None = None) -> Any:
         """A new SDK client of class ``cls`` (per subscription when ``subscription_id`` is given)."""
@@ -171,18 +191,6 @@ class UnreadableResponse(Exception):
 
 class GivenUp(Exception):
     """A call not made: its endpoint or (scope, service) was given up earlier in the scan."""
-
-
-def to_rest(item: Any) -> dict[str, Any]:
-    """An SDK model as the REST JSON it came from (camelCase keys, ``properties`` nested)."""
-    if isinstance(item, Mapping):
-        as_dict = getattr(item, "as_dict", None)
-        return dict(as_dict()) if callable(as_dict) else dict(item)
-    serialize = getattr(item, "serialize", None)
-    if callable(serialize):
-        out: dict[str, Any] = serialize(keep_readonly=True)
-        return out
-    raise TypeError(f"cannot read {type(item).__name__} as REST JSON")
 
 
 def is_sdk_error(exc: BaseException) -> bool:
@@ -306,38 +314,22 @@ def list_items(ctx: AzureContext, path: str, api_version: str) -> tuple[list[Any
 
     url: str | None = f"{ctx.base_url.rstrip('/')}{path}?api-version={api_version}"
     items: list[Any] = []
-    with ctx.client(SubscriptionClient) as client:
-        try:
-            while url:
-                body = request_json(client, "GET", url)
-                value = body.get("value")
-                if not isinstance(value, list):
-                    raise UnreadableResponse("answer has no 'value' list")
-                items.extend(value)
-                link = body.get("nextLink")
-                if link is not None and not isinstance(link, str):
-                    raise UnreadableResponse("'nextLink' is not a string")
-                if link and not _same_endpoint(link, ctx.base_url):
-                    raise UnreadableResponse("'nextLink' points off the Resource Manager endpoint: not followed")
-                url = link or None
-        except Exception as exc:
-            if not is_fault(exc):
-                raise
-            return items, exc
-    return items, None
-
-
-def collect(pages: Iterable[Any]) -> tuple[list[dict[str, Any]], BaseException | None]:
-    """Every item of an SDK pager as REST JSON, and the SDK error that stopped it (None when complete).
-
-    Items read before a failing page (a ``nextLink`` that fails) are kept.
-    """
-    items: list[dict[str, Any]] = []
+    client = ctx.shared_client(SubscriptionClient)
     try:
-        for item in pages:
-            items.append(to_rest(item))
+        while url:
+            body = request_json(client, "GET", url)
+            value = body.get("value")
+            if not isinstance(value, list):
+                raise UnreadableResponse("answer has no 'value' list")
+            items.extend(value)
+            link = body.get("nextLink")
+            if link is not None and not isinstance(link, str):
+                raise UnreadableResponse("'nextLink' is not a string")
+            if link and not _same_endpoint(link, ctx.base_url):
+                raise UnreadableResponse("'nextLink' points off the Resource Manager endpoint: not followed")
+            url = link or None
     except Exception as exc:
-        if not is_sdk_error(exc):
+        if not is_fault(exc):
             raise
         return items, exc
     return items, None

@@ -14,6 +14,7 @@ the field; :func:`parse_each` turns that into a record-level gap and goes on wit
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,22 +60,48 @@ class Parsed:
         self.gaps.extend(other.gaps)
 
 
+@functools.cache
+def _parts(dotted: str) -> tuple[str, ...]:
+    return tuple(dotted.split("."))
+
+
+def _holder(record: Mapping[str, Any], parts: tuple[str, ...]) -> Mapping[str, Any] | None:
+    """The object holding the last of ``parts`` (None when an object on the way is absent or null)."""
+    current: Any = record
+    for i, part in enumerate(parts):
+        if not isinstance(current, dict | Mapping):
+            where = ".".join(parts[:i]) or part
+            raise RecordError(where, f"expected an object, got {type(current).__name__}")
+        current = current.get(part)
+        if current is None:
+            return None
+    if not isinstance(current, dict | Mapping):
+        raise RecordError(".".join(parts), f"expected an object, got {type(current).__name__}")
+    return current
+
+
 def obj(record: Mapping[str, Any], dotted: str) -> Mapping[str, Any]:
     """The object at ``dotted`` (``properties.backupPolicy``); ``{}`` when absent or null; a
     :class:`RecordError` naming the member when it is not an object."""
-    parts = dotted.split(".")
-    current: Mapping[str, Any] = record
-    for i, part in enumerate(parts):
-        current = optional_member(current, part, dict, {}, path="".join(p + "." for p in parts[:i]))
-    return current
+    found = _holder(record, _parts(dotted))
+    return {} if found is None else found
 
 
 def text(record: Mapping[str, Any], dotted: str) -> str:
     """The string at ``dotted`` (``properties.secondaryLocation``); '' when absent or null; a
     :class:`RecordError` naming the member when it (or an object on the way) has the wrong type."""
-    parent, _, name = dotted.rpartition(".")
-    holder = obj(record, parent) if parent else record
-    return optional_member(holder, name, str, "", path=f"{parent}." if parent else "")
+    parts = _parts(dotted)
+    holder = _holder(record, parts[:-1]) if len(parts) > 1 else record
+    if holder is None:
+        return ""
+    if not isinstance(holder, dict | Mapping):
+        raise RecordError(parts[0], f"expected an object, got {type(holder).__name__}")
+    value = holder.get(parts[-1])
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise RecordError(dotted, f"expected str, got {type(value).__name__}")
+    return value
 
 
 def entries(record: Mapping[str, Any], dotted: str) -> list[Mapping[str, Any]]:

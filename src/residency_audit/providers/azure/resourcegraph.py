@@ -77,41 +77,41 @@ def fetch_graph(ctx: AzureContext, query: str, *, subscriptions: Sequence[str] =
     # Sent through a Resource Manager client's public ``send_request`` (same pipeline: token,
     # retries, endpoint) as plain JSON: the Resource Graph client's model deserialisation of
     # ``data`` costs more than parsing the rows themselves.
-    with ctx.client(SubscriptionClient) as client:
-        for scope in batches:
-            def run(scope: dict[str, Any] = scope) -> tuple[list[Any], BaseException | None]:
-                token: str | None = None
-                count = 0
-                try:
-                    while True:
-                        options: dict[str, Any] = {"$top": page_size, "resultFormat": "objectArray"}
-                        if token:
-                            options["$skipToken"] = token
-                        body = request_json(client, "POST", url, {**scope, "query": query, "options": options})
-                        page = body.get("data")
-                        if not isinstance(page, list):
-                            raise UnreadableResponse("answer has no 'data' list (resultFormat objectArray)")
-                        count += len(page)
-                        if on_page is not None:
-                            on_page(page)
-                        else:
-                            rows.extend(page)
-                        next_token = body.get("$skipToken")
-                        if next_token is not None and not isinstance(next_token, str):
-                            raise UnreadableResponse("'$skipToken' is not a string")
-                        token = next_token
-                        if not token:
-                            if str(body.get("resultTruncated")).lower() == "true":
-                                notes.append(f"result truncated after {count} rows and no $skipToken given")
-                            return [], None
-                except Exception as fault:
-                    if not is_fault(fault):
-                        raise
-                    return [], fault
+    client = ctx.shared_client(SubscriptionClient)
+    for scope in batches:
+        def run(scope: dict[str, Any] = scope) -> tuple[list[Any], BaseException | None]:
+            token: str | None = None
+            count = 0
+            try:
+                while True:
+                    options: dict[str, Any] = {"$top": page_size, "resultFormat": "objectArray"}
+                    if token:
+                        options["$skipToken"] = token
+                    body = request_json(client, "POST", url, {**scope, "query": query, "options": options})
+                    page = body.get("data")
+                    if not isinstance(page, list):
+                        raise UnreadableResponse("answer has no 'data' list (resultFormat objectArray)")
+                    count += len(page)
+                    if on_page is not None:
+                        on_page(page)
+                    else:
+                        rows.extend(page)
+                    next_token = body.get("$skipToken")
+                    if next_token is not None and not isinstance(next_token, str):
+                        raise UnreadableResponse("'$skipToken' is not a string")
+                    token = next_token
+                    if not token:
+                        if str(body.get("resultTruncated")).lower() == "true":
+                            notes.append(f"result truncated after {count} rows and no $skipToken given")
+                        return [], None
+            except Exception as fault:
+                if not is_fault(fault):
+                    raise
+                return [], fault
 
-            _, failed = guarded(ctx, ("tenant", "resourcegraph"), run)
-            if failed is not None:
-                errors.append(failed)
+        _, failed = guarded(ctx, ("tenant", "resourcegraph"), run)
+        if failed is not None:
+            errors.append(failed)
     return rows, errors, notes
 
 

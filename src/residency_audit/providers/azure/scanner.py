@@ -404,81 +404,90 @@ def scan_azure(
                                      give_up_after=give_up_after),
                        give_up=GiveUp(after=give_up_after))
 
-    def report(label: str, done: int, total: int) -> None:
-        if progress is not None:
-            progress(label, done, total)
+    try:
+        def report(label: str, done: int, total: int) -> None:
+            if progress is not None:
+                progress(label, done, total)
 
-    gaps: list[CoverageGap] = []
-    if subscriptions:
-        subs = sorted({s.strip() for s in subscriptions if s.strip()})
-    else:
-        subs, sub_gaps = _fetch_subscriptions(ctx, management_groups)
-        gaps += sub_gaps
-        if not subs and not [g for g in sub_gaps if g.level == GapLevel.SCOPE]:
-            where = [f"managementGroups/{m}" for m in sorted(management_groups)] or ["tenant"]
-            for scope in where:
-                gaps.append(CoverageGap(provider="azure", scope=scope, service="subscriptions",
-                                        operation=QUERY_OPERATION if management_groups else SUBSCRIPTIONS_OPERATION,
-                                        error="NoSubscriptions", level=GapLevel.SCOPE,
-                                        message="the credential can read no subscription in this scope: nothing "
-                                                "was scanned"))
-    report("azure: subscriptions", len(subs), len(subs))
-    facts, region_gaps = _fetch_regions(ctx, subs, catalog)
-    gaps += region_gaps
-    parsed = Parsed(gaps=gaps)
-    needs = _needs(wanted, "sql" in chosen)
-    workers = max(1, max_workers)
+        gaps: list[CoverageGap] = []
+        if subscriptions:
+            subs = sorted({s.strip() for s in subscriptions if s.strip()})
+        else:
+            subs, sub_gaps = _fetch_subscriptions(ctx, management_groups)
+            gaps += sub_gaps
+            if not subs and not [g for g in sub_gaps if g.level == GapLevel.SCOPE]:
+                where = [f"managementGroups/{m}" for m in sorted(management_groups)] or ["tenant"]
+                for scope in where:
+                    gaps.append(CoverageGap(provider="azure", scope=scope, service="subscriptions",
+                                            operation=QUERY_OPERATION if management_groups else SUBSCRIPTIONS_OPERATION,
+                                            error="NoSubscriptions", level=GapLevel.SCOPE,
+                                            message="the credential can read no subscription in this scope: nothing "
+                                                    "was scanned"))
+        report("azure: subscriptions", len(subs), len(subs))
+        facts, region_gaps = _fetch_regions(ctx, subs, catalog)
+        gaps += region_gaps
+        parsed = Parsed(gaps=gaps)
+        needs = _needs(wanted, "sql" in chosen)
+        workers = max(1, max_workers)
 
-    with ThreadPoolExecutor(max_workers=max(workers, 8)) as checks_pool:
-        checks: list[Future[list[CoverageGap]]] = [
-            checks_pool.submit(access.check_scope, ctx, scope=sub, needs=needs) for sub in subs]
-        checks += [checks_pool.submit(access.check_scope, ctx, scope=mg, needs=needs, management_group=True)
-                   for mg in sorted(management_groups)]
+        with ThreadPoolExecutor(max_workers=max(workers, 8)) as checks_pool:
+            checks: list[Future[list[CoverageGap]]] = [
+                checks_pool.submit(access.check_scope, ctx, scope=sub, needs=needs) for sub in subs]
+            checks += [checks_pool.submit(access.check_scope, ctx, scope=mg, needs=needs, management_group=True)
+                       for mg in sorted(management_groups)]
 
-        graph_done = False
-        if use_resource_graph and subs:
-            from_graph = Parsed()
-            count = 0
+            graph_done = False
+            if use_resource_graph and subs:
+                from_graph = Parsed()
+                count = 0
+                pages: list[Future[Parsed]] = []
 
-            def on_page(rows: list[Any]) -> None:
-                nonlocal count
-                from_graph.extend(_parse_rows(rows, wanted, facts, operation=QUERY_OPERATION))
-                count += len(rows)
-                report("azure: resource graph", count, 0)
+                def on_page(rows: list[Any]) -> None:
+                    # parsed in a second thread while the next page is fetched (in order: one worker)
+                    nonlocal count
+                    pages.append(parse_pool.submit(_parse_rows, rows, wanted, facts, operation=QUERY_OPERATION))
+                    count += len(rows)
+                    report("azure: resource graph", count, 0)
 
-            _, errors, notes = fetch_graph(ctx, build_query([s.resource_type for s in wanted]), subscriptions=subs,
-                                           page_size=min(graph_page_size, 1000), on_page=on_page)
-            if errors:
-                log.warning("Resource Graph query failed (%s); listing per subscription over ARM instead",
-                            "; ".join(type(e).__name__ for e in errors))
-            else:
-                parsed.extend(from_graph)
-                for note in notes:
-                    parsed.gaps.append(CoverageGap(provider="azure", scope="tenant", service="resourcegraph",
-                                                   operation=QUERY_OPERATION, error="ResultTruncated", message=note))
-                graph_done = True
-            report("azure: resource graph", count, count)
+                with ThreadPoolExecutor(max_workers=1) as parse_pool:
+                    _, errors, notes = fetch_graph(ctx, build_query([s.resource_type for s in wanted]),
+                                                   subscriptions=subs, page_size=min(graph_page_size, 1000),
+                                                   on_page=on_page)
+                    for page in pages:
+                        from_graph.extend(page.result())
+                if errors:
+                    log.warning("Resource Graph query failed (%s); listing per subscription over ARM instead",
+                                "; ".join(type(e).__name__ for e in errors))
+                else:
+                    parsed.extend(from_graph)
+                    for note in notes:
+                        parsed.gaps.append(CoverageGap(provider="azure", scope="tenant", service="resourcegraph",
+                                                       operation=QUERY_OPERATION, error="ResultTruncated", message=note))
+                    graph_done = True
+                report("azure: resource graph", count, count)
 
-        if not graph_done and subs and not ctx.give_up.given_up(ENDPOINT):
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                futures = [pool.submit(_scan_subscription_arm, ctx, sub, wanted, facts) for sub in subs]
-                for i, future in enumerate(futures, 1):
-                    parsed.extend(future.result())
-                    report("azure: subscriptions listed", i, len(subs))
-        for i, check in enumerate(checks, 1):
-            parsed.gaps.extend(check.result())
-            report("azure: access checked", i, len(checks))
+            if not graph_done and subs and not ctx.give_up.given_up(ENDPOINT):
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    futures = [pool.submit(_scan_subscription_arm, ctx, sub, wanted, facts) for sub in subs]
+                    for i, future in enumerate(futures, 1):
+                        parsed.extend(future.result())
+                        report("azure: subscriptions listed", i, len(subs))
+            for i, check in enumerate(checks, 1):
+                parsed.gaps.extend(check.result())
+                report("azure: access checked", i, len(checks))
 
-    if "sql" in chosen:
-        server_ids = sorted({r.id for r in parsed.resources if r.kind == "server" and r.service == "sql"
-                             and "seen_via" not in r.attributes})
-        known = {r.id.rstrip("/").rsplit("/", 1)[-1].lower(): r.id for r in parsed.resources
-                 if r.kind == "server" and r.service == "sql"}
-        parsed.extend(_sql_details(ctx, server_ids, facts, databases=not graph_done, known_servers=known))
-        report("azure: sql details", len(server_ids), len(server_ids))
+        if "sql" in chosen:
+            server_ids = sorted({r.id for r in parsed.resources if r.kind == "server" and r.service == "sql"
+                                 and "seen_via" not in r.attributes})
+            known = {r.id.rstrip("/").rsplit("/", 1)[-1].lower(): r.id for r in parsed.resources
+                     if r.kind == "server" and r.service == "sql"}
+            parsed.extend(_sql_details(ctx, server_ids, facts, databases=not graph_done, known_servers=known))
+            report("azure: sql details", len(server_ids), len(server_ids))
 
-    resources, all_gaps = _assemble(parsed)
-    scopes = tuple(sorted({f"azure:{s}" for s in subs}
-                          | {f"azure:managementGroups/{m}" for m in management_groups}))
-    return Estate(resources=tuple(resources), gaps=tuple(all_gaps),
-                  metadata=ScanMetadata(sources=("azure",), started=started, finished=_now(), scopes=scopes))
+        resources, all_gaps = _assemble(parsed)
+        scopes = tuple(sorted({f"azure:{s}" for s in subs}
+                              | {f"azure:managementGroups/{m}" for m in management_groups}))
+        return Estate(resources=tuple(resources), gaps=tuple(all_gaps),
+                      metadata=ScanMetadata(sources=("azure",), started=started, finished=_now(), scopes=scopes))
+    finally:
+        ctx.close()
