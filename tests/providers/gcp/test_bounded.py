@@ -318,3 +318,19 @@ def test_a_dead_endpoint_over_grpc_is_bounded_too(tmp_path: Path,
     assert {g["scope"] for g in _gaps(doc, error="NOT_READ", level="scope")} == {
         "folders/1", "folders/2"}
     assert elapsed < FAST_WORST + SLACK, elapsed
+
+
+@pytest.mark.parametrize("content", [None, "{not json", '{"type": "authorized_user"}'])
+def test_unusable_credentials_are_one_clear_line(content: str | None, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    key = tmp_path / "key.json"
+    if content is not None:
+        key.write_text(content, encoding="utf-8")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+    code = main(["scan", "--gcp", "--gcp-organization", "100", "--gcp-transport", "rest",
+                 "--gcp-endpoint", "http://127.0.0.1:9", "-o", str(tmp_path / "e.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "gcp: credentials:" in err
+    assert not (tmp_path / "e.json").exists()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from residency_audit.errors import InputError
+from residency_audit.providers.service import server_reason
 
 __all__ = ["SERVICES", "TRANSPORTS", "ClientConfig", "Clients", "parse_endpoints"]
 
@@ -83,7 +84,14 @@ class Clients:
         # only the cloud-platform OAuth scope (its client's AUTH_SCOPES), so narrowing the
         # token to cloud-platform.read-only would lose the organisation-wide search; read-only
         # is enforced by the IAM role (custom-role.json) and by the allow-list instead.
-        credentials, _project = google.auth.default()
+        from google.auth import exceptions as auth_exc
+
+        try:
+            credentials, _project = google.auth.default()
+        except auth_exc.DefaultCredentialsError as exc:
+            # no usable credentials is a setup error, not a gap: one line, exit code 2
+            raise InputError("gcp", None, "credentials",
+                             server_reason(str(exc), limit=400)) from None
         return credentials
 
     def _options(self, service: str) -> Any:
