@@ -334,3 +334,18 @@ def test_unusable_credentials_are_one_clear_line(content: str | None, tmp_path: 
     assert code == 2 and "Traceback" not in err
     assert "gcp: credentials:" in err
     assert not (tmp_path / "e.json").exists()
+
+
+def test_quota_exhausted_past_the_deadline_gives_the_service_up(
+        fake_org: FakeGcp, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for project in ("ehr-prod", "research", "shared-infra", "locked"):
+        fake_org.fail("buckets.list", project, "quota", times=1000)
+    with fake_org.serve() as url:
+        code, doc, elapsed, _ = _scan(tmp_path, capsys, "--gcp-organization", "100",
+                                      "--gcp-endpoint", url, "--gcp-no-asset-search", *FAST)
+    assert code == 0 and elapsed < FAST_WORST + SLACK
+    [exhausted] = _gaps(doc, error="RESOURCE_EXHAUSTED")
+    assert exhausted["scope"] == "ehr-prod" and exhausted["message"].startswith(
+        "retries exhausted:")
+    assert {g["scope"] for g in _gaps(doc, error="GIVEN_UP")} == {"research", "shared-infra",
+                                                                   "locked"}

@@ -274,7 +274,9 @@ class Guard:
     (a timeout, a refused connection) counts against the whole endpoint while the endpoint has
     answered nothing in this scan (a dead address: every service behind it is given up), and
     against (endpoint, service) once it has (one API behind a live endpoint hangs). A 5xx
-    counts against (service, scope): one project's backend failing gives up that project.
+    counts against (service, scope): one project's backend failing gives up that project. A
+    call whose quota errors (429) outlasted its retry deadline counts against (endpoint,
+    service): quota belongs to the caller, so the next calls would wait as long.
     """
 
     limits: Limits = field(default_factory=Limits)
@@ -349,6 +351,10 @@ class Guard:
                 with self._lock:
                     self._alive.add(where)
                 self.giveup.failed((service, scope))
+        elif error_code(exc) == "RESOURCE_EXHAUSTED" and type(exc).__name__ == "RetryError":
+            # quota is the caller's, not the project's: once one call has backed off to its
+            # deadline, the service's next calls would only wait out theirs too
+            self.giveup.failed((self.endpoint(service), service))
         else:
             self.answered(service, scope)
         return CoverageGap(provider="gcp", scope=scope, service=service, operation=operation,
