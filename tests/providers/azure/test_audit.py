@@ -12,7 +12,8 @@ def test_sweden_only_policy_on_a_scanned_tenant(scan_once: Any) -> None:
     result = audit(scan_once, policy="sweden-only", today=dt.date(2026, 11, 24))
     by_node: dict[str, list[Any]] = {}
     for f in result.findings:
-        by_node.setdefault(f.node, []).append(f)
+        for h in f.all_holders or (f.node,):
+            by_node.setdefault(h, []).append(f)
     journal = [f for f in by_node.get("resource:azure:" + next(
         r.id for r in scan_once.resources if r.name == "journalnl"), []) if f.rule == "sweden-only"]
     assert journal, sorted(by_node)

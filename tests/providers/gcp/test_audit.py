@@ -16,8 +16,8 @@ def test_eea_only_findings(fake_org: FakeGcp, scan: Callable[..., Estate]) -> No
     add_services(fake_org)
     estate = scan(organization="100")
     result = audit(estate, policy="eea-only", today=dt.date(2026, 11, 24))
-    flagged = {f.node.removeprefix("resource:gcp:") for f in result.findings
-               if f.rule == "eea-only"}
+    flagged = {h.removeprefix("resource:gcp:") for f in result.findings
+               if f.rule == "eea-only" for h in f.all_holders}
     outside = {"//storage.googleapis.com/research-nam4", "//storage.googleapis.com/research-asia1",
                "//storage.googleapis.com/shared-us",
                "//bigquery.googleapis.com/projects/shared-infra/datasets/logs_us",
