@@ -197,3 +197,39 @@ def test_bad_options_are_input_errors() -> None:
         scan_aws(session=object(), regions=["Europe"])
     with pytest.raises(InputError, match="unknown service"):
         scan_aws(session=object(), services=["ec2"])
+
+
+def test_throttling_backs_off_and_recovers(fake: tuple[boto3.Session, FakeAws]) -> None:
+    """Throttled twice, answered on the third attempt: no gap, and the scope is not given up."""
+    session, aws = fake
+    throttled = Counter[str]()
+
+    def tables(region: str) -> tuple[int, str]:
+        throttled[region] += 1
+        if throttled[region] <= 2:
+            return _json_error(400, "ThrottlingException")
+        return 200, '{"TableNames": []}'
+
+    aws.route("dynamodb", "ListTables", tables)
+    aws.route("dynamodb", "ListGlobalTables", _global_tables)
+    estate = scan_aws(session=session, regions=["eu-north-1"], services=["dynamodb"])  # default bounds
+    assert estate.gaps == ()
+    assert aws.attempts[("dynamodb", "ListTables", "eu-north-1")] == 3
+    assert aws.attempts[("dynamodb", "ListGlobalTables", "eu-north-1")] == 1
+
+
+def test_users_max_attempts_setting_is_kept(fake: tuple[boto3.Session, FakeAws],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS_MAX_ATTEMPTS (or the profile's max_attempts) wins over the adapter's default of 3."""
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "5")
+    session = boto3.Session(region_name="eu-north-1", **CREDS)
+    aws = FakeAws(session)
+    aws.route("dynamodb", "ListTables", lambda region: _json_error(500, "InternalServerError"))
+    aws.route("dynamodb", "ListGlobalTables", _global_tables)
+    scan_aws(session=session, regions=["eu-north-1"], services=["dynamodb"],
+             config=Config(connect_timeout=1, read_timeout=1, retries={"mode": "standard"}))
+    assert aws.attempts[("dynamodb", "ListTables", "eu-north-1")] == 5
+    # and max_attempts= wins over both
+    aws.attempts.clear()
+    scan_aws(session=session, regions=["eu-north-1"], services=["dynamodb"], max_attempts=1)
+    assert aws.attempts[("dynamodb", "ListTables", "eu-north-1")] == 1
