@@ -427,6 +427,12 @@ def _permissions(args: argparse.Namespace, stdout: TextIO) -> int:
     return 0
 
 
+def _visible(text: object) -> str:
+    from residency_audit.textsafe import visible
+
+    return visible(text)
+
+
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
     out = stdout or sys.stdout
@@ -466,15 +472,15 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
                     raise InputError("<command line>", None, "NODE",
                                      f"no node {node!r} in the graph (or the id is ambiguous)") from None
             return 0
-    except InputError as exc:
-        print(f"residency-audit: error: {exc}", file=sys.stderr)
+    except InputError as exc:  # file names and values in a message are shown, never obeyed
+        print(f"residency-audit: error: {_visible(exc)}", file=sys.stderr)
         return 2
     except ResidencyAuditError as exc:
-        print(f"residency-audit: error: {exc}", file=sys.stderr)
+        print(f"residency-audit: error: {_visible(exc)}", file=sys.stderr)
         return 2
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"residency-audit: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(f"residency-audit: error: {_visible(where)}{_visible(exc.strerror or exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("residency-audit: interrupted", file=sys.stderr)

@@ -581,6 +581,13 @@ def test_a_kill_while_writing_leaves_the_previous_file_whole(tmp_path: Path) -> 
             (tmp_path / leftover).unlink()
 
 
+def test_an_error_naming_a_hostile_file_name_is_one_visible_line(tmp_path: Path) -> None:
+    name = tmp_path / "r\x1b[2J\nforged line.md"
+    name.symlink_to(tmp_path / "elsewhere")
+    code, _, err = _cli("demo", "-o", str(name))
+    assert code == 2 and err.count("\n") == 1 and "\x1b" not in err and "r\\x1b[2J\\x0aforged" in err
+
+
 def test_a_missing_folder_and_an_unwritable_place_are_one_line_errors(tmp_path: Path) -> None:
     code, _, err = _cli("demo", "-o", str(tmp_path / "no" / "such" / "r.md"))
     assert code == 2 and err.count("\n") == 1 and "does not exist" in err
