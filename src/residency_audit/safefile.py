@@ -77,13 +77,13 @@ def _reason(exc: OSError) -> str:
 
 def _same_file(target: Path, target_stat: os.stat_result | None, other: PathLike) -> bool:
     """True when ``other`` is ``target``: same device and inode, or the same resolved path."""
-    try:
-        if target_stat is not None:
-            st = os.stat(other)
-            if (st.st_dev, st.st_ino) == (target_stat.st_dev, target_stat.st_ino):
-                return True
-    except OSError:
-        pass  # an input that does not exist (any more) cannot be the target by inode
+    if target_stat is not None:
+        try:
+            st: os.stat_result | None = os.stat(other)
+        except OSError:
+            st = None  # an input that does not exist (any more) is compared by path only
+        if st is not None and (st.st_dev, st.st_ino) == (target_stat.st_dev, target_stat.st_ino):
+            return True
     return os.path.realpath(target) == os.path.realpath(other)
 
 
