@@ -18,12 +18,15 @@ located_in          holder → location               a copy is at that place (`
 in_country          location → country              the place is in (or may be in) that country
 operated_by         holder → entity                 the entity runs the holder
 controlled_by       entity → entity                 the parent controls the entity
+holds_share_in      entity → entity                 a holding (``share``, ``control``) in it
 incorporated_in     entity → country                where the entity is incorporated
 controlled_from     entity → country                where a parentless entity is run from
 applies_in          law → country                   the country that issues the law
 ==================  ==============================  =====================================
 
 Every edge carries its evidence (``evidence_source``, ``evidence_ref``, ``evidence_detail``),
+a catalog fact's notes and doubts ride along as ``caveat`` (on ``controlled_by`` and
+``holds_share_in`` edges and on law nodes, with ``status``/``status_note``/``in_force`` there),
 and a mitigated edge carries ``mitigation_kind``, ``mitigation_description`` and
 ``mitigation_evidence``. All attributes are plain strings, booleans or numbers, so that GraphML
 and node-link JSON round-trip with nothing lost.
@@ -36,6 +39,7 @@ and node-link JSON round-trip with nothing lost.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import json
 import os
@@ -120,8 +124,17 @@ def _ev_attrs(ev: Evidence) -> dict[str, str]:
 
 def _catalog_ev(source: Any, what: str) -> Evidence:
     mark = "" if source.verified else "; unverified"
+    if getattr(source, "kind", "") == "secondary":
+        mark += " (secondary source)"
     return Evidence(source="catalog", ref=f"{source.ref} ({what})",
                     detail=f"{source.url}, retrieved {source.retrieved}{mark}")
+
+
+def _caveat(source: Any, notes: str) -> str:
+    """A catalog row's notes, with its doubt in front when it is not verified."""
+    doubt = "" if source.verified else (
+        "unverified, secondary source: " if getattr(source, "kind", "") == "secondary" else "unverified: ")
+    return f"{doubt}{notes}".strip() if notes or doubt else ""
 
 
 def edge_evidence(attrs: Mapping[str, Any]) -> str:
@@ -233,7 +246,18 @@ class _Builder:
             if cat.parent:
                 parent = self.entity(cat.parent)
                 self.add_edge(node, parent, "controlled_by",
-                              _catalog_ev(cat.source, f"{cat.id} controlled by {cat.parent}"))
+                              _catalog_ev(cat.source, f"{cat.id} controlled by {cat.parent}"),
+                              caveat=_caveat(cat.source, cat.notes))
+            for h in self.catalog.holdings_of(eid):  # minority holdings shown, control followed
+                holder = self.entity(h.parent)
+                if h.control == "yes" and h.parent != cat.parent:
+                    self.add_edge(node, holder, "controlled_by",
+                                  _catalog_ev(h.source, f"{cat.id} controlled by {h.parent}"),
+                                  caveat=_caveat(h.source, h.note))
+                share: dict[str, Any] = {} if h.share is None else {"share": h.share}
+                self.add_edge(holder, node, "holds_share_in",
+                              _catalog_ev(h.source, f"{h.parent} holds a share in {cat.id}"),
+                              control=h.control, caveat=_caveat(h.source, h.note), **share)
         else:
             self.g.add_node(node, kind="entity", label=eid, country="", known=False,
                             certifications="", notes="not in the catalog or the inventory")
@@ -343,8 +367,12 @@ class _Builder:
             node = law_id(law.id)
             g.add_node(node, kind="law", label=law.name, country=law.country,
                        territorial=law.territorial, extraterritorial=law.extraterritorial,
-                       citation=law.citation, summary=law.summary)
-            if len(law.country) == 2:
+                       citation=law.citation, summary=law.summary,
+                       status=law.status.status if law.status else "undated",
+                       status_note=law.status.describe() if law.status else "",
+                       in_force=law.in_force,
+                       caveat=_caveat(law.status.source, law.status.note) if law.status else "")
+            if len(law.country) == 2 and law.in_force:  # a law not in force reaches nothing
                 self.add_edge(node, self.country(law.country), "applies_in",
                               _catalog_ev(law.source, f"{law.id} is a law of {law.country}"))
         for e in sorted(self.estate.entities, key=lambda x: x.id):
@@ -473,12 +501,17 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def build(estate: Estate, catalog: Catalog | None = None) -> nx.MultiDiGraph:
-    """The graph of ``estate`` with the facts of ``catalog`` (the packaged one by default)."""
+def build(estate: Estate, catalog: Catalog | None = None, *,
+          today: dt.date | None = None) -> nx.MultiDiGraph:
+    """The graph of ``estate`` with the facts of ``catalog`` (the packaged one by default) as
+    they held on ``today`` (default: the catalog's own date if it has one, else today)."""
+    cat = catalog or default_catalog()
+    if today is not None or cat.day is None:
+        cat = cat.at(today or dt.date.today())
     # The build only allocates (millions of attribute dicts for a large estate): about a fifth
     # faster with the cyclic collector paused.
     with gc_paused():
-        return _Builder(estate, catalog or default_catalog()).run()
+        return _Builder(estate, cat).run()
 
 
 # export --------------------------------------------------------------------------------------

@@ -328,7 +328,7 @@ def audit(estate: Estate, *, policy: Policy | str | os.PathLike[str] = DEFAULT_P
     if expired:
         estate = replace(estate, mitigations=tuple(m for m in estate.mitigations if m not in expired))
     with gc_paused():  # the stages only allocate; see graph.gc_paused
-        g = build(estate, cat)
+        g = build(estate, cat, today=day)
         reach = exposure(g)
         copies = data_copies(g)
         scopes = scope_statuses(estate)

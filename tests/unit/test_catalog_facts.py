@@ -18,10 +18,12 @@ from residency_audit.catalog import Catalog, default_catalog
 _RETRIEVED = {"2026-11-24", "2026-12-01"}
 
 _HEADERS = {
-    "entities": ["id", "name", "country", "controlled_from", "parent", "notes", "source", "retrieved", "verified"],
+    "entities": ["id", "name", "country", "controlled_from", "parent", "notes", "source", "source_kind",
+                 "retrieved", "verified"],
     "laws": ["id", "name", "country", "territorial", "extraterritorial", "citation", "summary", "source",
-             "retrieved", "verified"],
-    "countries": ["code", "name", "eu", "eea", "adequacy", "adequacy_scope", "source", "retrieved", "verified"],
+             "source_kind", "retrieved", "verified"],
+    "countries": ["code", "name", "eu", "eea", "adequacy", "adequacy_scope", "source", "source_kind",
+                  "retrieved", "verified"],
 }
 _KEYS = {"entities": "id", "laws": "id", "countries": "code"}
 _SCOPES = {"full", "partial", "certified-only"}

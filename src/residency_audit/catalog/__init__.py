@@ -405,15 +405,16 @@ def _by_subject(items: Iterable[Any], key: Any) -> dict[str, tuple[Any, ...]]:
 
 
 def _status_at(periods: Sequence[DatedStatus], day: dt.date) -> DatedStatus | None:
-    """The status of ``periods`` on ``day``: the covering one, ``not-in-force`` before the first,
-    ``unknown`` (which holds) in a gap or after the last; None when there are no periods."""
+    """The status of ``periods`` on ``day``: the covering one; ``not-in-force`` before the first
+    when that one starts the fact; otherwise ``unknown`` (which holds for a law and covers no
+    transfer); None when there are no periods."""
     if not periods:
         return None
     for p in periods:
         if p.covers(day):
             return p
     first = periods[0]
-    if first.valid_from is not None and day < first.valid_from:
+    if first.valid_from is not None and day < first.valid_from and first.holds:
         return replace(first, status="not-in-force", valid_from=None, valid_to=first.valid_from
                        - dt.timedelta(days=1), case="", decision="", scope="",
                        note=f"Not yet in force on {day}.")
@@ -485,9 +486,7 @@ class Catalog:
             if status.holds and status.decision:
                 countries[code] = replace(c, adequacy=status.decision, adequacy_scope=status.scope,
                                           adequacy_status=status)
-            elif status.holds:  # unknown: the undated row stands, flagged
-                countries[code] = replace(c, adequacy_status=status)
-            else:
+            else:  # ended, not yet adopted, or unknown on that day: it covers no transfer
                 countries[code] = replace(c, adequacy="", adequacy_scope="", adequacy_status=status)
         holdings = {k: kept for k, v in self.holdings.items()
                     if (kept := tuple(h for h in v if h.covers(day)))}
