@@ -45,7 +45,7 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks: `nox -s bench -- core|aws|azure|gcp` (default core). Prints ratios."""
+    """Benchmarks: `nox -s bench -- core|aws|azure|gcp|oci` (default core). Prints ratios."""
     session.install("-e", ".[all,dev]")
     names = session.posargs or ["core"]
     for name in names:

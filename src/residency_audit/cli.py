@@ -32,7 +32,7 @@ from residency_audit.errors import InputError, ResidencyAuditError
 
 __all__ = ["main"]
 
-PROVIDERS = ("aws", "azure", "gcp")
+PROVIDERS = ("aws", "azure", "gcp", "oci")
 SEVERITIES = ("info", "low", "medium", "high", "critical", "none")
 log = logging.getLogger("residency_audit")
 

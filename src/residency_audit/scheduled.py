@@ -40,7 +40,7 @@ from residency_audit.safefile import check_output, write_text
 
 __all__ = ["PROVIDERS", "RunOutcome", "input_files", "provider_hooks", "run_config", "summary_line"]
 
-PROVIDERS = ("aws", "azure", "gcp")
+PROVIDERS = ("aws", "azure", "gcp", "oci")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -166,7 +166,8 @@ def test_cloud_sources_map_onto_the_adapters_own_options(tmp_path: Path) -> None
         "--gcp-endpoint", "storage=https://storage-exempel.p.googleapis.com"]
     hooks = provider_hooks()
     args = provider_namespace(cfg, hooks)  # parsed by each adapter's add_arguments: no scan
-    assert all(module is not None and module.is_requested(args) for module in hooks.values())
+    assert all(hooks[name] is not None and hooks[name].is_requested(args)
+               for name in cfg.cloud_sources)
     assert (args.aws_profile, args.aws_regions, args.aws_org_role) == (
         "audit", ["eu-north-1,eu-west-1"], "ResidencyAuditReader")
     assert args.azure_management_group == ["region-exempel"]

@@ -10,6 +10,13 @@ import argparse
 from residency_audit.errors import InputError
 from residency_audit.model import Estate
 from residency_audit.providers.base import ProgressCallback
+from residency_audit.providers.service import (
+    BACKOFF_CAP,
+    CONNECT_TIMEOUT,
+    GIVE_UP_AFTER,
+    MAX_ATTEMPTS,
+    READ_TIMEOUT,
+)
 
 __all__ = ["add_arguments", "is_requested", "permissions_text", "scan_from_args"]
 
@@ -34,6 +41,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--oci-no-search", action="store_true",
                    help="do not ask OCI Search which compartments hold resources; list every "
                         "service in every compartment")
+    g.add_argument("--oci-connect-timeout", metavar="SECONDS", type=float, default=CONNECT_TIMEOUT,
+                   help="seconds to wait for a connection, per attempt (default 5)")
+    g.add_argument("--oci-read-timeout", metavar="SECONDS", type=float, default=READ_TIMEOUT,
+                   help="seconds to wait for an answer, per attempt (default 20)")
+    g.add_argument("--oci-max-attempts", metavar="N", type=int, default=MAX_ATTEMPTS,
+                   help="attempts per call, first included, for throttling, 5xx and no answer "
+                        "(default 3)")
+    g.add_argument("--oci-backoff-cap", metavar="SECONDS", type=float, default=BACKOFF_CAP,
+                   help="longest pause between two attempts (default 5)")
+    g.add_argument("--oci-give-up-after", metavar="N", type=int, default=GIVE_UP_AFTER,
+                   help="calls left unanswered after which a region (or a service answering 5xx "
+                        "there) is given up (default 1; with the defaults a dead endpoint costs at "
+                        "most 85 s)")
 
 
 def is_requested(args: argparse.Namespace) -> bool:
@@ -56,10 +76,18 @@ def scan_from_args(args: argparse.Namespace, *, progress: ProgressCallback | Non
         raise InputError("<command line>", None, "--oci",
                          f"the OCI adapter needs the oci SDK: pip install 'residency-audit[oci]' "
                          f"({exc.name})") from None
+    for name in ("oci_connect_timeout", "oci_read_timeout", "oci_max_attempts", "oci_give_up_after"):
+        if getattr(args, name) <= 0:
+            raise InputError("--" + name.replace("_", "-"), None, None, "must be more than 0")
+    if args.oci_backoff_cap < 0:
+        raise InputError("--oci-backoff-cap", None, None, "must not be negative")
     return scan_oci(config_file=args.oci_config_file, profile=args.oci_profile,
                     regions=_split(args.oci_regions), compartment=args.oci_compartment,
                     endpoints=parse_endpoints(list(args.oci_endpoint or ())),
-                    use_search=not args.oci_no_search, progress=progress)
+                    use_search=not args.oci_no_search, connect_timeout=args.oci_connect_timeout,
+                    read_timeout=args.oci_read_timeout, max_attempts=args.oci_max_attempts,
+                    backoff_cap=args.oci_backoff_cap, give_up_after=args.oci_give_up_after,
+                    progress=progress)
 
 
 def permissions_text() -> str:

@@ -36,13 +36,15 @@ from residency_audit.providers.oci import (
     search,
     vault,
 )
-from residency_audit.providers.oci.clients import CLIENTS, Calls, Settings
+from residency_audit.providers.oci.clients import CLIENTS, Calls, Settings, build_retry
 from residency_audit.providers.oci.operations import allowed_calls
 from residency_audit.providers.oci.realms import realm_gaps, region_gaps
 from residency_audit.providers.oci.records import Compartment, Where, merge_resources, ocid_realm
 from residency_audit.providers.service import (
+    BACKOFF_CAP,
     CONNECT_TIMEOUT,
     GIVE_UP_AFTER,
+    MAX_ATTEMPTS,
     READ_TIMEOUT,
     RecordError,
     ServiceSpec,
@@ -238,6 +240,8 @@ def scan_oci(
     use_search: bool = True,
     connect_timeout: float = CONNECT_TIMEOUT,
     read_timeout: float = READ_TIMEOUT,
+    max_attempts: int = MAX_ATTEMPTS,
+    backoff_cap: float = BACKOFF_CAP,
     retry_strategy: Any = None,
     give_up_after: int = GIVE_UP_AFTER,
     max_workers: int = DEFAULT_MAX_WORKERS,
@@ -254,7 +258,9 @@ def scan_oci(
     ``regions`` narrows the subscribed regions; ``compartment`` scans one compartment subtree.
     ``endpoints`` maps a region, or ``"*"`` for all, to one base URL for every service there.
     ``use_search=False`` lists every service in every compartment instead of asking OCI Search
-    first. ``called``, when given, receives every ``(client, SDK method)`` the scan called.
+    first. Each call waits at most ``connect_timeout`` + ``read_timeout`` per attempt, for
+    ``max_attempts`` attempts at most ``backoff_cap`` apart (``retry_strategy`` replaces that
+    SDK retry strategy); ``give_up_after`` unanswered calls give up a region. ``called``, when given, receives every ``(client, SDK method)`` the scan called.
 
     Example (against a local fake; see ``tests/providers/oci``)::
 
@@ -268,7 +274,9 @@ def scan_oci(
         signer = _api_key_signer(cfg)
     settings = Settings(config=cfg, signer=signer, endpoints=dict(endpoints or {}),
                         connect_timeout=connect_timeout, read_timeout=read_timeout,
-                        retry_strategy=retry_strategy, give_up_after=give_up_after)
+                        retry_strategy=retry_strategy or build_retry(
+                            attempts=max_attempts, backoff_cap=backoff_cap),
+                        give_up_after=give_up_after)
     calls = Calls(settings=settings, allowed=allowed_calls())
     report = progress or (lambda label, done, total: None)
     t, gaps = _tenancy(calls, config=cfg, requested=regions, compartment=compartment, report=report)
