@@ -110,6 +110,7 @@ class OciSource(_Model):
 
     config_file: FileName | None = None
     profile: Text | None = None
+    auth: Literal["api_key", "instance_principal", "resource_principal"] | None = None
     regions: list[Text] = []
     compartment: Text | None = None
     endpoint: list[Text] = []
@@ -445,6 +446,8 @@ def provider_argv(config: RunConfig) -> list[str]:
             argv += ["--oci-config-file", o.config_file]
         if o.profile:
             argv += ["--oci-profile", o.profile]
+        if o.auth:
+            argv += ["--oci-auth", o.auth]
         if o.regions:
             argv += ["--oci-regions", ",".join(o.regions)]
         if o.compartment:

@@ -49,6 +49,7 @@ def test_scan_through_the_command_line(tmp_path: Path, fake: FakeOci) -> None:
     (["--oci-endpoint", "http://127.0.0.1:1/path"], "--oci-endpoint"),
     (["--oci-compartment", "not-an-ocid"], "--oci-compartment"),
     (["--oci-profile", "MISSING"], "MISSING"),
+    (["--oci-connect-timeout", "0"], "--oci-connect-timeout"),
 ])
 def test_bad_options_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                              argv: list[str], needle: str) -> None:
@@ -71,11 +72,12 @@ def test_the_scheduled_config_maps_onto_the_same_options(tmp_path: Path) -> None
     from residency_audit.scheduled import provider_hooks
 
     cfg = parse_config('[sources.oci]\nconfig_file = "oci-config"\nprofile = "AUDIT"\n'
+                       'auth = "api_key"\n'
                        'regions = ["uk-london-1"]\ncompartment = "ocid1.compartment.oc1..health"\n'
                        'endpoint = ["uk-london-1=http://127.0.0.1:1"]\nsearch = false\n',
                        tmp_path / "residency.toml")
     assert cfg.cloud_sources == ("oci",)
     ns = provider_namespace(cfg, provider_hooks())
-    assert ns.oci and ns.oci_profile == "AUDIT" and ns.oci_no_search
+    assert ns.oci and ns.oci_profile == "AUDIT" and ns.oci_no_search and ns.oci_auth == "api_key"
     assert ns.oci_config_file == str(tmp_path / "oci-config")
     assert ns.oci_regions == ["uk-london-1"] and ns.oci_endpoint == ["uk-london-1=http://127.0.0.1:1"]

@@ -151,3 +151,18 @@ def test_a_bad_config_is_one_clear_error() -> None:
         scan_oci(config={**sdk_config(), "key_content": "garbage"}, endpoints={"*": "http://127.0.0.1:9"})
     with pytest.raises(InputError):
         scan_oci(config_file="/nonexistent/oci-config", endpoints={"*": "http://127.0.0.1:9"})
+
+
+def test_fault_kinds() -> None:
+    import requests
+
+    from residency_audit.providers.oci.faults import describe
+
+    refused = describe(type("RequestException", (Exception,), {})(
+        requests.exceptions.ConnectionError("refused by http://10.0.0.1/x?token=abc")))
+    assert (refused.code, refused.unavailable) == ("EndpointUnavailable", True)
+    assert "10.0.0.1" not in refused.message and "abc" not in refused.message
+    timeout = describe(type("RequestException", (Exception,), {})(requests.exceptions.ReadTimeout()))
+    assert (timeout.code, timeout.unavailable) == ("Timeout", True)
+    local = describe(ValueError("bad value"))
+    assert (local.code, local.unavailable) == ("ClientError.ValueError", False)

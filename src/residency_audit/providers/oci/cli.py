@@ -30,6 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="the SDK config file (default ~/.oci/config)")
     g.add_argument("--oci-profile", metavar="P", default=None,
                    help="the profile of the config file (default DEFAULT)")
+    g.add_argument("--oci-auth", choices=("api_key", "instance_principal", "resource_principal"),
+                   default="api_key",
+                   help="sign with the config's API key (default), or as the instance or resource "
+                        "principal the scan runs as")
     g.add_argument("--oci-regions", metavar="R1,R2", action="append", default=[],
                    help="regions to scan, comma-separated or repeated (default: every "
                         "subscribed region)")
@@ -81,7 +85,7 @@ def scan_from_args(args: argparse.Namespace, *, progress: ProgressCallback | Non
             raise InputError("--" + name.replace("_", "-"), None, None, "must be more than 0")
     if args.oci_backoff_cap < 0:
         raise InputError("--oci-backoff-cap", None, None, "must not be negative")
-    return scan_oci(config_file=args.oci_config_file, profile=args.oci_profile,
+    return scan_oci(config_file=args.oci_config_file, profile=args.oci_profile, auth=args.oci_auth,
                     regions=_split(args.oci_regions), compartment=args.oci_compartment,
                     endpoints=parse_endpoints(list(args.oci_endpoint or ())),
                     use_search=not args.oci_no_search, connect_timeout=args.oci_connect_timeout,

@@ -65,4 +65,19 @@ def describe(exc: BaseException) -> Fault:
         return Fault(code="EndpointUnavailable", message="the SDK's circuit breaker is open",
                      status=0, unavailable=True)
     text = server_reason(f"{type(exc).__name__}: {exc}", limit=300)
-    return Fault(code="EndpointUnavailable", message=text, status=0, unavailable=True)
+    if _is_transport(exc):
+        return Fault(code="EndpointUnavailable", message=text, status=0, unavailable=True)
+    # Anything else (an answer the SDK could not read, a client-side error) is a gap for this
+    # call only: it says nothing about whether the region answers.
+    return Fault(code=f"ClientError.{type(exc).__name__}", message=text, status=0, unavailable=False)
+
+
+_TRANSPORT = frozenset({"RequestException", "BaseRequestException", "ConnectionError",
+                        "ProtocolError", "SSLError", "ProxyError", "ChunkedEncodingError",
+                        "OSError"})
+
+
+def _is_transport(exc: BaseException) -> bool:
+    """Whether ``exc`` (or the requests error the SDK wraps in it) means no usable answer came."""
+    candidates = [exc, *(a for a in exc.args if isinstance(a, BaseException))]
+    return any({cls.__name__ for cls in type(c).__mro__} & _TRANSPORT for c in candidates)

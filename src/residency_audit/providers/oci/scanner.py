@@ -119,6 +119,24 @@ def _api_key_signer(config: Mapping[str, Any]) -> Any:
             f"{type(exc).__name__}: {exc}", limit=300)) from None
 
 
+AUTH_KINDS = ("api_key", "instance_principal", "resource_principal")
+"""How a scan signs its requests: the config's API key, or the SDK's principals signers."""
+
+
+def _principal_signer(auth: str) -> Any:
+    """The SDK's instance or resource principals signer (it asks the instance metadata service
+    or the resource principal environment for its token)."""
+    import oci
+
+    try:
+        if auth == "instance_principal":
+            return oci.auth.signers.InstancePrincipalsSecurityTokenSigner()
+        return oci.auth.signers.get_resource_principals_signer()
+    except Exception as exc:  # the SDK raises many kinds here; each is one clear input error
+        raise InputError("--oci-auth", None, auth, server_reason(
+            f"{type(exc).__name__}: {exc}", limit=300)) from None
+
+
 def _region_keys() -> dict[str, str]:
     """Short region keys (``lhr``) → region identifiers, as the SDK knows them."""
     import oci
@@ -234,6 +252,7 @@ def scan_oci(
     config_file: str | None = None,
     profile: str | None = None,
     signer: Any = None,
+    auth: str = "api_key",
     regions: Sequence[str] | None = None,
     compartment: str | None = None,
     endpoints: Mapping[str, str] | None = None,
@@ -254,7 +273,8 @@ def scan_oci(
     ``config`` is an SDK config dict; without it the config file (``config_file``, default
     ``~/.oci/config``) and ``profile`` (default ``DEFAULT``) are read. ``signer`` replaces the
     config's API key (``oci.auth.signers.InstancePrincipalsSecurityTokenSigner()``, a resource
-    principals signer); with a signer and no config, its region and tenancy are used.
+    principals signer), or ``auth="instance_principal"`` / ``"resource_principal"`` builds the
+    SDK's own; with a signer and no config, its region and tenancy are used.
     ``regions`` narrows the subscribed regions; ``compartment`` scans one compartment subtree.
     ``endpoints`` maps a region, or ``"*"`` for all, to one base URL for every service there.
     ``use_search=False`` lists every service in every compartment instead of asking OCI Search
@@ -268,6 +288,10 @@ def scan_oci(
                           regions=["uk-london-1"])
     """
     _validate(regions, compartment, max_workers)
+    if auth not in AUTH_KINDS:
+        raise InputError("--oci-auth", None, None, f"{auth!r}: one of {', '.join(AUTH_KINDS)}")
+    if signer is None and auth != "api_key":
+        signer = _principal_signer(auth)
     started = _now()
     cfg = _load_config(config, config_file, profile, signer)
     if signer is None:
