@@ -85,8 +85,9 @@ def build_fake(compartments: int, resources: int, per_compartment: int) -> Any:
 
 def scan_once(fake: Any, urls: dict[str, str], *, search: bool) -> tuple[int, int, float]:
     """One scan; returns (resources found, requests, seconds)."""
-    from residency_audit.providers.oci import scan_oci
     from tests.providers.oci.conftest import fast_retry, sdk_config
+
+    from residency_audit.providers.oci import scan_oci
 
     before = fake.total_requests()
     started = time.perf_counter()
