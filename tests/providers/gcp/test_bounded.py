@@ -84,7 +84,7 @@ def _gaps(doc: dict[str, Any], **match: str) -> list[dict[str, Any]]:
 
 def test_default_worst_case_is_within_two_minutes() -> None:
     limits = Limits()
-    assert limits.worst_case_seconds() == 85.0 <= 120
+    assert limits.worst_case_seconds() == limits.give_up_seconds() == 85.0 <= 120
     assert limits.retry_deadline() + limits.connect_timeout + limits.read_timeout == 85.0
 
 
@@ -349,3 +349,28 @@ def test_quota_exhausted_past_the_deadline_gives_the_service_up(
         "retries exhausted:")
     assert {g["scope"] for g in _gaps(doc, error="GIVEN_UP")} == {"research", "shared-infra",
                                                                    "locked"}
+
+
+def test_the_same_faults_give_byte_identical_estates(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.providers.gcp.conftest import add_services, build_org
+
+    texts = []
+    for _ in range(2):
+        fake = build_org()
+        add_services(fake)
+        fake.unsearchable = {"research"}
+        fake.fail("buckets.get", "ehr-dr", "denied")
+        fake.bucket_versioned = False
+        fake.raw_results = [{"name": "//bigquery.googleapis.com/projects/ehr-prod/datasets/x",
+                             "assetType": "bigquery.googleapis.com/Dataset",
+                             "project": "projects/1001",
+                             "versionedResources": [{"version": "v1",
+                                                     "resource": {"location": [1]}}]}]
+        with fake.serve() as url:
+            code, doc, _, _ = _scan(tmp_path, capsys, "--gcp-organization", "100",
+                                    "--gcp-endpoint", url, *FAST)
+        assert code == 0 and len(doc["gaps"]) >= 4
+        doc.pop("metadata")
+        texts.append(json.dumps(doc, sort_keys=True))
+    assert texts[0] == texts[1]

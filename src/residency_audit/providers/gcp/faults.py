@@ -175,6 +175,7 @@ _FLAGS = {"connect_timeout": "--gcp-connect-timeout", "read_timeout": "--gcp-rea
           "max_attempts": "--gcp-attempts", "backoff_cap": "--gcp-backoff-cap",
           "give_up_after": "--gcp-give-up-after", "initial_backoff": "initial_backoff"}
 
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Limits:
     """How long one call may take: per-attempt timeouts, attempts, back-off, giving up.
@@ -208,11 +209,20 @@ class Limits:
 
     def worst_case_seconds(self) -> float:
         """The longest one call can take (:func:`~residency_audit.providers.service.worst_case_seconds`
-        with ``give_up_after=1``); with :class:`Guard`, also the longest an endpoint that never
-        answers holds up a scan before it is given up (calls made in parallel wait together)."""
+        with ``give_up_after=1``)."""
         return shared.worst_case_seconds(connect=self.connect_timeout, read=self.read_timeout,
                                          attempts=self.max_attempts, backoff_cap=self.backoff_cap,
                                          give_up_after=1)
+
+    def give_up_seconds(self) -> float:
+        """The longest an endpoint that never answers holds up a scan before :class:`Guard`
+        gives it up: ``give_up_after`` calls of :meth:`worst_case_seconds` each (calls made in
+        parallel wait together).
+
+        >>> Limits().give_up_seconds(), Limits(give_up_after=2).give_up_seconds()
+        (85.0, 170.0)
+        """
+        return self.worst_case_seconds() * self.give_up_after
 
     def retry_deadline(self) -> float:
         """Seconds after the first attempt past which no new attempt starts."""
