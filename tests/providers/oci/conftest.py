@@ -139,6 +139,13 @@ def build_tenancy(tenancy: str = TENANCY) -> FakeOci:
         "compartmentId": TIPOFF, "destinationRegion": FRA, "timeCreated": CREATED,
         "schedules": [{"backupType": "INCREMENTAL", "period": "ONE_DAY", "retentionSeconds": 604800,
                        "offsetType": "STRUCTURED", "hourOfDay": 1, "timeZone": "UTC"}]}
+    lon.add("bootvolumes", {"id": f"ocid1.bootvolume.oc1.{LON}.boot", "compartmentId": TIPOFF,
+                            "displayName": "tips-boot", "availabilityDomain": "Uocm:UK-LONDON-1-AD-1",
+                            "lifecycleState": "AVAILABLE", "sizeInGBs": 50, "timeCreated": CREATED,
+                            "bootVolumeReplicas": [{
+                                "displayName": "tips-boot-replica",
+                                "bootVolumeReplicaId": "ocid1.bootvolumereplica.oc1.arn.b1",
+                                "availabilityDomain": "Uocm:EU-STOCKHOLM-1-AD-1"}]})
     lon.add("volumegroups", {"id": f"ocid1.volumegroup.oc1.{LON}.tipsgroup", "compartmentId": TIPOFF,
                              "displayName": "tips-group", "availabilityDomain": "Uocm:UK-LONDON-1-AD-1",
                              "lifecycleState": "AVAILABLE", "sizeInMBs": 1024, "timeCreated": CREATED,

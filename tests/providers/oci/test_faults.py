@@ -35,6 +35,16 @@ def test_not_authorized_is_a_gap_with_the_reason(scan: Scan, fake_oci: FakeOci) 
     assert "objectstorage:uk-london-1:acmens/tips" in {r.id for r in estate.resources}
 
 
+def test_a_detail_not_read_keeps_the_resource_and_names_it(scan: Scan, fake_oci: FakeOci) -> None:
+    fake_oci.fault(LON, "GET", r"/n/acmens/b/tips$", Fault(status=404, code="BucketNotFound",
+                                                          message="not authorized for the bucket"))
+    estate = scan()
+    gap = _gaps(estate, "BucketNotFound")[0]
+    assert gap.resource == "objectstorage:uk-london-1:acmens/tips"
+    tips = {r.id: r for r in estate.resources}["objectstorage:uk-london-1:acmens/tips"]
+    assert [p.code for p in tips.placements] == [LON] and not tips.links  # replication unread
+
+
 def test_throttling_is_retried(scan: Scan, fake_oci: FakeOci) -> None:
     fault = fake_oci.fault(LON, "GET", r"/n/acmens/b\?", Fault(status=429, code="TooManyRequests",
                                                                message="Too many requests", times=2))

@@ -32,6 +32,8 @@ def test_every_copy_is_found_with_its_role(tenancy_estate: Estate) -> None:
     assert got["ocid1.dbsystem.oc1.arn.recordsstandby"] == [(ARN, "replica")]
     assert got[f"ocid1.volume.oc1.{LON}.tipsvol"] == [(FRA, "backup"), (LON, "backup"), (LON, "primary")]
     assert got[f"ocid1.volumegroupreplica.oc1.{FRA}.r1"] == [(FRA, "replica")]
+    assert got[f"ocid1.bootvolume.oc1.{LON}.boot"] == [(LON, "primary")]  # no backup policy
+    assert got["ocid1.bootvolumereplica.oc1.arn.b1"] == [(ARN, "replica")]
     assert got[f"ocid1.filesystem.oc1.{FRA}.tipsfsdr"] == [(FRA, "replica")]
     assert got[f"ocid1.vault.oc1.{LON}.keys"] == [(ARN, "replica"), (LON, "primary")]
 

@@ -90,7 +90,7 @@ def _policy(calls: Calls, where: Where, asset: str) -> Any:
 
         def read() -> Any:
             return calls.call(SERVICE, where.region, "get_volume_backup_policy", policy_id,
-                              scope=where.scope, resource=asset)
+                              scope=where.scope, resource=policy_id)
 
         return calls.remember(("backup-policy", where.region, policy_id), read)
     return {}

@@ -137,7 +137,9 @@ def parse_bucket(record: Mapping[str, Any], where: Where) -> list[Resource]:
                   "replication_enabled": str(optional_member(detail, "replication_enabled", bool, False)).lower()
                   if detail else "",
                   "replication_target": str(optional_member(detail, "is_read_only", bool, False)).lower()
-                  if detail else ""}
+                  if detail else "",
+                  # GetBucket not read: whether it replicates is unknown (its gap names it).
+                  "replication_unread": "" if detail else "true"}
     out: list[Resource] = []
     links = []
     for i, policy in enumerate(optional_member(record, "policies", list, [])):
