@@ -97,7 +97,16 @@ def test_a_region_that_does_not_answer_is_given_up_in_bounded_time(
 
 
 def test_defaults_give_up_a_dead_endpoint_within_two_minutes() -> None:
-    assert worst_case_seconds() <= 120
+    from residency_audit.providers.oci.clients import Settings, build_retry
+    from residency_audit.providers.service import BACKOFF_CAP, MAX_ATTEMPTS
+
+    retry = build_retry()
+    limits = {type(c).__name__: vars(c) for c in retry.checkers.checkers}
+    assert limits["LimitBasedRetryChecker"]["max_attempts"] == MAX_ATTEMPTS
+    assert retry.max_wait_between_calls_seconds == BACKOFF_CAP
+    settings = Settings(config={})
+    assert worst_case_seconds(connect=settings.connect_timeout, read=settings.read_timeout,
+                              give_up_after=settings.give_up_after) <= 120
 
 
 def test_search_failing_falls_back_to_listing(scan: Scan, fake_oci: FakeOci) -> None:
