@@ -111,3 +111,11 @@ def test_wildcards_and_not_actions() -> None:
     assert not allows(grants, "Microsoft.Sql/servers/read")
     assert allows(grants, "Microsoft.KeyVault/vaults/read")
     assert not allows([], "Microsoft.KeyVault/vaults/read")
+
+
+def test_same_tenant_same_estate_with_faults(scan: Any, fake_arm: FakeArm) -> None:
+    fake_arm.deny(t.SUB_DENIED)
+    fake_arm.grant(t.SUB_DR, ["*/read"], not_actions=["Microsoft.Sql/*"])
+    first, second = scan(), scan()
+    assert first.resources == second.resources and first.gaps == second.gaps
+    assert list(first.gaps) == sorted(first.gaps, key=lambda g: g.key)

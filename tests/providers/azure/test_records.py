@@ -26,9 +26,11 @@ from tests.providers.azure import tenant as t
 from tests.providers.azure.fake_arm import FakeArm
 from tests.providers.azure.sdk_records import mutations_of, record_of
 
-EXAMPLES = 60
+EXAMPLES = 50
 RUN: Counter[str] = Counter()
 """Examples run per parser (printed at the end of the module with ``-s``)."""
+RECORDS: Counter[str] = Counter()
+"""Records parsed per parser (an example holds one to three)."""
 
 FACTS = RegionFacts(regions=parse_locations([
     {"name": "westeurope", "metadata": {"regionType": "Physical", "pairedRegion": [{"name": "northeurope"}]}},
@@ -71,6 +73,7 @@ PARSERS: dict[str, tuple[str, st.SearchStrategy[Any], Callable[..., Parsed]]] = 
 def _check(name: str, records: list[Any]) -> None:
     service, _, parse = PARSERS[name]
     RUN[name] += 1
+    RECORDS[name] += len(records)
     for record in records:
         out = parse_each([record], partial(parse, facts=FACTS, operation="X"), service=service, operation="X",
                          scope="s1")
@@ -103,6 +106,7 @@ def test_parser_never_raises_on_sdk_shaped_records(name: str) -> None:
                                          _models("resource.subscriptions")), st.none()), max_size=4))
 def test_locations_never_raise(rows: list[Any]) -> None:
     RUN["locations"] += 1
+    RECORDS["locations"] += len(rows)
     for row in rows:
         regions, gaps = read_locations([row], scope="s1")
         assert len(regions) + len(gaps) == 1  # each item: a region, or a gap saying why not
@@ -115,6 +119,7 @@ def test_locations_never_raise(rows: list[Any]) -> None:
                       st.none(), st.integers()))
 def test_subscriptions_never_raise(item: Any) -> None:
     RUN["subscriptions"] += 1
+    RECORDS["subscriptions"] += 1
     try:
         sub, state = locations.parse_subscription(item)
     except RecordError as exc:
@@ -126,7 +131,8 @@ def test_subscriptions_never_raise(item: Any) -> None:
 @pytest.fixture(scope="module", autouse=True)
 def _count() -> Iterator[None]:
     yield
-    print(f"\nAzure parser examples run: {sum(RUN.values())} ({dict(sorted(RUN.items()))}), zero tracebacks")
+    print(f"\nAzure parser examples run: {sum(RUN.values())} ({dict(sorted(RUN.items()))}), "
+          f"{sum(RECORDS.values())} records, zero tracebacks")
 
 
 def test_bad_records_through_the_cli_are_record_gaps_and_the_rest_is_read(

@@ -181,19 +181,20 @@ def _parse_rows(rows: Sequence[Any], services: Sequence[AzureService], facts: Re
     by_type = {s.resource_type: s for s in services}
     groups: dict[tuple[str, str], list[Any]] = {}
     out = Parsed()
+    listing = services[0] if scope is not None and len(services) == 1 else None
     for index, row in enumerate(rows):
         where = scope or _row_scope(row)
         kind = row.get("type") if isinstance(row, Mapping) else None
-        if not isinstance(kind, str):
-            service = services[0] if len(services) == 1 else None
-            if service is None:
-                out.gaps.append(_record_gap(scope=where, service="resourcegraph", operation=operation or QUERY_OPERATION,
-                                            index=index, row=row, exc=RecordError("type", "missing or not a string")))
-                continue
+        if listing is not None:  # one ARM listing: every item is of its service, whatever it says
+            service = listing
+        elif not isinstance(kind, str):
+            out.gaps.append(_record_gap(scope=where, service="resourcegraph", operation=operation or QUERY_OPERATION,
+                                        index=index, row=row, exc=RecordError("type", "missing or not a string")))
+            continue
         else:
             found = by_type.get(kind.lower())
             if found is None:
-                continue
+                continue  # a type the query did not ask for
             service = found
         if service.resource_type == sql.DATABASE_TYPE and sql.is_system_database(row):
             continue
@@ -487,7 +488,12 @@ def scan_azure(
         resources, all_gaps = _assemble(parsed)
         scopes = tuple(sorted({f"azure:{s}" for s in subs}
                               | {f"azure:managementGroups/{m}" for m in management_groups}))
-        return Estate(resources=tuple(resources), gaps=tuple(all_gaps),
-                      metadata=ScanMetadata(sources=("azure",), started=started, finished=_now(), scopes=scopes))
+        estate = Estate(resources=tuple(resources), gaps=tuple(all_gaps),
+                        metadata=ScanMetadata(sources=("azure",), started=started, finished=_now(), scopes=scopes))
+        ended = coverage(estate)
+        log.info("azure: %d scopes: %d read, %d read in part, %d not read", len(ended),
+                 sum(v == READ for v in ended.values()), sum(v == READ_IN_PART for v in ended.values()),
+                 sum(v == NOT_READ for v in ended.values()))
+        return estate
     finally:
         ctx.close()
