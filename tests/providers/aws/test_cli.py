@@ -31,6 +31,16 @@ def test_options() -> None:
     assert cli.is_requested(_parse(["--aws-profile", "audit"]))
 
 
+def test_bounds_options_and_the_service_list() -> None:
+    from residency_audit.providers.aws.scanner import SERVICES
+
+    args = _parse(["--aws", "--aws-connect-timeout", "2", "--aws-read-timeout", "7.5", "--aws-max-attempts", "2"])
+    assert (args.aws_connect_timeout, args.aws_read_timeout, args.aws_max_attempts) == (2.0, 7.5, 2)
+    defaults = _parse(["--aws"])
+    assert (defaults.aws_connect_timeout, defaults.aws_read_timeout, defaults.aws_max_attempts) == (5.0, 20.0, None)
+    assert cli._SERVICES == SERVICES  # the CLI's list (no SDK import) is the SPECs' list
+
+
 def test_external_id_needs_a_role() -> None:
     with pytest.raises(InputError, match="needs --aws-org-role"):
         cli.scan_from_args(_parse(["--aws", "--aws-external-id", "x"]), progress=None)

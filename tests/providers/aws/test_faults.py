@@ -178,8 +178,9 @@ def test_region_discovery_denied_falls_back_and_says_so(fake: tuple[boto3.Sessio
     aws.route("dynamodb", "ListTables", _tables)
     aws.route("dynamodb", "ListGlobalTables", _global_tables)
     estate = scan_aws(session=session, services=["dynamodb"], config=FAST)
+    # the account is read in part (its home region): not a whole scope lost
     assert [(g.operation, g.error, g.level.value) for g in estate.gaps] == [
-        ("DescribeRegions", "UnauthorizedOperation", "scope")]
+        ("DescribeRegions", "UnauthorizedOperation", "service")]
     assert {r for (s, _, r) in aws.attempts if s == "dynamodb"} == {"eu-north-1"}
 
 

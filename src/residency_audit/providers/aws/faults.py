@@ -207,7 +207,7 @@ class Attempt:
             provider=PROVIDER, scope=self.scope.account,
             region=self.scope.region if region is None else region,
             service=service or self.scope.service, operation=operation, error=error,
-            message=server_reason(message), resource=server_reason(resource, limit=300),
+            message=server_reason(message), resource=" ".join(str(resource).split())[:300],
             level=level, field=field))
 
     def unparseable(self, operation: str, error: RecordError, *, resource: str = "",

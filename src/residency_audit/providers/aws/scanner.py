@@ -324,20 +324,23 @@ def _accounts(run: _Run, *, org_role: str | None, external_id: str | None) -> li
         return accounts
     attempt = run.attempt(caller, run.home_region, "organizations")
     pages = discovery.fetch_accounts(run.client(caller, run.home_region, "organizations"), attempt)
-    if pages is None:  # the organisation's accounts are not known: the organisation was not read
-        run.gaps.extend(_as_scope(g) for g in attempt.gaps)
+    # The organisation is a scope of its own ("<caller>/organization"): when its accounts are not
+    # known (or one of them cannot be read from the listing), that scope was not read in whole.
+    organisation = {"scope": f"{caller}/organization", "region": ""}
+    if pages is None:
+        run.gaps.extend(_as_scope(g, **organisation) for g in attempt.gaps)
     else:
         run.gaps.extend(attempt.gaps)
     listed, gaps = discovery.parse_accounts(pages or [], attempt.scope)
-    run.gaps.extend(gaps)
+    run.gaps.extend(_as_scope(g, **organisation) for g in gaps)
     members = [a for a, _ in listed if a != caller]
 
     def assume(account: str) -> tuple[str, Mapping[str, str] | None, list[CoverageGap]]:
         a = run.attempt(account, run.home_region, "sts")
         creds = discovery.fetch_assumed_credentials(
             sts, a, arn=discovery.role_arn(account, org_role, run.partition), external_id=external_id)
-        # An account that cannot be entered is a whole scope not read.
-        return account, creds, [_as_scope(g) for g in a.gaps] if creds is None else a.gaps
+        # An account that cannot be entered is a whole scope not read (no region: all of them).
+        return account, creds, [_as_scope(g, region="") for g in a.gaps] if creds is None else a.gaps
 
     for account, creds, gaps in run.run("aws: accounts", [partial(assume, m) for m in members]):
         run.gaps.extend(gaps)
@@ -347,10 +350,10 @@ def _accounts(run: _Run, *, org_role: str | None, external_id: str | None) -> li
     return accounts
 
 
-def _as_scope(gap: CoverageGap) -> CoverageGap:
+def _as_scope(gap: CoverageGap, **changes: str) -> CoverageGap:
     from dataclasses import replace
 
-    return replace(gap, level=GapLevel.SCOPE)
+    return replace(gap, level=GapLevel.SCOPE, **changes)
 
 
 def _regions(run: _Run, accounts: Sequence[str], *, requested: Sequence[str] | None) -> dict[str, tuple[str, ...]]:
@@ -360,10 +363,9 @@ def _regions(run: _Run, accounts: Sequence[str], *, requested: Sequence[str] | N
         attempt = run.attempt(account, run.home_region, "ec2")
         answer = discovery.fetch_regions(ec2[account], attempt)
         if answer is None:
-            # Region list unknown: scan what was asked, or the home region; the gap says so (and,
-            # when every enabled region was asked for, it is a scope not read).
-            gaps = attempt.gaps if requested else [_as_scope(g) for g in attempt.gaps]
-            return account, tuple(sorted(set(requested or [run.home_region]))), gaps
+            # Region list unknown: scan what was asked, or the home region; the gap says so (the
+            # account is then read in part when every enabled region was asked for).
+            return account, tuple(sorted(set(requested or [run.home_region]))), attempt.gaps
         plan = discovery.parse_regions(answer, requested=requested, scope=attempt.scope)
         for r in plan.disabled:
             attempt.gap("DescribeRegions", "RegionNotEnabled",
