@@ -374,3 +374,19 @@ def test_the_same_faults_give_byte_identical_estates(tmp_path: Path,
         doc.pop("metadata")
         texts.append(json.dumps(doc, sort_keys=True))
     assert texts[0] == texts[1]
+
+
+def test_a_visibility_check_that_fails_is_a_scope_gap_not_a_pass(
+        fake_org: FakeGcp, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fake_org.fail("testIamPermissions", "projects/1003", "denied")
+    fake_org.fail("testIamPermissions", "projects/1004", "unavailable", times=1000)
+    with fake_org.serve() as url:
+        code, doc, _, _ = _scan(tmp_path, capsys, "--gcp-organization", "100",
+                                "--gcp-endpoint", url, *FAST)
+    assert code == 0
+    scope_gaps = {g["scope"]: g for g in _gaps(doc, level="scope")}
+    assert set(scope_gaps) == {"shared-infra", "locked"}
+    assert scope_gaps["shared-infra"]["error"] == "PERMISSION_DENIED"
+    assert scope_gaps["locked"]["error"] == "UNAVAILABLE"
+    assert all(g["message"].startswith("could not check whether Cloud Asset search sees")
+               for g in scope_gaps.values())
