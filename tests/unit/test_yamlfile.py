@@ -281,3 +281,31 @@ def test_bad_scalar_values_are_refused_on_one_line(text: str, line: int) -> None
     assert err.line == line
     assert err.message.startswith("bad value")
     assert "\n" not in str(err)
+
+
+# size and speed: stopped early, parsed by libyaml when it is there --------------------------------
+
+def test_a_document_with_too_many_values_is_refused_before_it_is_built() -> None:
+    from residency_audit.yamlfile import MAX_NODES
+
+    started = time.process_time()
+    err = refused("[" + "0," * (MAX_NODES + 1) + "]\n")
+    assert "document too large" in err.message and err.line == 1
+    assert time.process_time() - started < QUICK
+
+
+@pytest.mark.parametrize("text", [DOC, "a: [" + "[" * 150 + "]" * 150 + "]\n", "- - - x\n- y: [1, {z: 2}]\n"])
+def test_libyaml_and_pyyaml_give_the_same_values_and_lines(text: str) -> None:
+    from residency_audit.yamlfile import _BoundedLoader, _Builder
+
+    loader = _BoundedLoader(text, "x.yaml")
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    assert node is not None
+    pure = _Builder("x.yaml").build(node, 0, set())
+    fast = load_yaml_text(text, "x.yaml")
+    assert fast == pure
+    if isinstance(fast, YamlDict):
+        assert isinstance(pure, YamlDict) and fast.key_lines == pure.key_lines
