@@ -157,6 +157,8 @@ def _check(resources: Any, gaps: Any) -> None:
             assert p.namespace == "aws" and p.code  # a real location, never "aws:"
     for g in gaps:
         assert g.provider == "aws" and g.service and g.operation
+        # no call was refused for bad parameters: only the answers' records are at fault
+        assert g.error in ("UnparseableRecord", "PaginationError"), g
         if g.error == "UnparseableRecord":  # a record named by id or field, or a listing not paged
             assert g.field or g.resource or g.level is GapLevel.SERVICE, g
 
