@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from residency_audit.catalog import load_catalog
 from residency_audit.cli import main
@@ -540,3 +542,78 @@ def test_every_error_message_is_one_line_whatever_it_names() -> None:
     assert str(err) == "in\\nventory\\x00.yaml:3: a\\rb: value 'x\\u2028y' \\x1b[31m"
 
 
+
+
+# generated: arbitrary values anywhere in an estate, arbitrary text as JSON and TOML ------------
+
+GENERATED = settings(max_examples=60, derandomize=True, deadline=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-10 ** 30, 10 ** 30) | st.floats(allow_nan=True)
+    | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8)
+
+
+def _paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+DEMO_ESTATE = estate_to_dict(demo_estate())
+ESTATE_PATHS = [p for p in _paths(DEMO_ESTATE) if p][:400]
+
+
+@GENERATED
+@given(at=st.sampled_from(ESTATE_PATHS), value=JSON_VALUES)
+def test_any_value_anywhere_in_an_estate_is_read_or_named(tmp_path: Path, at: tuple[Any, ...],
+                                                          value: Any) -> None:
+    doc = json.loads(json.dumps(DEMO_ESTATE))
+    node = doc
+    for step in at[:-1]:
+        node = node[step]
+    node[at[-1]] = value
+    path = tmp_path / "estate.json"
+    path.write_text(json.dumps(doc, indent=1))
+    try:
+        read_estate(path)
+    except InputError as err:
+        assert "\n" not in str(err) and err.file == str(path)
+        assert err.line is not None and err.line >= 1
+
+
+JSONISH = st.lists(st.sampled_from(['{', '}', '[', ']', ',', ':', '"', '"schema_version"', '1', 'true',
+                                    'NaN', '-Infinity', '1e999', '"resources"', '"id"', ' ', '\n',
+                                    '\\u0000', '\ufeff', 'null', '9' * 30]), max_size=60).map("".join)
+TOMLISH = st.lists(st.sampled_from(['[sources]\n', 'inventory = ', '["a.yaml"]', '[[outputs]]\n',
+                                    'format = "json"\n', 'path = "r"\n', '[', ']', '{', '}', '=', '"',
+                                    "'''", '"""', '#', '\n', 'x', '1e999', 'nan', '\\u0000', '9' * 30]),
+                   max_size=60).map("".join)
+
+
+@GENERATED
+@given(text=JSONISH)
+def test_arbitrary_json_text_is_an_estate_or_an_input_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "estate.json"
+    path.write_text(text, encoding="utf-8")
+    try:
+        read_estate(path)
+    except InputError as err:
+        assert "\n" not in str(err) and err.file == str(path)
+
+
+@GENERATED
+@given(text=TOMLISH)
+def test_arbitrary_toml_text_is_a_config_or_an_input_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "residency.toml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_config(path)
+    except InputError as err:
+        assert "\n" not in str(err) and err.file == str(path)
