@@ -110,6 +110,23 @@ def test_dead_region_is_given_up_and_the_rest_completes(relay: Relay, tmp_path: 
     # each call that timed out was tried once (--aws-max-attempts 1); nothing after it was called
     assert relay.calls("eu-west-1", "kms") == 1
     assert relay.calls("eu-west-1", "dynamodb") == 1
+    # S3 Control reached the custom endpoint's own host (not <account>.127.0.0.1)
+    assert relay.calls("us-west-2", "s3", "/v20180820/mrap/instances") == 1
+
+
+@pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3_CONTROL"])
+def test_s3_control_keeps_a_custom_endpoints_host(variable: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from residency_audit.providers.aws.scanner import _custom_endpoint, _keep_endpoint_host
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    session = boto3.Session(region_name="us-west-2", aws_access_key_id="a", aws_secret_access_key="b")
+    assert not _custom_endpoint(session.client("s3control"))  # AWS's own endpoint: left alone
+    monkeypatch.setenv(variable, "http://127.0.0.1:9")
+    client = boto3.Session(region_name="us-west-2", aws_access_key_id="a", aws_secret_access_key="b").client("s3control")
+    assert _custom_endpoint(client)
+    params = {"url": f"http://{ACCOUNT}.127.0.0.1:9/v20180820/mrap/instances"}
+    _keep_endpoint_host(client.meta.endpoint_url)(params=params)
+    assert params["url"] == "http://127.0.0.1:9/v20180820/mrap/instances"
 
 
 def test_default_bounds_give_up_a_dead_endpoint_within_two_minutes() -> None:
