@@ -119,3 +119,13 @@ def test_same_tenant_same_estate_with_faults(scan: Any, fake_arm: FakeArm) -> No
     first, second = scan(), scan()
     assert first.resources == second.resources and first.gaps == second.gaps
     assert list(first.gaps) == sorted(first.gaps, key=lambda g: g.key)
+
+
+def test_management_group_query_denied_is_a_scope_gap(scan: Any, fake_arm: FakeArm) -> None:
+    fake_arm.fail(r"^/providers/Microsoft.ResourceGraph/resources$", 403, "AuthorizationFailed", method="POST",
+                  body="managementGroups", times=100, message="no access to management group 'mg-healthcare'")
+    estate = scan(management_groups=["mg-healthcare"])
+    assert [(g.scope, g.level.value, g.error) for g in estate.gaps] == [
+        ("managementGroups/mg-healthcare", "scope", "AuthorizationFailed")]
+    assert coverage(estate) == {"azure:managementGroups/mg-healthcare": NOT_READ}
+    assert estate.resources == ()

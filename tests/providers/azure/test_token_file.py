@@ -98,3 +98,30 @@ def test_token_is_never_in_the_estate_or_logs(fake_arm: FakeArm, ca: Any, ca_pem
     assert "InvalidAuthenticationToken" in text
     for part in (SECRET, SECRET.split(".")[1], SECRET.split(".")[2]):
         assert part not in text and part not in captured.err and part not in captured.out
+
+
+def test_a_credential_handing_out_a_broken_token_never_leaks_it(fake_arm: FakeArm, ca: Any, ca_pem: Path) -> None:
+    from residency_audit.providers.azure import scan_azure
+    from tests.providers.azure import tenant as t
+
+    class Broken:
+        """A third-party credential whose token holds a line break (the SDK refuses the header)."""
+
+        def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+            from azure.core.credentials import AccessToken
+
+            return AccessToken(SECRET[:20] + "\n" + SECRET[20:], 4_102_444_800)
+
+        def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+            from azure.core.credentials import AccessTokenInfo
+
+            return AccessTokenInfo(SECRET[:20] + "\n" + SECRET[20:], 4_102_444_800)
+
+    with fake_arm.serve(ca) as url:
+        estate = scan_azure(credential=Broken(), base_url=url, subscriptions=[t.SUB_PROD], services=["storage"],
+                            use_resource_graph=False, client_kwargs={"connection_verify": str(ca_pem)},
+                            backoff_cap=0.05)
+    text = repr(estate)
+    assert SECRET[:20] not in text and SECRET[20:] not in text
+    assert not [g for g in estate.gaps if g.error == "GivenUp"]  # a client-side fault does not give the endpoint up
+    assert {g.operation for g in estate.gaps} >= {"Subscriptions_ListLocations", "StorageAccounts_List"}

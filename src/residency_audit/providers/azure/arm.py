@@ -206,10 +206,27 @@ def is_fault(exc: BaseException) -> bool:
 
 
 def is_unanswered(exc: BaseException) -> bool:
-    """Whether ``exc`` means no answer at all: connection failed or timed out (after the retries)."""
-    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+    """Whether ``exc`` means no answer at all: connection refused, reset or timed out (after the
+    retries). A request the client could not even send (an invalid header) is not: it is that
+    call's gap, and the endpoint is not given up for it."""
+    import requests
+    from azure.core.exceptions import (
+        ServiceRequestError,
+        ServiceRequestTimeoutError,
+        ServiceResponseError,
+        ServiceResponseTimeoutError,
+    )
 
-    return isinstance(exc, ServiceRequestError | ServiceResponseError)
+    if isinstance(exc, ServiceRequestTimeoutError | ServiceResponseTimeoutError):
+        return True
+    if not isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return False
+    inner = getattr(exc, "inner_exception", None) or exc.__cause__
+    if inner is None or isinstance(inner, requests.ConnectionError | requests.Timeout):
+        return True
+    if isinstance(inner, requests.RequestException):  # every requests error is an OSError: not these
+        return False
+    return isinstance(inner, OSError) or type(inner).__module__.split(".", 1)[0] == "urllib3"
 
 
 def _status(exc: BaseException) -> int:
@@ -235,10 +252,14 @@ def error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+_HEADER_VALUE = re.compile(r"(?is)(header value\b[^:]*:).*")
+"""A client-side error quoting a header (``Invalid … in header value: 'Bearer …'``): the value goes."""
+
+
 def _message(exc: BaseException) -> str:
     err = getattr(exc, "error", None)
     raw = getattr(err, "message", None) or getattr(exc, "message", None) or exc
-    return server_reason(str(raw))
+    return server_reason(_HEADER_VALUE.sub(r"\1 [redacted]", str(raw)))
 
 
 def gap_from_error(exc: BaseException, *, scope: str, service: str, operation: str,

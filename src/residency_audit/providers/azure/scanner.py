@@ -226,7 +226,7 @@ def _scan_subscription_arm(ctx: AzureContext, sub: str, services: Sequence[Azure
             break
         path = service.routes[0].format(subscriptionId=sub)
         items, exc = guarded(ctx, (sub, service.operation),
-                             lambda path=path, v=service.api_version: list_items(ctx, path, v))  # type: ignore[misc]
+                             lambda path=path, s=service: s.fetch(ctx, path, s.api_version))  # type: ignore[misc]
         out.extend(_parse_rows(items, [service], facts, scope=sub))
         if exc is not None:
             out.gaps.append(gap_from_error(exc, scope=sub, service=service.name, operation=service.operation))
@@ -249,8 +249,8 @@ def _sql_details(ctx: AzureContext, server_ids: Sequence[str], facts: RegionFact
         for service in steps:
             key = (sub, service.operation)
             path = service.routes[0].format(**params)
-            items, exc = guarded(ctx, key, lambda path=path, v=service.api_version: list_items(  # type: ignore[misc]
-                ctx, path, v))
+            items, exc = guarded(ctx, key, lambda path=path, s=service: s.fetch(  # type: ignore[misc]
+                ctx, path, s.api_version))
             if isinstance(exc, GivenUp):
                 skipped.setdefault(key, []).append(server_id)
                 continue
