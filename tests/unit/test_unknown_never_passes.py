@@ -125,3 +125,23 @@ def test_a_record_gap_names_its_field() -> None:
     a = audit(Estate(resources=(seen,), gaps=(gap,)), today=TODAY)
     [f] = [f for f in a.findings if f.title == "Record not read"]
     assert "DBInstanceAutomatedBackupsArn" in f.message and "db-1" in f.message
+
+
+def test_esam_through_the_cli_flags_an_unknown_location_and_explain_says_it_cannot_be_judged(
+        tmp_path: Path) -> None:
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(
+        "version: 1\nentities:\n  - id: se-co\n    name: SE Co\n    country: SE\n"
+        "resources:\n  - id: r\n    name: r\n    provider: aws\n    service: s3\n    kind: bucket\n"
+        "    operator: se-co\n    locations:\n      - region: aws:xx-nowhere-9\n"
+        "data:\n  - id: d\n    name: d\n    stored_in:\n      - resource: r\n", encoding="utf-8")
+    out = io.StringIO()
+    code = main(["audit", "--inventory", str(inventory), "--policy", "esam", "--format", "json",
+                 "--today", TODAY.isoformat()], stdout=out)
+    assert code == 1
+    titles = {f["title"] for f in json.loads(out.getvalue())["findings"]}
+    assert "Unknown location" in titles
+    out = io.StringIO()
+    assert main(["explain", "--inventory", str(inventory), "--policy", "esam", "--today", TODAY.isoformat(),
+                 "data:d"], stdout=out) == 0
+    assert "Cannot be judged" in out.getvalue() and "No law in the catalog reaches it." not in out.getvalue()
