@@ -77,6 +77,7 @@ def _gaps(estate: dict[str, Any], **match: str) -> list[dict[str, Any]]:
 
 
 def _seed(session: boto3.Session) -> None:
+    session.client("ec2").describe_regions()  # moto builds its EC2 backend on first use (seconds)
     for region in ("eu-north-1", "eu-west-1"):
         session.client("kms", region_name=region).create_key(Description=f"key in {region}")
     make_bucket(session, "ehr-journal", "eu-north-1")
@@ -90,9 +91,9 @@ def test_dead_region_is_given_up_and_the_rest_completes(relay: Relay, tmp_path: 
     code, estate, _ = _scan(relay, tmp_path, capsys, "--aws-regions", "eu-north-1,eu-west-1",
                             "--aws-services", "s3,dynamodb,kms", *FAST)
     elapsed = time.perf_counter() - started
-    print(f"dead region given up, scan finished in {elapsed:.1f} s")
+    print(f"dead region given up, scan finished in {elapsed:.1f} s (read timeout 5 s, one attempt)")
     assert code == 0
-    assert elapsed < 60
+    assert elapsed < 60  # generous: the machine may be busy; the calls themselves are bounded below
     # the live region is read whole
     kms_regions = sorted(r["placements"][0]["location"] for r in estate["resources"] if r["service"] == "kms")
     assert kms_regions == ["aws:eu-north-1"]
