@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from residency_audit.model import CoverageGap, Role
+from residency_audit.model import CoverageGap, GapLevel, Role
 from residency_audit.providers.azure.arm import list_items, subscription_of
 from residency_audit.providers.azure.locations import RegionFacts, normalize
 from residency_audit.providers.azure.records import (
@@ -65,7 +65,7 @@ def parse_cosmos_account(raw: Mapping[str, Any], *, facts: RegionFacts, operatio
     gaps: list[CoverageGap] = []
     if not placements:
         placements.append(placement(member(raw, "location", str), Role.PRIMARY, api(operation, "location")))
-        gaps.append(CoverageGap(provider="azure", scope=subscription_of(rid), service="cosmosdb",
+        gaps.append(CoverageGap(provider="azure", level=GapLevel.RECORD, scope=subscription_of(rid), service="cosmosdb",
                                 operation=operation, error="UnknownReplicaLocations", resource=rid,
                                 message="account lists no properties.locations: its replicas cannot be told"))
     redundancy = text(raw, "properties.backupPolicy.periodicModeProperties.backupStorageRedundancy")
@@ -73,7 +73,7 @@ def parse_cosmos_account(raw: Mapping[str, Any], *, facts: RegionFacts, operatio
     if redundancy:
         where = backup_role_region(redundancy, write_region, facts)
         if where is None:
-            gaps.append(CoverageGap(provider="azure", scope=subscription_of(rid), service="cosmosdb",
+            gaps.append(CoverageGap(provider="azure", level=GapLevel.RECORD, scope=subscription_of(rid), service="cosmosdb",
                                     operation=operation, error="UnknownBackupLocation", resource=rid,
                                     region=write_region, message=f"backup storage redundancy {redundancy!r}: "
                                     "the region of the backups cannot be told"))

@@ -22,6 +22,7 @@ from typing import Any
 from residency_audit.model import (
     CoverageGap,
     Evidence,
+    GapLevel,
     Link,
     Placement,
     Resource,
@@ -182,7 +183,7 @@ def region_gaps(resource: Resource, facts: RegionFacts, *, service: str, operati
     out = []
     for p in resource.placements:
         if not facts.known(p.code):
-            out.append(CoverageGap(provider="azure", scope=resource.account, service=service, operation=operation,
+            out.append(CoverageGap(provider="azure", level=GapLevel.RECORD, scope=resource.account, service=service, operation=operation,
                                    error="UnknownRegion", region=p.code, resource=resource.id,
                                    message=f"{p.role} copy in region {p.code!r}, which neither the "
                                            "Locations API nor the catalog describes"))

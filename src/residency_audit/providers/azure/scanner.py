@@ -295,7 +295,7 @@ def _assemble(parsed: Parsed) -> tuple[list[Resource], list[CoverageGap]]:
         if source.lower() not in real:
             gaps.append(CoverageGap(provider="azure", scope=source.split("/")[2] if source.count("/") > 2 else "",
                                     service="sql", operation=link.evidence.ref.split(" ", 1)[0],
-                                    error="LinkSourceNotFound", resource=source,
+                                    error="LinkSourceNotFound", resource=source, level=GapLevel.RECORD,
                                     message=f"a copy to {link.target} was found but not the resource it copies"))
             continue
         links.setdefault(source.lower(), set()).add(link)

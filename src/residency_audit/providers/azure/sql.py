@@ -22,6 +22,7 @@ from typing import Any
 from residency_audit.model import (
     CoverageGap,
     Evidence,
+    GapLevel,
     Link,
     LinkRelation,
     Resource,
@@ -138,7 +139,7 @@ def parse_database(raw: Mapping[str, Any], *, facts: RegionFacts, operation: str
                        + (f"; paired region from {pair_evidence}" if pair_evidence else ""))
         placements.append(placement(code, Role.BACKUP, evidence))
     elif redundancy or not secondary_type:
-        gaps.append(CoverageGap(provider="azure", scope=subscription_of(rid), service="sql", operation=operation,
+        gaps.append(CoverageGap(provider="azure", level=GapLevel.RECORD, scope=subscription_of(rid), service="sql", operation=operation,
                                 error="UnknownBackupLocation", resource=rid, region=location,
                                 message=f"backup storage redundancy {redundancy or '(not reported)'!r}: "
                                         "the region of the backups cannot be told"))
@@ -201,7 +202,7 @@ def parse_replication_link(raw: Mapping[str, Any], *, facts: RegionFacts, operat
     out = Parsed(links=[(source, Link(relation=LinkRelation.REPLICATES_TO, target=target, evidence=evidence))],
                  resources=[stub])
     if not partner_location:
-        out.gaps.append(CoverageGap(provider="azure", scope=subscription_of(source), service="sql",
+        out.gaps.append(CoverageGap(provider="azure", level=GapLevel.RECORD, scope=subscription_of(source), service="sql",
                                     operation=operation, error="UnknownPartnerLocation", resource=target,
                                     message="replication link names no partnerLocation"))
     else:
@@ -241,7 +242,7 @@ def parse_failover_group(raw: Mapping[str, Any], *, facts: RegionFacts, operatio
             out.resources.append(_stub(target, kind="database", location=loc, role=role, evidence=loc_ev,
                                        seen_via="sql-failover-group"))
         if not loc:
-            out.gaps.append(CoverageGap(provider="azure", scope=subscription_of(fog_id), service="sql",
+            out.gaps.append(CoverageGap(provider="azure", level=GapLevel.RECORD, scope=subscription_of(fog_id), service="sql",
                                         operation=operation, error="UnknownPartnerLocation", resource=pid,
                                         message="failover group partner server without a location"))
     for r in out.resources:

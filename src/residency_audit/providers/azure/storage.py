@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from residency_audit.model import CoverageGap, Role
+from residency_audit.model import CoverageGap, GapLevel, Role
 from residency_audit.providers.azure.arm import list_items, subscription_of
 from residency_audit.providers.azure.locations import RegionFacts, normalize
 from residency_audit.providers.azure.records import (
@@ -86,7 +86,7 @@ def parse_storage_account(raw: Mapping[str, Any], *, facts: RegionFacts, operati
         else:
             why = ("no paired region known for " + primary) if redundancy in GEO_REDUNDANT \
                 else f"SKU {sku or '(none)'!r} not understood"
-            gaps.append(CoverageGap(provider="azure", scope=subscription_of(rid), service="storage", operation=operation,
+            gaps.append(CoverageGap(provider="azure", level=GapLevel.RECORD, scope=subscription_of(rid), service="storage", operation=operation,
                                     error="UnknownSecondaryRegion", resource=rid, region=primary,
                                     message=f"storage account may keep a copy in a second region: {why}"))
     failed_over = bool(last_failover) or primary != location

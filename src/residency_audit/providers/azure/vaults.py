@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from residency_audit.model import CoverageGap, Evidence, Placement, Role
+from residency_audit.model import CoverageGap, Evidence, GapLevel, Placement, Role
 from residency_audit.providers.azure.arm import list_items, subscription_of
 from residency_audit.providers.azure.locations import RegionFacts, normalize
 from residency_audit.providers.azure.records import (
@@ -65,7 +65,7 @@ def _redundancy_placements(raw: Mapping[str, Any], redundancy: str, evidence: Ev
     if red == "georedundant":
         pair = facts.pair(location)
         if pair is None:
-            gaps.append(CoverageGap(provider="azure", scope=subscription_of(rid), service=service,
+            gaps.append(CoverageGap(provider="azure", level=GapLevel.RECORD, scope=subscription_of(rid), service=service,
                                     operation=operation, error="UnknownSecondaryRegion", resource=rid,
                                     region=location, message=f"GeoRedundant vault in {location}: no paired "
                                                              "region known"))
@@ -73,7 +73,7 @@ def _redundancy_placements(raw: Mapping[str, Any], redundancy: str, evidence: Ev
             placements.append(placement(pair[0], Role.SECONDARY, replace(
                 evidence, detail=f"GeoRedundant: paired region from {pair[1]}")))
     elif red not in ("locallyredundant", "zoneredundant", "zonallyredundant"):
-        gaps.append(CoverageGap(provider="azure", scope=subscription_of(rid), service=service, operation=operation,
+        gaps.append(CoverageGap(provider="azure", level=GapLevel.RECORD, scope=subscription_of(rid), service=service, operation=operation,
                                 error="UnknownRedundancy", resource=rid, region=location,
                                 message=f"vault storage redundancy {redundancy or '(not reported)'!r}: whether a "
                                         "copy is kept in another region cannot be told"))
