@@ -8,6 +8,7 @@ Examples::
     residency-audit audit --inventory inventory.yaml --policy esam --fail-on high
     residency-audit explain --demo data:sms-reminders
     residency-audit regions --provider gcp --format json
+    residency-audit laws --today 2026-05-01
     residency-audit scan --aws --aws-profile audit -o estate.json
     residency-audit permissions aws
     residency-audit run --config residency.toml
@@ -115,6 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Example: residency-audit regions --provider gcp --format json")
     p.add_argument("--provider", choices=("aws", "azure", "gcp", "oci"), default=None,
                    help="only this provider's regions (default: all)")
+    p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
+    p.add_argument("--catalog", action="append", default=[], metavar="FILE",
+                   help="a catalog YAML file that adds or overrides facts (repeatable)")
+
+    p = sub.add_parser("laws", help="list the catalog's laws with their status, scope and citation "
+                       "at a date", description="Example: residency-audit laws --today 2026-05-01")
+    p.add_argument("--today", type=_date, default=None,
+                   help="the date (YYYY-MM-DD) the status is read at; default today")
     p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
     p.add_argument("--catalog", action="append", default=[], metavar="FILE",
                    help="a catalog YAML file that adds or overrides facts (repeatable)")
@@ -445,6 +454,12 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     try:
         if args.command == "regions":
             return _regions(args, out)
+        if args.command == "laws":
+            from residency_audit.lawlist import law_rows, write_laws
+
+            day = args.today or dt.date.today()
+            write_laws(law_rows(_catalog(args), day=day), fmt=args.format, out=out, day=day)
+            return 0
         if args.command == "permissions":
             return _permissions(args, out)
         if args.command == "scan":

@@ -1,6 +1,6 @@
 """Policies as data: rules, scopes, exceptions, and their evaluation into findings.
 
-A policy (YAML) names its home country and a list of rules of four types:
+A policy (YAML) names its home country and a list of rules of five types:
 
 ``location``
     every copy of in-scope data is in an allowed place (``EEA``, ``EU`` or country codes);
@@ -11,10 +11,14 @@ A policy (YAML) names its home country and a list of rules of four types:
     no selected law reaches in-scope data (``foreign-extraterritorial``, ``foreign``, or law ids);
 ``coverage``
     everything that could not be seen (coverage gaps, unknown locations, unknown operators) is a
-    finding: unknown is never compliant.
+    finding: unknown is never compliant;
+``ownership``
+    the operators' non-EU holders stay within share, veto and control limits, and their seat is
+    in the EU (:mod:`residency_audit.ownership`).
 
-Built-in presets: ``eea-only``, ``sweden-only``, ``gdpr-transfers``, ``esam`` and
-``swedish-public-sector`` (all four together, the default).
+Built-in presets: ``eea-only``, ``sweden-only``, ``gdpr-transfers``, ``esam``,
+``swedish-public-sector`` (the first four together, the default) and ``secnumcloud``
+(SecNumCloud 3.2 §19.6 ownership limits).
 
 >>> policy = load_policy("esam")
 >>> policy.home, [r.type for r in policy.rules]
@@ -35,12 +39,20 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from residency_audit.errors import InputError
 from residency_audit.graph import COPY_RELATIONS, edge_evidence, gc_paused
 from residency_audit.jurisdiction import Reach, path_evidence, route_kind
 from residency_audit.model import CoverageGap, Finding, GapLevel, Role, Severity
+from residency_audit.ownership import OwnershipLimits, ownership_findings
 from residency_audit.scopes import ScopeState, ScopeStatus
 from residency_audit.yamlfile import (
     CalendarDate,
@@ -78,7 +90,7 @@ class Scope(_Model):
 
 class Rule(_Model):
     id: Id
-    type: Literal["location", "transfer", "reach", "coverage"]
+    type: Literal["location", "transfer", "reach", "coverage", "ownership"]
     severity: Severity = Severity.HIGH
     description: Text = ""
     remedy: Text = ""
@@ -86,6 +98,20 @@ class Rule(_Model):
     allowed: list[Annotated[str, StringConstraints(pattern=r"^(EEA|EU|[A-Za-z]{2})$")]] = []
     roles: list[Role] = []
     laws: Literal["foreign-extraterritorial", "foreign"] | list[Id] = "foreign-extraterritorial"
+    #: Ownership rules (:mod:`residency_audit.ownership`): the most a single non-EU holder, and
+    #: all of them together, may hold of an operator (percent); whether a non-EU veto or control
+    #: is allowed; whether the operator's seat must be in the EU.
+    max_single_share: Annotated[float, Field(ge=0, le=100)] | None = None
+    max_total_share: Annotated[float, Field(ge=0, le=100)] | None = None
+    allow_veto: bool = True
+    allow_control: bool = True
+    require_eu_seat: bool = False
+
+    @property
+    def ownership_limits(self) -> OwnershipLimits:
+        return OwnershipLimits(max_single_share=self.max_single_share, max_total_share=self.max_total_share,
+                               allow_veto=self.allow_veto, allow_control=self.allow_control,
+                               require_eu_seat=self.require_eu_seat)
 
     @model_validator(mode="after")
     def _shape(self) -> Rule:
@@ -93,6 +119,12 @@ class Rule(_Model):
             raise ValueError("a location rule needs 'allowed' (EEA, EU or country codes)")
         if self.type != "location" and self.allowed:
             raise ValueError("'allowed' belongs to location rules only")
+        limits = self.ownership_limits
+        if self.type == "ownership" and limits == OwnershipLimits():
+            raise ValueError("an ownership rule needs a limit: max_single_share, max_total_share, "
+                             "allow_veto: false, allow_control: false or require_eu_seat: true")
+        if self.type != "ownership" and limits != OwnershipLimits():
+            raise ValueError("share, veto, control and seat limits belong to ownership rules only")
         return self
 
 
@@ -967,6 +999,10 @@ def evaluate(g: nx.MultiDiGraph, reach: Mapping[str, Reach], policy: Policy, *,
                 findings += _transfer_rule(rule, facts)
             elif rule.type == "reach":
                 findings += _reach_rule(rule, facts, reach, policy.home)
+            elif rule.type == "ownership":
+                findings += ownership_findings(
+                    facts.g, {h: facts.operators(h) for h in facts.in_scope(rule.scope)}, rule=rule.id,
+                    severity=rule.severity, remedy=rule.remedy, limits=rule.ownership_limits, eu=facts.eu)
             else:
                 located = frozenset(h for f in findings if f.title == "Unknown location"
                                     for h in (f.holders or (f.node,)))

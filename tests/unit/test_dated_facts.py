@@ -215,3 +215,34 @@ def test_a_user_file_can_date_a_law(tmp_path: Path) -> None:
     assert cat.at(D(2031, 1, 1)).laws["us-eo-12333"].in_force is False
     before = cat.at(D(2020, 1, 1)).laws["us-eo-12333"]
     assert before.in_force and before.status is not None and before.status.status == "unknown"
+
+
+# the laws command --------------------------------------------------------------------------------
+
+def test_the_laws_command_lists_status_scope_and_citation_at_a_date() -> None:
+    import io
+    import json
+
+    from residency_audit.cli import main
+
+    runs = []
+    for _ in range(2):
+        buf = io.StringIO()
+        assert main(["laws", "--today", "2017-06-01", "--format", "json"], stdout=buf) == 0
+        runs.append(buf.getvalue())
+    assert runs[0] == runs[1]  # deterministic
+    doc = json.loads(runs[0])
+    laws = {row["id"]: row for row in doc["laws"]}
+    assert doc["date"] == "2017-06-01"
+    assert laws["us-cloud-act"]["in_force"] is False and laws["us-cloud-act"]["status"] == "not-in-force"
+    assert laws["us-fisa-702"]["in_force"] is True and laws["us-fisa-702"]["scope"] == "territory and control"
+    assert "1881a" in laws["us-fisa-702"]["citation"]
+    table = io.StringIO()
+    assert main(["laws", "--today", "2026-06-20"], stdout=table) == 0
+    assert "sunset-transition" in table.getvalue() and "2026-06-20" in table.getvalue()
+
+
+def test_the_laws_command_refuses_a_bad_date() -> None:
+    from residency_audit.cli import main
+
+    assert main(["laws", "--today", "2026-13-01"]) == 2
