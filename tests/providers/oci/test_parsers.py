@@ -174,3 +174,9 @@ def test_a_well_formed_record_still_parses_beside_a_bad_one() -> None:
     resources, gaps = vault.parse_vaults([{"vault": {"id": 7}}, good], WHERE)
     assert [r.id for r in resources] == ["ocid1.vault.oc1.uk-london-1.v"]
     assert [(g.field, g.resource) for g in gaps] == [("vault.id", "record #0")]
+
+
+def test_a_search_answer_at_the_cap_is_not_trusted() -> None:
+    rows = [{"resource_type": "Bucket", "compartment_id": "c"}] * search.RESULT_CAP
+    pairs, unread = search.parse_search(rows, search.QUERY_TYPES)
+    assert (pairs, unread) == (set(), search.RESULT_CAP)

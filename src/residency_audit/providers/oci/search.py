@@ -49,6 +49,10 @@ QUERY_TYPES: dict[str, str] = {
 
 QUERY = f"query {', '.join(sorted(QUERY_TYPES))} resources"
 
+RESULT_CAP = 3000
+"""Oracle documents at most 3,000 results for a Search query (the Terraform data source's
+reference); an answer that reaches it may be cut, so the region is listed in full instead."""
+
 
 def fetch_search(calls: Calls, region: str, *, tenancy: str) -> list[dict[str, Any]] | None:
     """Every resource of the searched types that ``region``'s Search returns (paged)."""
@@ -62,9 +66,13 @@ def fetch_search(calls: Calls, region: str, *, tenancy: str) -> list[dict[str, A
 
 def parse_search(rows: Iterable[Any], types: Mapping[str, str]) -> tuple[set[tuple[str, str]], int]:
     """The (compartment id, service spec name) pairs the results hold, and how many results
-    could not be read (then the scanner lists the region in full)."""
+    could not be read or trusted (then the scanner lists the region in full): an answer of
+    :data:`RESULT_CAP` results or more may have been cut."""
     out: set[tuple[str, str]] = set()
     unread = 0
+    rows = list(rows)
+    if len(rows) >= RESULT_CAP:
+        return out, len(rows)  # possibly cut: trust none of it
     for row in rows:
         kind = row.get("resource_type") if isinstance(row, Mapping) else None
         compartment = row.get("compartment_id") if isinstance(row, Mapping) else None
