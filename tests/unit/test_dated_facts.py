@@ -246,3 +246,12 @@ def test_the_laws_command_refuses_a_bad_date() -> None:
     from residency_audit.cli import main
 
     assert main(["laws", "--today", "2026-13-01"]) == 2
+
+
+def test_an_unverified_region_carries_its_caveat(cat: Catalog) -> None:
+    estate = Estate(resources=(resource("r", "oci:eu-dcc-rating-1", provider="oci",
+                                        operator="oracle-corporation"),),
+                    data=(data("d", resources=("r",)),))
+    g = build(estate, cat, today=D(2026, 11, 24))
+    caveat = g.nodes["location:oci:eu-dcc-rating-1"]["caveat"]
+    assert caveat.startswith("unverified: ") and "OC14" in caveat
