@@ -297,7 +297,8 @@ class _Builder:
                         zone=region.country is None, known=bool(countries),
                         countries=" ".join(countries), region_kind=region.kind,
                         pair=region.pair or "", operator=region.operator,
-                        stores_in_all=bool(region.members))
+                        stores_in_all=bool(region.members),
+                        caveat="" if region.source.verified else _caveat(region.source, region.notes))
         for cc in countries:
             # A dual-region or a multi-region configuration keeps a replica in each member region;
             # a multi-region with no published members may store data in any of its countries.
