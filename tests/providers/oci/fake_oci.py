@@ -76,6 +76,7 @@ class FakeOci:
         self.violations: list[str] = []
         self.requests: dict[str, int] = {}
         self.unsigned: list[str] = []
+        self.key_ids: set[str] = set()
         self.latency = 0.0
         """Seconds every answer waits (a stand-in for the network and the API's own time)."""
         self._lock = threading.Lock()
@@ -300,7 +301,11 @@ def _handler(fake: FakeOci, region: str) -> Callable[..., BaseHTTPRequestHandler
             if fake.latency:
                 threading.Event().wait(fake.latency)
             auth = self.headers.get("Authorization") or ""
-            if not _KEY_ID.match(auth):
+            signed = _KEY_ID.match(auth)
+            if signed:
+                with fake._lock:
+                    fake.key_ids.add(signed.group(1))
+            else:
                 with fake._lock:
                     fake.unsigned.append(f"{method} {split.path}")
                 self._send(401, {"code": "NotAuthenticated", "message": "The required information "

@@ -41,6 +41,8 @@ def test_scan_through_the_command_line(tmp_path: Path, fake: FakeOci) -> None:
     ids = {r["id"] for r in estate["resources"]}
     assert {"objectstorage:uk-london-1:acmens/tips", "objectstorage:eu-frankfurt-1:acmens/tips-dr"} <= ids
     assert f"tenancy:{TENANCY}" in json.dumps(estate)
+    cfg = sdk_config()
+    assert fake.key_ids == {f"{TENANCY}/{cfg['user']}/{cfg['fingerprint']}"}  # the API key signs
     assert not fake.violations
 
 
@@ -81,3 +83,21 @@ def test_the_scheduled_config_maps_onto_the_same_options(tmp_path: Path) -> None
     assert ns.oci and ns.oci_profile == "AUDIT" and ns.oci_no_search and ns.oci_auth == "api_key"
     assert ns.oci_config_file == str(tmp_path / "oci-config")
     assert ns.oci_regions == ["uk-london-1"] and ns.oci_endpoint == ["uk-london-1=http://127.0.0.1:1"]
+
+
+def test_a_session_token_config_signs_with_the_token(tmp_path: Path, fake: FakeOci) -> None:
+    from residency_audit.providers.oci import scan_oci
+
+    cfg = sdk_config()
+    key = tmp_path / "key.pem"
+    key.write_text(cfg["key_content"], encoding="utf-8")
+    token = tmp_path / "token"
+    token.write_text("header.payload.signature\n", encoding="utf-8")
+    path = tmp_path / "oci-config"
+    path.write_text(f"[SESSION]\nfingerprint={cfg['fingerprint']}\ntenancy={cfg['tenancy']}\n"
+                    f"region={LON}\nkey_file={key}\nsecurity_token_file={token}\n", encoding="utf-8")
+    with fake.serve() as urls:
+        estate = scan_oci(config_file=str(path), profile="SESSION", regions=[LON],
+                          endpoints={LON: urls[LON]})
+    assert "objectstorage:uk-london-1:acmens/tips" in {r.id for r in estate.resources}
+    assert not fake.unsigned and fake.key_ids == {"ST$header.payload.signature"}
