@@ -85,3 +85,15 @@ def test_a_call_outside_the_list_is_refused_before_it_is_made() -> None:
     calls = Calls(settings=Settings(config={}), allowed=operations.allowed_calls())
     with pytest.raises(NotAllowed):
         calls.call("objectstorage", "uk-london-1", "delete_bucket", "ns", "b", scope="t")
+
+
+def test_the_provider_page_names_every_operation_and_grant() -> None:
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[3] / "docs" / "providers" / "oci.md").read_text(
+        encoding="utf-8")
+    for op in operations.OPERATIONS:
+        camel = "".join(part.capitalize() for part in op.operation.split("_"))
+        assert camel in page, f"docs/providers/oci.md does not name {camel}"
+    for statement in operations.policy_statements():
+        assert statement in page, f"docs/providers/oci.md does not give {statement!r}"
