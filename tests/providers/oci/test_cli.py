@@ -101,3 +101,15 @@ def test_a_session_token_config_signs_with_the_token(tmp_path: Path, fake: FakeO
                           endpoints={LON: urls[LON]})
     assert "objectstorage:uk-london-1:acmens/tips" in {r.id for r in estate.resources}
     assert not fake.unsigned and fake.key_ids == {"ST$header.payload.signature"}
+
+
+def test_one_endpoint_for_every_scanned_region(tmp_path: Path, fake: FakeOci) -> None:
+    out = tmp_path / "estate.json"
+    with fake.serve() as urls:
+        code = main(["--quiet", "scan", "--oci", "--oci-config-file", str(_config_file(tmp_path)),
+                     "--oci-profile", "AUDIT", "--oci-regions", LON, "--oci-endpoint", urls[LON],
+                     "--oci-no-search", "-o", str(out)])
+    assert code == 0
+    ids = {r["id"] for r in json.loads(out.read_text(encoding="utf-8"))["resources"]}
+    assert "objectstorage:uk-london-1:acmens/tips" in ids
+    assert not any(k.startswith(FRA) for k in fake.requests)
