@@ -40,6 +40,13 @@ def signing_key() -> tuple[str, str]:
     return pem, ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
 
 
+def public_key() -> Any:
+    """The public half of :func:`signing_key`, for the fake to check signatures with."""
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_private_key(signing_key()[0].encode(), None).public_key()
+
+
 def sdk_config(tenancy: str = TENANCY, region: str = LON) -> dict[str, Any]:
     pem, fingerprint = signing_key()
     return {"user": "ocid1.user.oc1..auditor", "fingerprint": fingerprint, "tenancy": tenancy,
@@ -62,6 +69,7 @@ def build_tenancy(tenancy: str = TENANCY) -> FakeOci:
     - finance: nothing; secret: listed but not accessible.
     """
     fake = FakeOci(tenancy=tenancy, home=LON)
+    fake.public_key = public_key()
     lon = fake.region(LON, "LHR")
     fra = fake.region(FRA, "FRA")
     arn = fake.region(ARN, "ARN")

@@ -10,7 +10,8 @@ File Storage (``/20171215/replications``), Key Management (``/20180608/vaults``,
 ``limit``/``page`` and the ``opc-next-page`` header; errors are ``{"code", "message"}``.
 
 Request signing carries no region, so each region is its own server (its own port). Every request
-must carry an OCI signature (``Authorization: Signature version="1",keyId=…``). A request that is
+must carry an OCI signature (``Authorization: Signature version="1",keyId=…``), checked against
+``public_key`` when one is set. A request that is
 not one of the adapter's allow-listed read operations is refused with 405 and kept in
 ``violations``: the tests fail on any.
 """
@@ -77,6 +78,8 @@ class FakeOci:
         self.requests: dict[str, int] = {}
         self.unsigned: list[str] = []
         self.key_ids: set[str] = set()
+        self.public_key: Any = None
+        """When set (a ``cryptography`` RSA public key), every request's signature is checked."""
         self.latency = 0.0
         """Seconds every answer waits (a stand-in for the network and the API's own time)."""
         self._lock = threading.Lock()
@@ -277,6 +280,36 @@ def _error(status: int, code: str, message: str) -> tuple[int, Any, dict[str, st
 
 
 _KEY_ID = re.compile(r'^Signature .*keyId="([^"]+)"')
+_PARAM = re.compile(r'(\w+)="([^"]*)"')
+
+
+def signature_ok(public_key: Any, method: str, target: str, headers: Any, auth: str) -> bool:
+    """Whether ``auth`` is a valid OCI (draft-cavage HTTP signature, rsa-sha256) signature of the
+    request: the signing string is each signed header as ``name: value`` and
+    ``(request-target)`` as ``method path?query``, joined by newlines."""
+    import base64
+
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    params = dict(_PARAM.findall(auth))
+    if params.get("algorithm") != "rsa-sha256" or "signature" not in params:
+        return False
+    lines = []
+    for name in params.get("headers", "date").split():
+        if name == "(request-target)":
+            lines.append(f"(request-target): {method.lower()} {target}")
+        elif headers.get(name) is None:
+            return False
+        else:
+            lines.append(f"{name}: {headers.get(name)}")
+    try:
+        public_key.verify(base64.b64decode(params["signature"]), "\n".join(lines).encode(),
+                          padding.PKCS1v15(), hashes.SHA256())
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 def _handler(fake: FakeOci, region: str) -> Callable[..., BaseHTTPRequestHandler]:
@@ -302,6 +335,9 @@ def _handler(fake: FakeOci, region: str) -> Callable[..., BaseHTTPRequestHandler
                 threading.Event().wait(fake.latency)
             auth = self.headers.get("Authorization") or ""
             signed = _KEY_ID.match(auth)
+            if signed and fake.public_key is not None and not signature_ok(
+                    fake.public_key, method, self.path, self.headers, auth):
+                signed = None
             if signed:
                 with fake._lock:
                     fake.key_ids.add(signed.group(1))

@@ -97,3 +97,22 @@ def test_the_provider_page_names_every_operation_and_grant() -> None:
         assert camel in page, f"docs/providers/oci.md does not name {camel}"
     for statement in operations.policy_statements():
         assert statement in page, f"docs/providers/oci.md does not give {statement!r}"
+
+
+def test_the_fake_checks_each_signature() -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from residency_audit.providers.oci import scan_oci
+    from tests.providers.oci.conftest import fast_retry, sdk_config
+
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    fake = build_tenancy()
+    with fake.serve() as urls:
+        estate = scan_oci(config={**sdk_config(), "key_content": other}, endpoints=urls,
+                          regions=["uk-london-1"], retry_strategy=fast_retry())
+    assert fake.unsigned and not fake.key_ids
+    assert {g.error for g in estate.gaps} >= {"NotAuthenticated"}
+    assert not estate.resources
