@@ -127,7 +127,12 @@ def build_tenancy(tenancy: str = TENANCY) -> FakeOci:
                           "hostname": "records", "sshPublicKeys": [], "cpuCoreCount": 2,
                           "freeformTags": {"data-class": "patient"}})
     lon.add("databases", {"id": database, "compartmentId": HEALTH, "dbSystemId": system,
-                          "dbName": "REC", "lifecycleState": "AVAILABLE", "timeCreated": CREATED})
+                          "dbName": "REC", "lifecycleState": "AVAILABLE", "timeCreated": CREATED,
+                          "dbBackupConfig": {"autoBackupEnabled": True, "recoveryWindowInDays": 30,
+                                             "backupDestinationDetails": [
+                                                 {"type": "DBRS", "isRemote": True,
+                                                  "remoteRegion": FRA,
+                                                  "dbrsPolicyId": "ocid1.recoveryservicepolicy.oc1..p"}]}})
     lon.add(f"associations:{database}", {
         "id": "ocid1.dgassociation.oc1.lhr.dg1", "databaseId": database, "role": "PRIMARY",
         "lifecycleState": "AVAILABLE", "peerDbSystemId": "ocid1.dbsystem.oc1.arn.recordsstandby",

@@ -126,7 +126,8 @@ def test_autonomous_databases(records: list[Any]) -> None:
 @SETTINGS
 @given(st.lists(_always(st.fixed_dictionaries(
     {"system": record(DB, "DbSystemSummary")},
-    optional={"associations": st.lists(record(DB, "DataGuardAssociationSummary"), max_size=2)})), max_size=3))
+    optional={"associations": st.lists(record(DB, "DataGuardAssociationSummary"), max_size=2),
+              "databases": st.lists(record(DB, "DatabaseSummary"), max_size=2)})), max_size=3))
 def test_db_systems(records: list[Any]) -> None:
     check(dbsystems.parse_db_systems, records)
 

@@ -30,6 +30,7 @@ def test_every_copy_is_found_with_its_role(tenancy_estate: Estate) -> None:
     assert got[adb] == [(LON, "primary"), (LON, "replica")]  # the local standby
     assert got[f"ocid1.autonomousdatabase.oc1.{FRA}.tipsdbpeer"] == [(FRA, "backup"), (FRA, "replica")]
     assert got["ocid1.dbsystem.oc1.arn.recordsstandby"] == [(ARN, "replica")]
+    assert got[f"ocid1.dbsystem.oc1.{LON}.records"] == [(FRA, "backup"), (LON, "backup"), (LON, "primary")]
     assert got[f"ocid1.volume.oc1.{LON}.tipsvol"] == [(FRA, "backup"), (LON, "backup"), (LON, "primary")]
     assert got[f"ocid1.volumegroupreplica.oc1.{FRA}.r1"] == [(FRA, "replica")]
     assert got[f"ocid1.bootvolume.oc1.{LON}.boot"] == [(LON, "primary")]  # no backup policy

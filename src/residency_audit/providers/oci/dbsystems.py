@@ -1,10 +1,14 @@
-"""Base Database Service: DB systems and their Data Guard associations (the peer's region).
+"""Base Database Service: DB systems, their Data Guard associations (the peer's region) and
+their databases' backup destinations (a remote one's region).
 
 ``ListDbSystems`` (per compartment and region) gives each DB system; ``ListDatabases`` (by
 ``systemId``) its databases; ``ListDataGuardAssociations`` each database's associations. The
 peer DB system of an association is a REPLICA in the region its OCID names (the association
 carries no region field), linked ``replicates_to``. A DB system whose databases are all standbys
-is itself a REPLICA where it is listed.
+is itself a REPLICA where it is listed. A database's automatic backups
+(``dbBackupConfig.autoBackupEnabled``) are a BACKUP copy in the system's region; a backup
+destination marked remote (``backupDestinationDetails[].isRemote``) is a BACKUP copy in its
+``remoteRegion``.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from residency_audit.model import CoverageGap, LinkRelation, Resource, Role
+from residency_audit.model import CoverageGap, LinkRelation, Placement, Resource, Role
 from residency_audit.providers.base import ReadOperation
 from residency_audit.providers.oci.clients import Calls
 from residency_audit.providers.oci.records import (
@@ -114,6 +118,7 @@ def parse_db_system(record: Mapping[str, Any], where: Where) -> list[Resource]:
                                       peer_region, Role.REPLICA, ASSOCIATIONS,
                                       "items[].peerDbSystemId (region of the OCID)", detail)]))
     standby = bool(roles) and all(r == "STANDBY" for r in roles)
+    backups = _backups(record, where)
     attributes = {"shape": optional_member(system, "shape", str, "", path="system."),
                   "database_edition": optional_member(system, "database_edition", str, "", path="system."),
                   "kms_key_id": optional_member(system, "kms_key_id", str, "", path="system.")}
@@ -122,8 +127,29 @@ def parse_db_system(record: Mapping[str, Any], where: Where) -> list[Resource]:
     out.insert(0, build_resource(
         id=rid, service="database", kind=KIND, name=name, where=where,
         placements=[placement(where.region, Role.REPLICA if standby else Role.PRIMARY, LIST,
-                              "items[].id (regional endpoint)")],
+                              "items[].id (regional endpoint)"), *backups],
         tags=tags, links=links, attributes={k: v for k, v in attributes.items() if v}))
+    return out
+
+
+def _backups(record: Mapping[str, Any], where: Where) -> list[Placement]:
+    """BACKUP copies of the system's databases: automatic backups in its region, and every
+    backup destination marked remote (``isRemote``) in its ``remoteRegion``."""
+    out = []
+    for i, db in enumerate(optional_member(record, "databases", list, [])):
+        at = f"databases[{i}].db_backup_config."
+        cfg = optional_member(db, "db_backup_config", dict, {}, path=f"databases[{i}].")
+        if optional_member(cfg, "auto_backup_enabled", bool, False, path=at):
+            out.append(placement(where.region, Role.BACKUP, DATABASES,
+                                 "items[].dbBackupConfig.autoBackupEnabled"))
+        for j, dest in enumerate(optional_member(cfg, "backup_destination_details", list, [], path=at)):
+            here = f"{at}backup_destination_details[{j}]."
+            if optional_member(dest, "is_remote", bool, False, path=here):
+                kind = optional_member(dest, "type", str, "", path=here)
+                out.append(placement(
+                    member(dest, "remote_region", str, path=here), Role.BACKUP, DATABASES,
+                    "items[].dbBackupConfig.backupDestinationDetails[].remoteRegion",
+                    f"{kind} backup destination".strip(), field=f"{here}remote_region"))
     return out
 
 
