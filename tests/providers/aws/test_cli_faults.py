@@ -41,6 +41,7 @@ FAST = ["--aws-connect-timeout", "2", "--aws-read-timeout", "5", "--aws-max-atte
 def relay(monkeypatch: pytest.MonkeyPatch) -> Iterator[Relay]:
     from moto.server import ThreadedMotoServer
 
+    monkeypatch.setattr(logging.getLogger("werkzeug"), "disabled", True)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -50,7 +51,6 @@ def relay(monkeypatch: pytest.MonkeyPatch) -> Iterator[Relay]:
     for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                  "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": relay.upstream}.items():
         monkeypatch.setenv(k, v)
-    monkeypatch.setattr(logging.getLogger("werkzeug"), "disabled", True)
     monkeypatch.setattr(relay, "monkeypatch", monkeypatch, raising=False)
     monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
     try:

@@ -234,3 +234,15 @@ def test_users_max_attempts_setting_is_kept(fake: tuple[boto3.Session, FakeAws],
     aws.attempts.clear()
     scan_aws(session=session, regions=["eu-north-1"], services=["dynamodb"], max_attempts=1)
     assert aws.attempts[("dynamodb", "ListTables", "eu-north-1")] == 1
+
+
+def test_dead_discovery_endpoint_does_not_give_up_the_home_region(fake: tuple[boto3.Session, FakeAws]) -> None:
+    """Organizations not answering loses the organisation (a scope), not the caller's region."""
+    session, aws = fake
+    aws.route("organizations", "ListAccounts", lambda region: ConnectTimeoutError(endpoint_url="https://organizations"))
+    aws.route("dynamodb", "ListTables", _tables)
+    aws.route("dynamodb", "ListGlobalTables", _global_tables)
+    estate = scan_aws(session=session, regions=["eu-north-1"], services=["dynamodb"], org_role="Audit", config=FAST)
+    assert [(g.scope, g.region, g.service, g.error, g.level.value) for g in estate.gaps] == [
+        ("111122223333/organization", "", "organizations", "ConnectTimeoutError", "scope")]
+    assert aws.attempts[("dynamodb", "ListTables", "eu-north-1")] == 1

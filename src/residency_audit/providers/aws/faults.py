@@ -162,17 +162,26 @@ class Ledger:
     def refused(self, scope: Scope, operation: str, error: str, message: str) -> None:
         """A call for ``scope`` was refused (access denied, region not enabled)."""
         self.answered(scope)
+        if scope.service in _DISCOVERY:
+            return
         with self._lock:
             self._refused.setdefault((scope.account, scope.region), set()).add(Fault(operation, error, message))
 
     def unanswered(self, scope: Scope, operation: str, error: str, message: str, *,
                    endpoint: bool) -> None:
-        """A call ended unanswered: the endpoint (``endpoint=True``) or the service (5xx)."""
+        """A call ended unanswered: the endpoint (``endpoint=True``) or the service (5xx).
+
+        A discovery endpoint (STS, Organizations, EC2's region list) that does not answer gives
+        up only itself: those endpoints are often global or reached otherwise than the region's.
+        """
         region_key, service_key = self._keys(scope)
-        key = region_key if endpoint else service_key
+        discovery = scope.service in _DISCOVERY
+        key = region_key if endpoint and not discovery else service_key
         with self._lock:
             self._why.setdefault(key, Fault(operation, error, message))
-            self._unanswered.setdefault((scope.account, scope.region), set()).add(Fault(operation, error, message))
+            if not discovery:
+                self._unanswered.setdefault((scope.account, scope.region), set()).add(
+                    Fault(operation, error, message))
         self.give_up.failed(key)
 
     def not_read(self, account: str, region: str) -> Fault | None:
