@@ -9,6 +9,7 @@ Examples::
     residency-audit explain --demo data:sms-reminders
     residency-audit regions --provider gcp --format json
     residency-audit laws --today 2026-05-01
+    residency-audit catalog check --max-age-days 180
     residency-audit scan --aws --aws-profile audit -o estate.json
     residency-audit permissions aws
     residency-audit run --config residency.toml
@@ -124,6 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
                        "at a date", description="Example: residency-audit laws --today 2026-05-01")
     p.add_argument("--today", type=_date, default=None,
                    help="the date (YYYY-MM-DD) the status is read at; default today")
+    p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
+    p.add_argument("--catalog", action="append", default=[], metavar="FILE",
+                   help="a catalog YAML file that adds or overrides facts (repeatable)")
+
+    p = sub.add_parser("catalog", help="check the catalog: facts past a review age, regions the "
+                       "installed SDKs disagree on (exit 1 when something is found)",
+                       description="Example: residency-audit catalog check --max-age-days 180")
+    p.add_argument("action", choices=("check",), help="what to do with the catalog")
+    p.add_argument("--max-age-days", type=int, default=365, metavar="DAYS",
+                   help="a fact read longer ago than this is listed for review (default 365)")
+    p.add_argument("--today", type=_date, default=None, help="the date ages are counted from; default today")
     p.add_argument("--format", choices=("json", "table"), default="table", help="output format")
     p.add_argument("--catalog", action="append", default=[], metavar="FILE",
                    help="a catalog YAML file that adds or overrides facts (repeatable)")
@@ -298,11 +310,24 @@ def _write(text: str, output: str | None, stdout: TextIO, inputs: Sequence[str] 
         stdout.write(encodable(text))
 
 
+def _estate_texts(args: argparse.Namespace, fmt: str) -> list[Any]:
+    """The estate files given (path as given, text) when SARIF needs their lines; else nothing."""
+    if fmt != "sarif":
+        return []
+    from residency_audit.estate_io import ESTATE_MAX_BYTES
+    from residency_audit.report.sarif import EstateText
+    from residency_audit.userfile import read_user_text
+
+    return [EstateText(str(p), read_user_text(p, max_bytes=ESTATE_MAX_BYTES, what="estate"))
+            for p in getattr(args, "estate", [])]
+
+
 def _run_audit(args: argparse.Namespace, estate: Any, catalog: Any, stdout: TextIO) -> int:
     import time
 
     from residency_audit.pipeline import DEFAULT_POLICY, audit
     from residency_audit.report import render
+    from residency_audit.view import build_view
 
     clock = time.perf_counter()
     inputs = _input_files(args)
@@ -313,7 +338,9 @@ def _run_audit(args: argparse.Namespace, estate: Any, catalog: Any, stdout: Text
             raise InputError("<command line>", None, "--graph-output", "names the same file as -o")
         check_output(args.graph_output, inputs=inputs)
     result = audit(estate, policy=args.policy or DEFAULT_POLICY, catalog=catalog, today=args.today)
-    _write(render(result, args.format), args.output, stdout, inputs)
+    view = build_view(result)
+    _write(render(view, args.format, fail_on=args.fail_on, estates=_estate_texts(args, args.format)),
+           args.output, stdout, inputs)
     if args.graph_output:
         from residency_audit.graph import write_graphml, write_node_link
 
@@ -454,6 +481,13 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     try:
         if args.command == "regions":
             return _regions(args, out)
+        if args.command == "catalog":
+            from residency_audit.catalogcheck import check_catalog, write_check
+
+            items = check_catalog(_catalog(args), today=args.today or dt.date.today(),
+                                  max_age_days=args.max_age_days)
+            write_check(items, fmt=args.format, out=out)
+            return 1 if items else 0
         if args.command == "laws":
             from residency_audit.lawlist import law_rows, write_laws
 
