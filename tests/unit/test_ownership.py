@@ -175,3 +175,15 @@ def test_bad_ownership_rules_are_clear_errors(tmp_path: Path, rule: str, message
     with pytest.raises(InputError) as err:
         load_policy(p)
     assert message in str(err.value)
+
+
+def test_holdings_and_law_status_survive_graphml_and_json(tmp_path: Path) -> None:
+    from residency_audit.graph import read_graphml, read_node_link, write_graphml, write_node_link
+
+    g = build(_estate("s3ns", "bleu", location="gcp:europe-west9"), default_catalog(), today=TODAY)
+    for write, read, name in ((write_graphml, read_graphml, "g.graphml"), (write_node_link, read_node_link, "g.json")):
+        path = tmp_path / name
+        write(g, path)
+        back = read(path)
+        assert dict(back.nodes(data=True)) == dict(g.nodes(data=True))
+        assert sorted(back.edges(keys=True, data=True), key=str) == sorted(g.edges(keys=True, data=True), key=str)
