@@ -185,3 +185,13 @@ def test_fault_kinds() -> None:
     assert (timeout.code, timeout.unavailable) == ("Timeout", True)
     local = describe(ValueError("bad value"))
     assert (local.code, local.unavailable) == ("ClientError.ValueError", False)
+
+
+def test_region_subscriptions_not_readable_scan_the_asked_regions(scan: Scan, fake_oci: FakeOci) -> None:
+    fake_oci.fault(LON, "GET", r"/regionSubscriptions",
+                   Fault(status=404, code="NotAuthorizedOrNotFound", message="no inspect tenancies"))
+    estate = scan(regions=[LON, FRA])
+    gap = _gaps(estate, "NotAuthorizedOrNotFound")[0]
+    assert (gap.level, gap.operation) == (GapLevel.SCOPE, "IdentityClient.list_region_subscriptions")
+    ids = {r.id for r in estate.resources}
+    assert {"objectstorage:uk-london-1:acmens/tips", "objectstorage:eu-frankfurt-1:acmens/tips-dr"} <= ids
