@@ -21,7 +21,8 @@ from typing import Any
 
 from residency_audit.catalog import Catalog, normalize_region_code
 from residency_audit.model import CoverageGap, Evidence, GapLevel
-from residency_audit.providers.azure.routes import Route, read_route
+from residency_audit.providers.azure.arm import list_items
+from residency_audit.providers.azure.routes import AzureService, Route, azure_service, read_route
 from residency_audit.providers.service import RecordError, member, optional_member, server_reason
 
 __all__ = [
@@ -197,19 +198,12 @@ def cross_check(regions: Mapping[str, AzureRegion], catalog: Catalog, *, scope: 
     return gaps
 
 
-def _services() -> tuple[Any, ...]:
-    from residency_audit.providers.azure.arm import list_items
-    from residency_audit.providers.azure.routes import azure_service
-
-    return (
-        azure_service(name="subscriptions", routes=ROUTES[:1], fetch=list_items, parse=parse_subscription,
-                      scope_kind="tenant", api_version=API_VERSION,
-                      finds="the subscriptions the credential can read, and their state"),
-        azure_service(name="locations", routes=ROUTES[1:], fetch=list_items, parse=parse_location,
-                      api_version=API_VERSION,
-                      finds="regions: physical location, geography, paired region (cross-checked with the catalog)"),
-    )
-
-
-SERVICES = _services()
+SERVICES: tuple[AzureService, ...] = (
+    azure_service(name="subscriptions", routes=ROUTES[:1], fetch=list_items, parse=parse_subscription,
+                  scope_kind="tenant", api_version=API_VERSION,
+                  finds="the subscriptions the credential can read, and their state"),
+    azure_service(name="locations", routes=ROUTES[1:], fetch=list_items, parse=parse_location,
+                  api_version=API_VERSION,
+                  finds="regions: physical location, geography, paired region (cross-checked with the catalog)"),
+)
 """Subscriptions and the Locations API, declared once."""

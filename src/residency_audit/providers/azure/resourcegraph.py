@@ -115,11 +115,9 @@ def fetch_graph(ctx: AzureContext, query: str, *, subscriptions: Sequence[str] =
     return rows, errors, notes
 
 
-def _services() -> tuple[AzureService, ...]:
-    return (azure_service(name="resourcegraph", routes=ROUTES, fetch=fetch_graph, parse=lambda rows: rows,
-                          scope_kind="tenant", api_version=API_VERSION,
-                          finds="every resource of the types above in one query over all subscriptions"),)
-
-
-SERVICES = _services()
+SERVICES: tuple[AzureService, ...] = (
+    azure_service(name="resourcegraph", routes=ROUTES, fetch=fetch_graph, parse=lambda rows: rows,
+                  scope_kind="tenant", api_version=API_VERSION,
+                  finds="every resource of the types above in one query over all subscriptions"),
+)
 """The Resource Graph query, declared once (its rows go to the services' own parsers)."""
