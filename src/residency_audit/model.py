@@ -26,6 +26,7 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = [
+    "AgreedLocations",
     "CoverageGap",
     "DataCategory",
     "Entity",
@@ -137,6 +138,20 @@ class Placement:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AgreedLocations:
+    """Where a contract says the data may be: ``places`` are ``EEA``, ``EU``, country codes or
+    locations (``"aws:eu-north-1"``); ``clause`` is the contract clause that says so.
+
+    Declared on a resource or a subprocessor (a supplier agreement), it binds that holder and every
+    copy that flows on from it: replicas, backups and subprocessors, to any depth.
+    """
+
+    places: tuple[str, ...]
+    clause: str
+    evidence: Evidence
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Mitigation:
     """A declared fact that removes a holder's access to data in the clear.
 
@@ -186,6 +201,7 @@ class Resource:
     operator: str | None = None
     operator_evidence: Evidence | None = None
     attributes: Mapping[str, str] = field(default_factory=lambda: freeze_tags(None))
+    agreed_locations: AgreedLocations | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -215,6 +231,7 @@ class Subprocessor:
     links: tuple[Link, ...] = ()
     tags: Mapping[str, str] = field(default_factory=lambda: freeze_tags(None))
     attributes: Mapping[str, str] = field(default_factory=lambda: freeze_tags(None))
+    agreed_locations: AgreedLocations | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -592,3 +592,23 @@ def test_the_cli_merges_inventory_files_before_checking_them(tmp_path: Path,
     code, err = run(["audit", "--inventory", str(b), "--inventory", str(a), "--format", "json",
                      "--fail-on", "none"], capsys)
     assert code == 0, err
+
+
+def test_each_declared_fact_cites_its_most_specific_source(tmp_path: Path) -> None:
+    from residency_audit.providers.inventory import load_inventory
+
+    inv = tmp_path / "inv.yaml"
+    inv.write_text(
+        "version: 1\nentities:\n  - id: op\n    name: Op\n    country: SE\n    parent: null\n"
+        "    source: register extract\n"
+        "resources:\n  - id: r\n    name: r\n    operator: op\n    source: the record's source\n"
+        "    sources:\n      operator: operations agreement s. 1\n      locations: contract annex B\n"
+        "    locations:\n      - country: SE\n      - country: FI\n        source: DR site letter\n"
+        "    backs_up_to: [b]\n"
+        "  - id: b\n    name: b\n    locations:\n      - country: SE\n", encoding="utf-8")
+    estate = load_inventory(inv)
+    r = next(x for x in estate.resources if x.id == "r")
+    assert r.operator_evidence is not None and r.operator_evidence.detail == "operations agreement s. 1"
+    details = {p.location: p.evidence.detail for p in r.placements}
+    assert details == {"country:SE": "contract annex B", "country:FI": "DR site letter"}
+    assert [link.evidence.detail for link in r.links] == ["the record's source"]

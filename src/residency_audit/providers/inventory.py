@@ -32,6 +32,7 @@ from pydantic import (
 from residency_audit.catalog import Catalog, default_catalog
 from residency_audit.errors import InputError
 from residency_audit.model import (
+    AgreedLocations,
     DataCategory,
     Entity,
     Estate,
@@ -77,12 +78,43 @@ class LocationIn(_Model):
     region: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+:[^\s]+$")] | None = None
     role: Role = Role.PRIMARY
     city: Text = ""
+    source: Text = ""
 
     @model_validator(mode="after")
     def _one_place(self) -> LocationIn:
         if (self.country is None) == (self.region is None):
             raise ValueError("give exactly one of 'country' or 'region'")
         return self
+
+
+Place = Annotated[str, StringConstraints(pattern=r"^(EEA|EU|[A-Za-z]{2}|[a-z0-9-]+:[^\s]+)$")]
+
+
+class AgreedIn(_Model):
+    """Where a contract says the data may be: ``places`` (EEA, EU, country codes or locations such
+    as ``azure:westeurope``) and the ``clause`` that says so."""
+
+    places: list[Place] = Field(min_length=1)
+    clause: Text = Field(min_length=1)
+
+
+class SourcesIn(_Model):
+    """The source of each declared fact of a record, when they differ: the most specific one is
+    the evidence of that fact (a location's own ``source`` beats ``sources.locations``, which
+    beats the record's ``source``)."""
+
+    operator: Text = ""
+    locations: Text = ""
+    replicates_to: Text = ""
+    backs_up_to: Text = ""
+    subprocessors: Text = ""
+    entity: Text = ""
+    country: Text = ""
+    parent: Text = ""
+
+
+def _most_specific(*sources: str) -> str:
+    return next((x for x in sources if x), "")
 
 
 class EntityIn(_Model):
@@ -92,6 +124,7 @@ class EntityIn(_Model):
     parent: Id | None = None
     controlled_from: CountryCode | None = None
     source: Text = ""
+    sources: SourcesIn = SourcesIn()
     certifications: list[Id] = []
     notes: Text = ""
 
@@ -109,7 +142,9 @@ class ResourceIn(_Model):
     backs_up_to: list[Id] = []
     tags: TagMap = {}
     transfer_tool: Text = ""
+    agreed_locations: AgreedIn | None = None
     source: Text = ""
+    sources: SourcesIn = SourcesIn()
 
 
 class SubRef(_Model):
@@ -124,12 +159,15 @@ class SubRef(_Model):
     subprocessors: list[SubRef] = []
     transfer_tool: Text = ""
     tags: TagMap = {}
+    agreed_locations: AgreedIn | None = None
     source: Text = ""
+    sources: SourcesIn = SourcesIn()
 
     @model_validator(mode="after")
     def _ref_or_definition(self) -> SubRef:
         if self.ref is not None:
-            if self.id is not None or self.entity is not None or self.locations or self.subprocessors:
+            if (self.id is not None or self.entity is not None or self.locations or self.subprocessors
+                    or self.agreed_locations is not None):
                 raise ValueError("a 'ref' names a subprocessor defined elsewhere; give nothing "
                                  "else but 'data'")
         else:
@@ -148,7 +186,9 @@ class SubprocessorIn(_Model):
     subprocessors: list[SubRef] = []
     transfer_tool: Text = ""
     tags: TagMap = {}
+    agreed_locations: AgreedIn | None = None
     source: Text = ""
+    sources: SourcesIn = SourcesIn()
 
 
 class StoredIn(_Model):
@@ -275,11 +315,21 @@ def _defined_once(kind: str, ident: str, at: _At, seen: dict[str, _At]) -> None:
     seen[ident] = at
 
 
-def _placements(locs: Sequence[LocationIn], at: _At) -> tuple[Placement, ...]:
+def _agreed(agreed: AgreedIn | None, at: _At) -> AgreedLocations | None:
+    if agreed is None:
+        return None
+    places = sorted({p.upper() if len(p) == 2 or p.upper() in ("EEA", "EU") else p for p in agreed.places})
+    return AgreedLocations(places=tuple(places), clause=agreed.clause,
+                           evidence=at.ev("agreed_locations", source=agreed.clause))
+
+
+def _placements(locs: Sequence[LocationIn], at: _At, *, sources: Sequence[str] = ()) -> tuple[Placement, ...]:
+    """Each declared location, evidenced by its own line and its most specific source."""
     out = []
     for i, loc in enumerate(locs):
         where = f"country:{loc.country.upper()}" if loc.country else str(loc.region)
-        out.append(Placement(location=where, role=loc.role, evidence=at.ev("locations", i)))
+        out.append(Placement(location=where, role=loc.role,
+                             evidence=at.ev("locations", i, source=_most_specific(loc.source, *sources))))
     return tuple(out)
 
 
@@ -303,13 +353,16 @@ class _Converter:
                 raise at.error("subprocessors", i, message=f"subprocessor {s.id!r} cannot be its "
                                "own subprocessor")
             links.append(Link(relation=LinkRelation.SUBCONTRACTS, target=target,
-                              evidence=at.ev("subprocessors", i, source=child.source),
+                              evidence=at.ev("subprocessors", i, source=_most_specific(
+                                  s.sources.subprocessors, child.source)),
                               categories=tuple(sorted(set(child.data)))))
         attrs = {"transfer_tool": s.transfer_tool} if s.transfer_tool else {}
         self.subs[s.id] = Subprocessor(
-            id=s.id, name=s.name, entity=s.entity, placements=_placements(s.locations, at),
-            evidence=at.ev("entity", source=s.source), links=tuple(links),
-            tags=freeze_tags(s.tags), attributes=freeze_tags(attrs))
+            id=s.id, name=s.name, entity=s.entity,
+            placements=_placements(s.locations, at, sources=(s.sources.locations, s.source)),
+            evidence=at.ev("entity", source=_most_specific(s.sources.entity, s.source)), links=tuple(links),
+            tags=freeze_tags(s.tags), attributes=freeze_tags(attrs),
+            agreed_locations=_agreed(s.agreed_locations, at))
         for i, child in enumerate(s.subprocessors):
             if child.ref is None:
                 self.subprocessor(child, _At(at.file, (*at.path, "subprocessors", i)))
@@ -323,8 +376,9 @@ class _Converter:
                 _defined_once("entity", e.id, at, seen)
                 entities.append(Entity(
                     id=e.id, name=e.name, country=e.country.upper(), parent=e.parent,
-                    evidence=at.ev("country", source=e.source),
-                    parent_evidence=at.ev("parent", source=e.source) if e.parent else None,
+                    evidence=at.ev("country", source=_most_specific(e.sources.country, e.source)),
+                    parent_evidence=(at.ev("parent", source=_most_specific(e.sources.parent, e.source))
+                                     if e.parent else None),
                     certifications=tuple(sorted(set(e.certifications))), notes=e.notes,
                     controlled_from=e.controlled_from.upper() if e.controlled_from else None))
         known = set(seen) | set(self.catalog.entities)
@@ -364,18 +418,20 @@ class _Converter:
                 if r.operator and r.operator not in known_entities:
                     raise at.error("operator", message=f"unknown entity {r.operator!r}")
                 links = [Link(relation=LinkRelation.REPLICATES_TO, target=t,
-                              evidence=at.ev("replicates_to", j))
+                              evidence=at.ev("replicates_to", j, source=_most_specific(r.sources.replicates_to, r.source)))
                          for j, t in enumerate(r.replicates_to)]
                 links += [Link(relation=LinkRelation.BACKS_UP_TO, target=t,
-                               evidence=at.ev("backs_up_to", j))
+                               evidence=at.ev("backs_up_to", j, source=_most_specific(r.sources.backs_up_to, r.source)))
                           for j, t in enumerate(r.backs_up_to)]
                 attrs = {"transfer_tool": r.transfer_tool} if r.transfer_tool else {}
                 resources.append(Resource(
                     id=r.id, provider=r.provider, service=r.service, kind=r.kind, name=r.name,
-                    account=r.account, placements=_placements(r.locations, at),
+                    account=r.account,
+                    placements=_placements(r.locations, at, sources=(r.sources.locations, r.source)),
                     tags=freeze_tags(r.tags), links=tuple(links), operator=r.operator,
-                    operator_evidence=at.ev("operator", source=r.source) if r.operator else None,
-                    attributes=freeze_tags(attrs)))
+                    operator_evidence=(at.ev("operator", source=_most_specific(r.sources.operator, r.source))
+                                       if r.operator else None),
+                    attributes=freeze_tags(attrs), agreed_locations=_agreed(r.agreed_locations, at)))
         return resources
 
     def subprocessors(self, known_entities: set[str]) -> None:
