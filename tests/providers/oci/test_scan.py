@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from residency_audit.errors import InputError
 from residency_audit.estate_io import estate_to_dict
 from residency_audit.model import Estate, GapLevel, LinkRelation
 from residency_audit.providers.oci.operations import allowed_calls
@@ -132,3 +133,21 @@ def _timeless(estate: Estate) -> Estate:
 def test_links_point_at_resources_in_the_estate(tenancy_estate: Estate, relation: Any) -> None:
     ids = {r.id for r in tenancy_estate.resources}
     assert all(x.target in ids for r in tenancy_estate.resources for x in r.links if x.relation is relation)
+
+
+def test_a_passed_signer_and_a_minimal_config(scan: Scan, fake_oci: FakeOci) -> None:
+    import oci
+
+    from tests.providers.oci.conftest import sdk_config
+
+    full = sdk_config()
+    signer = oci.signer.Signer(tenancy=full["tenancy"], user=full["user"],
+                               fingerprint=full["fingerprint"], private_key_file_location=None,
+                               private_key_content=full["key_content"])
+    seen: list[tuple[str, int, int]] = []
+    with pytest.raises(InputError, match="refuses the config"):
+        scan(config={"tenancy": TENANCY, "region": LON}, signer=signer)
+    estate = scan(config=full, signer=signer, regions=[LON],
+                  progress=lambda label, done, total: seen.append((label, done, total)))
+    assert "objectstorage:uk-london-1:acmens/tips" in {r.id for r in estate.resources}
+    assert seen[-1][0] == "oci: listings" and seen[-1][1] == seen[-1][2] > 0

@@ -195,9 +195,8 @@ class Calls:
             return None
         import oci
 
-        client = self.client(service, region)
-        func: Callable[..., Any] = getattr(client, method)
         try:
+            func: Callable[..., Any] = getattr(self.client(service, region), method)
             data = self._pages(func, *args, **kwargs) if paged else func(*args, **kwargs).data
         except Exception as exc:  # every SDK fault becomes a gap (faults.describe classifies it)
             fault = describe(exc)

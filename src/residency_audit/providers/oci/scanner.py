@@ -157,6 +157,20 @@ def _principal_signer(auth: str) -> Any:
             f"{type(exc).__name__}: {exc}", limit=300)) from None
 
 
+def _check_clients(calls: Calls, region: str) -> None:
+    """Make one client before any call, so that a config the SDK refuses (with a plain
+    signer it still wants the API-key members) is one clear input error, not a gap per call."""
+    import oci
+
+    if not region:
+        return
+    try:
+        calls.client("identity", region)
+    except (oci.exceptions.InvalidConfig, ValueError, TypeError) as exc:
+        raise InputError("oci config", None, None, server_reason(
+            f"the SDK refuses the config: {exc}", limit=300)) from None
+
+
 def _region_keys() -> dict[str, str]:
     """Short region keys (``lhr``) → region identifiers, as the SDK knows them."""
     import oci
@@ -322,6 +336,7 @@ def scan_oci(
                             attempts=max_attempts, backoff_cap=backoff_cap),
                         give_up_after=give_up_after)
     calls = Calls(settings=settings, allowed=allowed_calls())
+    _check_clients(calls, str(cfg.get("region") or (regions[0] if regions else "")))
     report = progress or (lambda label, done, total: None)
     t, gaps = _tenancy(calls, config=cfg, requested=regions, compartment=compartment, report=report)
     found: list[Resource] = []
