@@ -30,7 +30,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from residency_audit.config import RunConfig, provider_namespace
+from residency_audit.config import RunConfig
+from residency_audit.errors import InputError
 from residency_audit.estate_io import read_estate
 from residency_audit.history import History, RunRecord, record_from_audit, utc_now
 from residency_audit.model import Estate
@@ -38,7 +39,8 @@ from residency_audit.pipeline import DEFAULT_POLICY, Audit, audit
 from residency_audit.providers.base import ProgressCallback
 from residency_audit.safefile import check_output, write_text
 
-__all__ = ["PROVIDERS", "RunOutcome", "input_files", "provider_hooks", "run_config", "summary_line"]
+__all__ = ["PROVIDERS", "RunOutcome", "input_files", "provider_hooks", "provider_options", "run_config",
+           "summary_line"]
 
 PROVIDERS = ("aws", "azure", "gcp", "oci")
 
@@ -67,6 +69,30 @@ def provider_hooks() -> dict[str, ModuleType | None]:
     return out
 
 
+def provider_options(config: RunConfig, hooks: Mapping[str, ModuleType | None]) -> dict[str, Any]:
+    """Each cloud source's typed scan options, built by its adapter's ``options_from_config``
+    straight from the config section (no command line is built or parsed).
+
+    ``hooks`` maps a provider name to its CLI module (:func:`provider_hooks`); a source whose
+    adapter is not installed is an :class:`InputError` naming the config file and section.
+
+    >>> from residency_audit.config import parse_config
+    >>> cfg = parse_config('[sources.aws]\\nprofile = "audit"\\n', "residency.toml")
+    >>> provider_options(cfg, provider_hooks())["aws"].profile
+    'audit'
+    """
+    origin = str(config.path)
+    out: dict[str, Any] = {}
+    for name in config.cloud_sources:
+        module = hooks.get(name)
+        section = getattr(config, name)
+        if module is None:
+            raise InputError(origin, None, f"sources.{name}",
+                             f"the {name} adapter is not part of this installation")
+        out[name] = module.options_from_config(section.model_dump())
+    return out
+
+
 @contextmanager
 def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
     start = time.perf_counter()
@@ -81,13 +107,12 @@ def _estate(config: RunConfig, catalog: Any, timings: dict[str, float],
     from residency_audit.providers.inventory import load_inventory
 
     parts: list[Estate] = []
-    if config.cloud_sources:
-        args = provider_namespace(config, dict(hooks))
-        for name in config.cloud_sources:
-            module = hooks[name]
-            if module is not None and module.is_requested(args):
-                with _timed(timings, f"scan:{name}"):
-                    parts.append(module.scan_from_args(args, progress=progress))
+    options = provider_options(config, hooks)  # every section checked before the first scan
+    for name, opts in options.items():
+        module = hooks[name]
+        if module is not None:  # provider_options refused a source without its adapter
+            with _timed(timings, f"scan:{name}"):
+                parts.append(module.scan_with_options(opts, progress=progress))
     if config.estates:
         with _timed(timings, "load:estates"):
             parts.extend(read_estate(p) for p in config.estates)

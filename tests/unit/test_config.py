@@ -203,3 +203,30 @@ path = "out/report.json"
     assert {"catalog", "load:estates", "load:inventory", "audit", "report"} <= set(outcome.record.timings)
     assert (tmp_path / "out/report.json").stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "state/runs.sqlite").stat().st_mode & 0o777 == 0o600
+
+
+def test_typed_options_from_the_config_equal_those_of_the_same_command_line(tmp_path: Path) -> None:
+    """A scheduled run builds each adapter's typed options from its config section directly; they
+    are the options that the equivalent ``scan`` command line gives."""
+    from residency_audit.scheduled import provider_options
+
+    oci = '\n[sources.oci]\nprofile = "audit"\nregions = "eu-stockholm-1"\nsearch = false\n'
+    cfg = load_config(write(tmp_path, FULL + oci))
+    hooks = provider_hooks()
+    options = provider_options(cfg, hooks)
+    args = provider_namespace(cfg, hooks)
+    assert sorted(options) == ["aws", "azure", "gcp", "oci"]
+    for name, opts in options.items():
+        module = hooks[name]
+        assert module is not None and opts == module.options_from_args(args), name
+    assert options["aws"].regions == ("eu-north-1", "eu-west-1")
+    assert options["oci"].use_search is False and options["oci"].regions == ("eu-stockholm-1",)
+
+
+def test_typed_options_refuse_a_source_whose_adapter_is_not_installed(tmp_path: Path) -> None:
+    from residency_audit.scheduled import provider_options
+
+    cfg = load_config(write(tmp_path, "[sources.aws]\n"))
+    with pytest.raises(InputError, match="not part of this installation") as info:
+        provider_options(cfg, {"aws": None})
+    assert info.value.field == "sources.aws"

@@ -6,14 +6,18 @@ This module imports neither boto3 nor botocore at import time.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 from residency_audit.errors import InputError
 from residency_audit.model import Estate
 from residency_audit.providers.base import ProgressCallback
 from residency_audit.providers.service import CONNECT_TIMEOUT, MAX_ATTEMPTS, READ_TIMEOUT
 
-__all__ = ["add_arguments", "is_requested", "permissions_text", "scan_from_args"]
+__all__ = ["ScanOptions", "add_arguments", "is_requested", "options_from_args", "options_from_config",
+           "permissions_text", "scan_from_args", "scan_with_options"]
 
 _SERVICES = ("s3", "dynamodb", "rds", "backup", "efs", "kms")
 
@@ -57,18 +61,64 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 def scan_from_args(args: argparse.Namespace, *, progress: ProgressCallback | None) -> Estate:
     """Run :func:`~residency_audit.providers.aws.scanner.scan_aws` with the parsed options."""
-    if getattr(args, "aws_external_id", None) and not getattr(args, "aws_org_role", None):
+    return scan_with_options(options_from_args(args), progress=progress)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanOptions:
+    """The typed options of an AWS scan: :func:`~residency_audit.providers.aws.scanner.scan_aws`'s
+    keywords, built from ``--aws*`` options or from a config's ``[sources.aws]``."""
+
+    profile: str | None = None
+    regions: tuple[str, ...] | None = None
+    services: tuple[str, ...] | None = None
+    org_role: str | None = None
+    external_id: str | None = None
+    max_workers: int = 16
+    max_attempts: int | None = None
+    connect_timeout: float = CONNECT_TIMEOUT
+    read_timeout: float = READ_TIMEOUT
+
+
+def _items(values: Sequence[str] | None) -> tuple[str, ...] | None:
+    items = _split(list(values) if values else None)
+    return tuple(items) if items else None
+
+
+def options_from_args(args: argparse.Namespace) -> ScanOptions:
+    """The options that the parsed ``--aws*`` command-line options ask for."""
+    return ScanOptions(profile=args.aws_profile, regions=_items(args.aws_regions),
+                       services=_items(args.aws_services), org_role=args.aws_org_role,
+                       external_id=args.aws_external_id, max_workers=args.aws_max_workers,
+                       max_attempts=args.aws_max_attempts, connect_timeout=args.aws_connect_timeout,
+                       read_timeout=args.aws_read_timeout)
+
+
+def options_from_config(section: Mapping[str, Any]) -> ScanOptions:
+    """The options of a config's ``[sources.aws]`` section (its keys as in docs/config.md).
+
+    >>> options_from_config({"profile": "audit", "regions": ["eu-west-1", "eu-north-1"]}).regions
+    ('eu-north-1', 'eu-west-1')
+    """
+    return ScanOptions(profile=section.get("profile"), regions=_items(section.get("regions")),
+                       services=_items(section.get("services")), org_role=section.get("org_role"),
+                       external_id=section.get("external_id"))
+
+
+def scan_with_options(options: ScanOptions, *, progress: ProgressCallback | None) -> Estate:
+    """Run :func:`~residency_audit.providers.aws.scanner.scan_aws` with ``options``."""
+    if options.external_id and not options.org_role:
         raise InputError("<command line>", None, "--aws-external-id", "needs --aws-org-role")
     try:
         from residency_audit.providers.aws.scanner import scan_aws
     except ImportError as exc:
         raise InputError("<command line>", None, "--aws",
                          f"the AWS adapter needs boto3: pip install 'residency-audit[aws]' ({exc.name})") from None
-    return scan_aws(profile=args.aws_profile, regions=_split(args.aws_regions),
-                    services=_split(args.aws_services), org_role=args.aws_org_role,
-                    external_id=args.aws_external_id, max_workers=args.aws_max_workers,
-                    max_attempts=args.aws_max_attempts, connect_timeout=args.aws_connect_timeout,
-                    read_timeout=args.aws_read_timeout, progress=progress)
+    return scan_aws(profile=options.profile, regions=options.regions, services=options.services,
+                    org_role=options.org_role, external_id=options.external_id,
+                    max_workers=options.max_workers, max_attempts=options.max_attempts,
+                    connect_timeout=options.connect_timeout, read_timeout=options.read_timeout,
+                    progress=progress)
 
 
 def permissions_text() -> str:

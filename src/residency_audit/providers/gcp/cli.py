@@ -6,12 +6,16 @@ No Google SDK is imported until a scan runs.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from residency_audit.model import Estate
 from residency_audit.providers import service as shared
 from residency_audit.providers.base import ProgressCallback
 
-__all__ = ["add_arguments", "is_requested", "permissions_text", "scan_from_args"]
+__all__ = ["ScanOptions", "add_arguments", "is_requested", "options_from_args", "options_from_config",
+           "permissions_text", "scan_from_args", "scan_with_options"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,25 +72,73 @@ def is_requested(args: argparse.Namespace) -> bool:
 
 def scan_from_args(args: argparse.Namespace, *, progress: ProgressCallback | None) -> Estate:
     """Run :func:`~residency_audit.providers.gcp.scanner.scan_gcp` with the parsed options."""
+    return scan_with_options(options_from_args(args), progress=progress)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanOptions:
+    """The typed options of a Google Cloud scan, built from ``--gcp…`` options or from a config's
+    ``[sources.gcp]``."""
+
+    organization: str | None = None
+    folders: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
+    endpoints: tuple[str, ...] = ()
+    transport: str = "grpc"
+    use_asset_search: bool = True
+    anonymous: bool = False
+    connect_timeout: float = shared.CONNECT_TIMEOUT
+    read_timeout: float = shared.READ_TIMEOUT
+    max_attempts: int = shared.MAX_ATTEMPTS
+    backoff_cap: float = shared.BACKOFF_CAP
+    give_up_after: int = shared.GIVE_UP_AFTER
+    check_search_visibility: bool = True
+
+
+def options_from_args(args: argparse.Namespace) -> ScanOptions:
+    """The options that the parsed ``--gcp…`` command-line options ask for."""
+    return ScanOptions(organization=args.gcp_organization, folders=tuple(args.gcp_folder or ()),
+                       projects=tuple(args.gcp_project or ()), endpoints=tuple(args.gcp_endpoint or ()),
+                       transport=args.gcp_transport, use_asset_search=not args.gcp_no_asset_search,
+                       anonymous=args.gcp_anonymous, connect_timeout=args.gcp_connect_timeout,
+                       read_timeout=args.gcp_read_timeout, max_attempts=args.gcp_attempts,
+                       backoff_cap=args.gcp_backoff_cap, give_up_after=args.gcp_give_up_after,
+                       check_search_visibility=not args.gcp_no_visibility_check)
+
+
+def options_from_config(section: Mapping[str, Any]) -> ScanOptions:
+    """The options of a config's ``[sources.gcp]`` section (its keys as in docs/config.md).
+
+    >>> options_from_config({"organization": "123", "projects": ["lab"]}).projects
+    ('lab',)
+    """
+    return ScanOptions(organization=section.get("organization"),
+                       folders=tuple(section.get("folders") or ()),
+                       projects=tuple(section.get("projects") or ()),
+                       endpoints=tuple(section.get("endpoint") or ()))
+
+
+def scan_with_options(options: ScanOptions, *, progress: ProgressCallback | None) -> Estate:
+    """Run :func:`~residency_audit.providers.gcp.scanner.scan_gcp` with ``options``."""
     from residency_audit.providers.gcp.clients import parse_endpoints
     from residency_audit.providers.gcp.faults import Limits
     from residency_audit.providers.gcp.scanner import scan_gcp
 
-    endpoints = parse_endpoints(list(args.gcp_endpoint or ()))
-    limits = Limits(connect_timeout=args.gcp_connect_timeout, read_timeout=args.gcp_read_timeout,
-                    max_attempts=args.gcp_attempts, backoff_cap=args.gcp_backoff_cap,
-                    give_up_after=args.gcp_give_up_after,
-                    initial_backoff=min(1.0, args.gcp_backoff_cap))
+    endpoints = parse_endpoints(list(options.endpoints))
+    limits = Limits(connect_timeout=options.connect_timeout, read_timeout=options.read_timeout,
+                    max_attempts=options.max_attempts, backoff_cap=options.backoff_cap,
+                    give_up_after=options.give_up_after,
+                    initial_backoff=min(1.0, options.backoff_cap))
     credentials = None
-    if args.gcp_anonymous:
+    if options.anonymous:
         from google.auth.credentials import AnonymousCredentials
 
         credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
-    return scan_gcp(organization=args.gcp_organization, folders=list(args.gcp_folder or ()),
-                    projects=list(args.gcp_project or ()), credentials=credentials,
-                    transport=args.gcp_transport, endpoints=endpoints,
-                    use_asset_search=not args.gcp_no_asset_search, limits=limits,
-                    check_search_visibility=not args.gcp_no_visibility_check,
+    return scan_gcp(organization=options.organization, folders=list(options.folders),
+                    projects=list(options.projects), credentials=credentials,
+                    transport=options.transport, endpoints=endpoints,
+                    use_asset_search=options.use_asset_search, limits=limits,
+                    check_search_visibility=options.check_search_visibility,
                     progress=progress)
 
 

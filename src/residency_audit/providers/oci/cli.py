@@ -6,6 +6,9 @@ No ``oci`` SDK is imported until a scan runs.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from residency_audit.errors import InputError
 from residency_audit.model import Estate
@@ -18,7 +21,8 @@ from residency_audit.providers.service import (
     READ_TIMEOUT,
 )
 
-__all__ = ["add_arguments", "is_requested", "permissions_text", "scan_from_args"]
+__all__ = ["ScanOptions", "add_arguments", "is_requested", "options_from_args", "options_from_config",
+           "permissions_text", "scan_from_args", "scan_with_options"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,6 +77,58 @@ def _split(values: list[str] | None) -> list[str] | None:
 
 def scan_from_args(args: argparse.Namespace, *, progress: ProgressCallback | None) -> Estate:
     """Run :func:`~residency_audit.providers.oci.scanner.scan_oci` with the parsed options."""
+    return scan_with_options(options_from_args(args), progress=progress)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanOptions:
+    """The typed options of an OCI scan, built from ``--oci…`` options or from a config's
+    ``[sources.oci]``."""
+
+    config_file: str | None = None
+    profile: str | None = None
+    auth: str = "api_key"
+    regions: tuple[str, ...] | None = None
+    compartment: str | None = None
+    endpoints: tuple[str, ...] = ()
+    use_search: bool = True
+    connect_timeout: float = CONNECT_TIMEOUT
+    read_timeout: float = READ_TIMEOUT
+    max_attempts: int = MAX_ATTEMPTS
+    backoff_cap: float = BACKOFF_CAP
+    give_up_after: int = GIVE_UP_AFTER
+
+
+def _regions(values: Sequence[str] | None) -> tuple[str, ...] | None:
+    items = _split(list(values or ()))
+    return tuple(items) if items else None
+
+
+def options_from_args(args: argparse.Namespace) -> ScanOptions:
+    """The options that the parsed ``--oci…`` command-line options ask for."""
+    return ScanOptions(config_file=args.oci_config_file, profile=args.oci_profile, auth=args.oci_auth,
+                       regions=_regions(args.oci_regions), compartment=args.oci_compartment,
+                       endpoints=tuple(args.oci_endpoint or ()), use_search=not args.oci_no_search,
+                       connect_timeout=args.oci_connect_timeout, read_timeout=args.oci_read_timeout,
+                       max_attempts=args.oci_max_attempts, backoff_cap=args.oci_backoff_cap,
+                       give_up_after=args.oci_give_up_after)
+
+
+def options_from_config(section: Mapping[str, Any]) -> ScanOptions:
+    """The options of a config's ``[sources.oci]`` section (its keys as in docs/config.md).
+
+    >>> options_from_config({"regions": ["eu-stockholm-1"], "search": False}).use_search
+    False
+    """
+    return ScanOptions(config_file=section.get("config_file"), profile=section.get("profile"),
+                       auth=section.get("auth") or "api_key", regions=_regions(section.get("regions")),
+                       compartment=section.get("compartment"),
+                       endpoints=tuple(section.get("endpoint") or ()),
+                       use_search=bool(section.get("search", True)))
+
+
+def scan_with_options(options: ScanOptions, *, progress: ProgressCallback | None) -> Estate:
+    """Run :func:`~residency_audit.providers.oci.scanner.scan_oci` with ``options``."""
     try:
         from residency_audit.providers.oci.clients import parse_endpoints
         from residency_audit.providers.oci.scanner import scan_oci
@@ -80,17 +136,18 @@ def scan_from_args(args: argparse.Namespace, *, progress: ProgressCallback | Non
         raise InputError("<command line>", None, "--oci",
                          f"the OCI adapter needs the oci SDK: pip install 'residency-audit[oci]' "
                          f"({exc.name})") from None
-    for name in ("oci_connect_timeout", "oci_read_timeout", "oci_max_attempts", "oci_give_up_after"):
-        if getattr(args, name) <= 0:
-            raise InputError("--" + name.replace("_", "-"), None, None, "must be more than 0")
-    if args.oci_backoff_cap < 0:
+    for name in ("connect_timeout", "read_timeout", "max_attempts", "give_up_after"):
+        if getattr(options, name) <= 0:
+            raise InputError("--oci-" + name.replace("_", "-"), None, None, "must be more than 0")
+    if options.backoff_cap < 0:
         raise InputError("--oci-backoff-cap", None, None, "must not be negative")
-    return scan_oci(config_file=args.oci_config_file, profile=args.oci_profile, auth=args.oci_auth,
-                    regions=_split(args.oci_regions), compartment=args.oci_compartment,
-                    endpoints=parse_endpoints(list(args.oci_endpoint or ())),
-                    use_search=not args.oci_no_search, connect_timeout=args.oci_connect_timeout,
-                    read_timeout=args.oci_read_timeout, max_attempts=args.oci_max_attempts,
-                    backoff_cap=args.oci_backoff_cap, give_up_after=args.oci_give_up_after,
+    return scan_oci(config_file=options.config_file, profile=options.profile, auth=options.auth,
+                    regions=list(options.regions) if options.regions else None,
+                    compartment=options.compartment,
+                    endpoints=parse_endpoints(list(options.endpoints)),
+                    use_search=options.use_search, connect_timeout=options.connect_timeout,
+                    read_timeout=options.read_timeout, max_attempts=options.max_attempts,
+                    backoff_cap=options.backoff_cap, give_up_after=options.give_up_after,
                     progress=progress)
 
 
