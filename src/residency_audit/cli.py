@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("nodes", nargs="+", metavar="NODE",
                    help="a node id (data:x, resource:aws:arn…) or a bare data/subprocessor/resource id")
 
+    from residency_audit.assessment.command import add_parser as add_assess_parser
+
+    add_assess_parser(sub, estate_options=_add_estate_options, date=_date)
+
     p = sub.add_parser("regions", help="list the catalog's regions, multi- and dual-regions",
                        description="Example: residency-audit regions --provider gcp --format json")
     p.add_argument("--provider", choices=("aws", "azure", "gcp", "oci"), default=None,
@@ -507,6 +511,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
             return _run_audit(args, demo_estate(), catalog, out)
         if args.command == "audit":
             return _run_audit(args, _load_estate(args, catalog), catalog, out)
+        if args.command == "assess":
+            from residency_audit.assessment.command import run as run_assess
+
+            return run_assess(args, _load_estate(args, catalog), catalog, out, _write, _input_files(args))
         if args.command == "explain":
             from residency_audit.pipeline import DEFAULT_POLICY, audit
 

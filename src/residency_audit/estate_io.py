@@ -21,6 +21,7 @@ from typing import Any
 
 from residency_audit.errors import InputError, unknown_field_message
 from residency_audit.model import (
+    AgreedLocations,
     CoverageGap,
     DataCategory,
     Entity,
@@ -44,6 +45,13 @@ __all__ = ["ESTATE_MAX_BYTES", "ESTATE_SCHEMA_VERSION", "estate_from_dict", "est
            "json_line", "parse_estate_text", "read_estate", "write_estate", "write_private_text"]
 
 ESTATE_SCHEMA_VERSION = 1
+
+
+def _agreed(a: AgreedLocations | None) -> dict[str, Any]:
+    """``{"agreed_locations": …}`` for a holder with agreed locations; nothing otherwise."""
+    if a is None:
+        return {}
+    return {"agreed_locations": {"places": list(a.places), "clause": a.clause, "evidence": _evidence(a.evidence)}}
 
 
 def _evidence(e: Evidence | None) -> dict[str, str] | None:
@@ -87,13 +95,13 @@ def estate_to_dict(estate: Estate) -> dict[str, Any]:
              "name": r.name, "account": r.account, "placements": _placements(r.placements),
              "tags": dict(r.tags), "links": _links(r.links), "operator": r.operator,
              "operator_evidence": _evidence(r.operator_evidence),
-             "attributes": dict(r.attributes)}
+             "attributes": dict(r.attributes), **_agreed(r.agreed_locations)}
             for r in sorted(estate.resources, key=lambda r: r.id)
         ],
         "subprocessors": [
             {"id": s.id, "name": s.name, "entity": s.entity, "placements": _placements(s.placements),
              "evidence": _evidence(s.evidence), "links": _links(s.links), "tags": dict(s.tags),
-             "attributes": dict(s.attributes)}
+             "attributes": dict(s.attributes), **_agreed(s.agreed_locations)}
             for s in sorted(estate.subprocessors, key=lambda s: s.id)
         ],
         "entities": [
@@ -136,12 +144,13 @@ _ROOT_KEYS = ("schema_version", "metadata", "resources", "subprocessors", "entit
 _KEYS: dict[str, tuple[str, ...]] = {
     "metadata": ("sources", "started", "finished", "tool_version", "scopes"),
     "resource": ("id", "provider", "service", "kind", "name", "account", "placements", "tags",
-                 "links", "operator", "operator_evidence", "attributes"),
+                 "links", "operator", "operator_evidence", "attributes", "agreed_locations"),
     "placement": ("location", "role", "evidence"),
     "link": ("relation", "target", "evidence", "categories"),
     "evidence": ("source", "ref", "detail"),
     "subprocessor": ("id", "name", "entity", "placements", "evidence", "links", "tags",
-                     "attributes"),
+                     "attributes", "agreed_locations"),
+    "agreed": ("places", "clause", "evidence"),
     "entity": ("id", "name", "country", "parent", "evidence", "parent_evidence", "notes",
                "certifications", "controlled_from"),
     "data": ("id", "name", "classification", "resources", "selectors", "subprocessors",
@@ -298,6 +307,14 @@ def _read_placements(r: _Record) -> tuple[Placement, ...]:
                  for p in r.records("placements", _KEYS["placement"]))
 
 
+def _read_agreed(r: _Record) -> AgreedLocations | None:
+    """A holder's agreed locations (``agreed_locations``: places, clause, evidence), if any."""
+    if r.value.get("agreed_locations") is None:
+        return None
+    a = _Record(r.value["agreed_locations"], (*r.path, "agreed_locations"), _KEYS["agreed"])
+    return AgreedLocations(places=a.texts("places"), clause=a.text("clause"), evidence=a.req_evidence("evidence"))
+
+
 def _read_links(r: _Record) -> tuple[Link, ...]:
     return tuple(Link(relation=x.choice("relation", LinkRelation), target=x.text("target"),
                       evidence=x.req_evidence("evidence"), categories=x.texts("categories"))
@@ -333,12 +350,13 @@ def _parse_estate(d: Any) -> Estate:
                      placements=_read_placements(r), tags=r.tags("tags"), links=_read_links(r),
                      operator=r.opt_text("operator"),
                      operator_evidence=r.evidence("operator_evidence", required=False),
-                     attributes=r.tags("attributes"))
+                     attributes=r.tags("attributes"), agreed_locations=_read_agreed(r))
             for r in root.records("resources", _KEYS["resource"])),
         subprocessors=tuple(
             Subprocessor(id=s.text("id"), name=s.text("name"), entity=s.text("entity"),
                          placements=_read_placements(s), evidence=s.req_evidence("evidence"),
-                         links=_read_links(s), tags=s.tags("tags"), attributes=s.tags("attributes"))
+                         links=_read_links(s), tags=s.tags("tags"), attributes=s.tags("attributes"),
+                         agreed_locations=_read_agreed(s))
             for s in root.records("subprocessors", _KEYS["subprocessor"])),
         entities=tuple(
             Entity(id=e.text("id"), name=e.text("name"), country=e.text("country"),

@@ -55,6 +55,7 @@ import networkx as nx
 from residency_audit.catalog import Catalog, Region, default_catalog
 from residency_audit.errors import InputError
 from residency_audit.model import (
+    AgreedLocations,
     DataCategory,
     Estate,
     Evidence,
@@ -120,6 +121,15 @@ def location_id(key: str) -> str:
 
 def _ev_attrs(ev: Evidence) -> dict[str, str]:
     return {"evidence_source": ev.source, "evidence_ref": ev.ref, "evidence_detail": ev.detail}
+
+
+def _agreed_attrs(agreed: AgreedLocations | None) -> dict[str, str]:
+    """A holder's agreed locations as node attributes (``agreed_places`` space-separated,
+    ``agreed_clause``, ``agreed_ref``); none when nothing was agreed."""
+    if agreed is None:
+        return {}
+    return {"agreed_places": " ".join(agreed.places), "agreed_clause": agreed.clause,
+            "agreed_ref": agreed.evidence.ref}
 
 
 def _catalog_ev(source: Any, what: str) -> Evidence:
@@ -326,7 +336,7 @@ class _Builder:
         self.add_node(node, kind="resource", label=r.name, provider=r.provider, service=r.service,
                       resource_kind=r.kind, account=r.account, native_id=r.id,
                       tags=self.tags_json(r.tags), stub=False,
-                      transfer_tool=r.attributes.get("transfer_tool", ""))
+                      transfer_tool=r.attributes.get("transfer_tool", ""), **_agreed_attrs(r.agreed_locations))
         regions = self.holder_placements(node, r.placements, r.service)
         if r.operator:
             ev = r.operator_evidence or Evidence(source="derived", ref=f"{r.id} declared operator")
@@ -357,7 +367,7 @@ class _Builder:
         node = subprocessor_id(s.id)
         self.add_node(node, kind="subprocessor", label=s.name, entity=s.entity,
                       tags=self.tags_json(s.tags),
-                      transfer_tool=s.attributes.get("transfer_tool", ""))
+                      transfer_tool=s.attributes.get("transfer_tool", ""), **_agreed_attrs(s.agreed_locations))
         self.holder_placements(node, s.placements, "")
         self.add_edge(node, self.entity(s.entity), "operated_by", s.evidence)
 

@@ -1,6 +1,6 @@
 """Policies as data: rules, scopes, exceptions, and their evaluation into findings.
 
-A policy (YAML) names its home country and a list of rules of five types:
+A policy (YAML) names its home country and a list of rules of these types:
 
 ``location``
     every copy of in-scope data is in an allowed place (``EEA``, ``EU`` or country codes);
@@ -14,7 +14,11 @@ A policy (YAML) names its home country and a list of rules of five types:
     finding: unknown is never compliant;
 ``ownership``
     the operators' non-EU holders stay within share, veto and control limits, and their seat is
-    in the EU (:mod:`residency_audit.ownership`).
+    in the EU (:mod:`residency_audit.ownership`);
+``agreed-locations``
+    every copy is inside the locations its contract agreed (``agreed_locations`` in the
+    inventory), replicas, backups and subprocessors included
+    (:mod:`residency_audit.assessment.agreed`).
 
 Built-in presets: ``eea-only``, ``sweden-only``, ``gdpr-transfers``, ``esam``,
 ``swedish-public-sector`` (the first four together, the default) and ``secnumcloud``
@@ -48,6 +52,7 @@ from pydantic import (
     model_validator,
 )
 
+from residency_audit.assessment.agreed import agreed_findings
 from residency_audit.errors import InputError
 from residency_audit.graph import COPY_RELATIONS, edge_evidence, gc_paused
 from residency_audit.jurisdiction import Reach, path_evidence, route_kind
@@ -90,7 +95,7 @@ class Scope(_Model):
 
 class Rule(_Model):
     id: Id
-    type: Literal["location", "transfer", "reach", "coverage", "ownership"]
+    type: Literal["location", "transfer", "reach", "coverage", "ownership", "agreed-locations"]
     severity: Severity = Severity.HIGH
     description: Text = ""
     remedy: Text = ""
@@ -999,6 +1004,9 @@ def evaluate(g: nx.MultiDiGraph, reach: Mapping[str, Reach], policy: Policy, *,
                 findings += _transfer_rule(rule, facts)
             elif rule.type == "reach":
                 findings += _reach_rule(rule, facts, reach, policy.home)
+            elif rule.type == "agreed-locations":
+                findings += agreed_findings(facts.g, facts.copies, rule=rule.id, severity=rule.severity,
+                                            remedy=rule.remedy, holders=facts.in_scope(rule.scope))
             elif rule.type == "ownership":
                 findings += ownership_findings(
                     facts.g, {h: facts.operators(h) for h in facts.in_scope(rule.scope)}, rule=rule.id,
