@@ -1,17 +1,20 @@
-"""OCSF output: one Compliance Finding (class 2003) per finding, valid against the OCSF models.
+"""OCSF output: one Compliance Finding (class 2003) per finding, valid against OCSF 1.5.0.
 
-Every event is validated with ``py-ocsf-models`` (the OCSF models Prowler uses), and dumped back:
-an attribute the models do not know would be dropped there, so the round trip must give the
-event back unchanged (``unmapped`` is where everything else goes).
+Every event is validated twice: with ``py-ocsf-models`` (the OCSF models Prowler uses), dumped
+back (an attribute the models do not know would be dropped there, so the round trip must give
+the event back unchanged), and against the JSON Schema of the class compiled from the OCSF
+schema sources at tag 1.5.0 (``tests/data/``: closed objects, required attributes, enums).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from py_ocsf_models.events.findings.compliance_finding import ComplianceFinding
 
@@ -62,7 +65,23 @@ exceptions:
 """
 
 
+SCHEMA = Path(__file__).resolve().parent.parent / "data" / "ocsf-1.5.0-compliance-finding.schema.json"
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _schema_errors(event: dict[str, Any]) -> list[str]:
+    return sorted(f"{e.json_path}: {e.message}" for e in _validator().iter_errors(event))
+
+
 def _validated(event: dict[str, Any]) -> dict[str, Any]:
+    """The event after the OCSF models' round trip; fails on any error of the OCSF schema."""
+    assert _schema_errors(event) == []
     model = ComplianceFinding.model_validate(event)
     back: dict[str, Any] = model.model_dump(mode="json", exclude_unset=True)
     return back
@@ -195,10 +214,17 @@ def test_an_empty_estate_gives_valid_events() -> None:
         assert _validated(event) == event
 
 
-def test_the_models_reject_what_they_should(demo: Audit) -> None:
+def test_the_models_and_the_schema_reject_what_they_should(demo: Audit) -> None:
     event = ocsf_events(demo)[0]
     broken = {k: v for k, v in event.items() if k != "compliance"}
     with pytest.raises(ValueError):
         ComplianceFinding.model_validate(broken)
     with pytest.raises(ValueError):
         ComplianceFinding.model_validate(event | {"severity_id": 7})
+    assert _schema_errors(broken) == ["$: 'compliance' is a required property"]
+    assert len(_schema_errors(event | {"severity_id": 7, "class_uid": 2004})) == 2
+    assert _schema_errors(event | {"compliance": event["compliance"] | {"status_id": 9}})
+    assert _schema_errors(event | {"bogus": 1}), "the class is closed"
+    assert _schema_errors(event | {"metadata": {"version": "1.5.0"}}), "metadata.product is required"
+    step = event["evidences"][0]
+    assert _schema_errors(event | {"evidences": [{"name": step["name"]}]}), "evidence needs data"
