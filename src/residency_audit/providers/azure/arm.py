@@ -143,6 +143,8 @@ class AzureContext:
     credential_scopes: tuple[str, ...] = ()
     timing: Timing = field(default_factory=Timing)
     give_up: GiveUp = field(default_factory=GiveUp)
+    pool_size: int = 16
+    """Connections kept per host by the shared client: at least the scan's concurrent requests."""
     _shared: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -165,8 +167,25 @@ class AzureContext:
         with self._lock:
             client = self._shared.get(cls)
             if client is None:
-                client = self._shared[cls] = self.client(cls)
+                kwargs = self.client_options()
+                if "transport" not in kwargs:
+                    kwargs["transport"] = self._transport(kwargs)
+                client = self._shared[cls] = cls(self.credential, base_url=self.base_url, **kwargs)
             return client
+
+    def _transport(self, kwargs: Mapping[str, Any]) -> Any:
+        """azure-core's requests transport with a pool of :attr:`pool_size` connections per host (the
+        default 10 would drop connections when more threads share the client)."""
+        import requests
+        from azure.core.pipeline.transport import RequestsTransport
+        from urllib3.util.retry import Retry
+
+        session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(
+            pool_maxsize=self.pool_size, max_retries=Retry(total=False, redirect=False, raise_on_status=False))
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return RequestsTransport(session=session, session_owner=True, **kwargs)
 
     def close(self) -> None:
         """Close the shared clients."""

@@ -84,6 +84,9 @@ _SQL_DETAILS: tuple[AzureService, ...] = tuple(s for s in sql.SERVICES if s.scop
 SERVICES: tuple[str, ...] = tuple(sorted({s.name for s in _LISTINGS}))
 """Service names accepted by ``scan_azure(services=...)``."""
 
+_CHECKS = 8
+"""Permission checks run at a time."""
+
 READ = "read"
 READ_IN_PART = "read in part"
 NOT_READ = "not read"
@@ -403,7 +406,7 @@ def scan_azure(
                        timing=Timing(connect_timeout=connect_timeout, read_timeout=read_timeout,
                                      max_attempts=max_attempts, backoff_cap=backoff_cap,
                                      give_up_after=give_up_after),
-                       give_up=GiveUp(after=give_up_after))
+                       give_up=GiveUp(after=give_up_after), pool_size=max(16, max(1, max_workers) + _CHECKS + 2))
 
     try:
         def report(label: str, done: int, total: int) -> None:
@@ -431,7 +434,7 @@ def scan_azure(
         needs = _needs(wanted, "sql" in chosen)
         workers = max(1, max_workers)
 
-        with ThreadPoolExecutor(max_workers=max(workers, 8)) as checks_pool:
+        with ThreadPoolExecutor(max_workers=_CHECKS) as checks_pool:
             checks: list[Future[list[CoverageGap]]] = [
                 checks_pool.submit(access.check_scope, ctx, scope=sub, needs=needs) for sub in subs]
             checks += [checks_pool.submit(access.check_scope, ctx, scope=mg, needs=needs, management_group=True)
