@@ -59,7 +59,11 @@ def assess(estate: Any, *, catalog: Any = None, policy: Any = None, frameworks: 
     >>> text.splitlines()[0][:40]
     '# Register for the assessment under 10 k'
     """
-    from residency_audit.assessment.frameworks import builtin_frameworks, evaluate_framework, load_framework
+    from residency_audit.assessment.frameworks import (
+        builtin_frameworks,
+        evaluate_framework,
+        load_framework,
+    )
     from residency_audit.assessment.i18n import messages
     from residency_audit.assessment.register import build_register
     from residency_audit.assessment.render import render_register

@@ -112,6 +112,7 @@ class AgreedCheck:
     clause: str
     ref: str
     location: str
+    location_label: str
     role: str
     countries: tuple[str, ...]
     known: bool
@@ -277,6 +278,7 @@ def build_register(a: Audit, view: AuditView | None = None) -> Register:
             agreed_by=c.agreement.holder,
             agreed_by_label=holders[c.agreement.holder].label if c.agreement.holder in holders else c.agreement.holder,
             places=c.agreement.places, clause=c.agreement.clause, ref=c.agreement.ref, location=c.location,
+            location_label=labels.get(c.location, c.location),
             role=c.role, countries=c.countries, known=c.known, inside=c.inside)
             for c in checks if c.holder in mine)
         gaps = tuple(GapEntry(text=t) for t in explanation.unjudged)

@@ -115,7 +115,7 @@ def _entry_blocks(e: DataEntry, m: Messages, results: Sequence[FrameworkResult],
     if e.agreed:
         out.append(_Table((m("col.holder"), m("col.agreed-by"), m("col.agreed"), m("col.actual"), m("col.result")),
                           tuple((c.holder_label, c.agreed_by_label, f"{', '.join(c.places)} — \"{c.clause}\" [{c.ref}]",
-                                 f"{c.location} ({' '.join(c.countries) or m('word.unknown')})",
+                                 f"{c.location_label} ({' '.join(c.countries) or m('word.unknown')})",
                                  m("agreed.inside") if c.inside else m("agreed.unknown") if not c.known
                                  else m("agreed.outside"))
                                 for c in e.agreed), status_col=4))
@@ -196,7 +196,7 @@ def _blocks(reg: Register, results: Sequence[FrameworkResult], m: Messages, lang
     for fr in results:
         out += _framework_blocks(fr, m, lang)
     out.append(_Heading(2, m("section.about"), anchor="about"))
-    out.append(_List((m("about.evidence"), m("about.statuses"), m("about.unknown"))))
+    out.append(_List((m("about.evidence"), m("about.routes"), m("about.statuses"), m("about.unknown"))))
     return out
 
 
