@@ -20,6 +20,7 @@ import json
 import re
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -66,6 +67,8 @@ class Fault:
     times: int = 1
     reply: Any = None
     """When set, the JSON body answered instead of an error envelope (a malformed answer)."""
+    delay: float = 0.0
+    """Seconds to wait before answering (longer than the client's read timeout: no answer)."""
 
 
 def location(name: str, display: str, *, physical: str, geography: str, group: str = "Europe",
@@ -162,15 +165,21 @@ class FakeArm:
     # -- answering ----------------------------------------------------------------------------
     def _fault(self, method: str, path: str, query: str,
                body: bytes) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        answer: tuple[int, Any, dict[str, str]] | None = None
+        delay = 0.0
         with self._lock:
             for fault in self.faults:
                 if (fault.times > 0 and fault.method == method and re.search(fault.path, path, re.I)
                         and fault.query in query and fault.body in body.decode("utf-8", "replace")):
                     fault.times -= 1
-                    if fault.reply is not None:
-                        return fault.status, fault.reply, fault.headers
-                    return fault.status, {"error": {"code": fault.code, "message": fault.message}}, fault.headers
-        return None
+                    delay = fault.delay
+                    payload = fault.reply if fault.reply is not None else {
+                        "error": {"code": fault.code, "message": fault.message}}
+                    answer = (fault.status, payload, fault.headers)
+                    break
+        if delay:
+            time.sleep(delay)  # outside the lock: other requests are answered meanwhile
+        return answer
 
     def _page(self, items: list[dict[str, Any]], path: str, query: dict[str, list[str]]) -> dict[str, Any]:
         start = int((query.get("$skiptoken") or ["0"])[0])

@@ -136,3 +136,15 @@ def test_throttled_query_and_5xx_details_through_the_cli(fake_arm: FakeArm, ca: 
     failed = gaps(estate, operation="FailoverGroups_ListByServer")
     assert {g.error for g in failed} == {"InternalServerError", "GivenUp"}
     assert fake_arm.count(r"/failoverGroups$") == 2 * 3  # one server per subscription, three attempts each
+
+
+
+def test_endpoint_stopping_at_the_query_leaves_every_subscription_not_read(scan: Any, fake_arm: FakeArm) -> None:
+    fake_arm.fail(r"^/providers/Microsoft.ResourceGraph/resources$", 200, "", method="POST", times=100,
+                  reply={"data": []}, delay=1.5)
+    start = time.monotonic()
+    estate = scan(subscriptions=SUBS, read_timeout=0.3, connect_timeout=0.3)
+    assert time.monotonic() - start < 10
+    assert set(coverage(estate).values()) == {NOT_READ}
+    assert {g.scope for g in estate.gaps if g.level.value == "scope" and g.error == "GivenUp"} == set(SUBS)
+    assert fake_arm.count(r"/providers/Microsoft.Storage/storageAccounts$") == 0  # no ARM call after giving up

@@ -470,7 +470,12 @@ def scan_azure(
                     graph_done = True
                 report("azure: resource graph", count, count)
 
-            if not graph_done and subs and not ctx.give_up.given_up(ENDPOINT):
+            if not graph_done and subs and ctx.give_up.given_up(ENDPOINT):
+                for sub in subs:  # neither Resource Graph nor ARM will list it: not read
+                    parsed.gaps.append(_not_read(sub, GivenUp(
+                        "the Resource Manager endpoint gave no answer (Resource Graph query or an earlier call); "
+                        "given up"), services=sorted(chosen)))
+            elif not graph_done and subs:
                 with ThreadPoolExecutor(max_workers=workers) as pool:
                     futures = [pool.submit(_scan_subscription_arm, ctx, sub, wanted, facts) for sub in subs]
                     for i, future in enumerate(futures, 1):
