@@ -134,3 +134,10 @@ def test_a_bad_agreement_is_an_error_naming_the_line_and_field(old: str, new: st
     path = tmp_path / "inv.yaml"
     path.write_text(text, encoding="utf-8")
     assert main(["audit", "--inventory", str(path), "-q"]) == 2
+
+
+def test_a_copy_that_was_not_seen_cannot_be_shown_inside_the_agreement() -> None:
+    text = CHAIN.replace("    backs_up_to: [db-vault]\n", "    backs_up_to: [db-vault, elsewhere]\n")
+    a = audit(_estate(text), today=TODAY)
+    [stub] = [f for f in agreed_findings(a.graph, a.copies) if "elsewhere" in f.node]
+    assert stub.title == "Agreed location cannot be checked" and stub.path[-2] == "resource:onprem:db-backup"

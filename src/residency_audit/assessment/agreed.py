@@ -119,6 +119,11 @@ def check_copies(g: nx.MultiDiGraph) -> tuple[CopyCheck, ...]:
     out = []
     for ag in agreements(g):
         for holder, path in _bound(g, ag.holder):
+            if not any(e.get("relation") == "located_in" for keyed in g._adj[holder].values()
+                       for e in keyed.values()):  # a copy not seen, or with no place at all
+                out.append(CopyCheck(agreement=ag, holder=holder, location="", role="", countries=(),
+                                     known=False, inside=False, path=path,
+                                     path_evidence=_link_evidence(g, path)))
             for loc in sorted(g._adj[holder]):
                 for e in sorted(g._adj[holder][loc].values(), key=lambda e: str(e.get("role"))):
                     if e.get("relation") != "located_in":

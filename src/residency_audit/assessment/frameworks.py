@@ -60,7 +60,7 @@ from pydantic import (
     ValidationError,
 )
 
-from residency_audit.assessment.register import DataEntry, Register
+from residency_audit.assessment.register import DataEntry, LawEntry, Register, laws_of
 from residency_audit.errors import InputError
 from residency_audit.model import Severity
 from residency_audit.ownership import OwnershipLimits, ownership_findings
@@ -210,6 +210,7 @@ class _Subject:
     entry: DataEntry
     holders: frozenset[str]
     gaps: tuple[str, ...]
+    laws: tuple[LawEntry, ...]
 
 
 def _eu(a: Audit) -> set[str]:
@@ -253,15 +254,12 @@ def _check(c: Check, s: _Subject, a: Audit, lang: str) -> tuple[str, list[str]]:
             elif not ch.inside:
                 bad.append(where)
     elif c.type == "no-foreign-reach":
-        holder_laws = {law for h in _laws_of(a, s.holders) for law in h}
-        for law in e.laws:
-            if s.kind == "holder" and law.law not in holder_laws:
-                continue
+        for law in s.laws:
             hit = (law.foreign and law.extraterritorial if c.laws == "foreign-extraterritorial"
                    else law.foreign if c.laws == "foreign"
                    else law.country not in eu and law.country != "EU")
             if hit:
-                bad.append(f"{law.label} ({law.citation}; {law.route}): {' → '.join(law.path)}")
+                bad.append(f"{law.label} ({law.route}): {' → '.join(law.path)}")
     elif c.type == "operators-in":
         for chain in e.operators:
             if chain.holder not in s.holders:
@@ -287,29 +285,23 @@ def _check(c: Check, s: _Subject, a: Audit, lang: str) -> tuple[str, list[str]]:
     return "met", []
 
 
-def _laws_of(a: Audit, holders: frozenset[str]) -> list[set[str]]:
-    """The laws that reach each of ``holders``."""
-    out = []
-    for h in sorted(holders):
-        out.append({law for law, r in a.reach.items() if r.reaches(h)})
-    return out
-
-
 def evaluate_framework(fw: Framework, a: Audit, register: Register, *, lang: str = "en") -> FrameworkResult:
     """Each criterion of ``fw`` for each data category of ``register`` and for each holder."""
     subjects: list[_Subject] = []
     for e in register.entries:
         subjects.append(_Subject(node=e.node, label=e.label, kind="data", entry=e,
-                                 holders=frozenset(e.holders), gaps=tuple(g.text for g in e.gaps)))
+                                 holders=frozenset(e.holders), gaps=tuple(g.text for g in e.gaps),
+                                 laws=e.laws))
     seen: set[str] = set()
+    labels = {h.node: h.label for h in register.view.holders}
     for e in register.entries:
         for h in e.holders:
             if h in seen:
                 continue
             seen.add(h)
-            label = next(c.holder_label for c in e.copies if c.holder == h)
+            label = labels.get(h, h)
             subjects.append(_Subject(node=h, label=label, kind="holder", entry=e, holders=frozenset({h}),
-                                     gaps=a.explain(h).unjudged))
+                                     gaps=a.explain(h).unjudged, laws=laws_of(a, h)))
     results = []
     for crit in fw.criteria:
         for s in sorted(subjects, key=lambda s: (s.kind, s.node)):

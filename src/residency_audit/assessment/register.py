@@ -31,7 +31,7 @@ from residency_audit.view import AuditView, HolderView, build_view
 
 __all__ = ["AgreedCheck", "ChainLink", "CopyEntry", "DataEntry", "GapEntry", "LawEntry",
            "MitigationEntry", "OperatorChain", "Question", "Register", "TransferEntry",
-           "build_register"]
+           "build_register", "laws_of"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -195,7 +195,9 @@ def _ev(attrs: dict[str, object]) -> str:
     return edge_evidence(attrs)
 
 
-def _laws(a: Audit, d: str) -> tuple[LawEntry, ...]:
+def laws_of(a: Audit, d: str) -> tuple[LawEntry, ...]:
+    """Each law that reaches node ``d`` (a data category or a holder), with its route, path,
+    evidence and status at the audit's date."""
     out = []
     g = a.graph
     for p in a.explain(d).paths:
@@ -267,7 +269,7 @@ def build_register(a: Audit, view: AuditView | None = None) -> Register:
         hs = [holders[h] for h in d.holders if h in holders]
         copies = _copies(hs, eea, labels)
         explanation = a.explain(d.node)
-        laws = _laws(a, d.node)
+        laws = laws_of(a, d.node)
         mitigations = tuple(MitigationEntry(kind=m.kind, source=m.source, target=m.target,
                                             description=m.description, evidence=m.evidence,
                                             expires=m.expires, laws=m.law_names)
@@ -278,7 +280,7 @@ def build_register(a: Audit, view: AuditView | None = None) -> Register:
             agreed_by=c.agreement.holder,
             agreed_by_label=holders[c.agreement.holder].label if c.agreement.holder in holders else c.agreement.holder,
             places=c.agreement.places, clause=c.agreement.clause, ref=c.agreement.ref, location=c.location,
-            location_label=labels.get(c.location, c.location),
+            location_label=labels.get(c.location, c.location or "?"),
             role=c.role, countries=c.countries, known=c.known, inside=c.inside)
             for c in checks if c.holder in mine)
         gaps = tuple(GapEntry(text=t) for t in explanation.unjudged)

@@ -165,9 +165,12 @@ def _framework_blocks(fr: FrameworkResult, m: Messages, lang: str) -> list[_Bloc
                      *(str(counts[s]) for s in STATUSES)))
     out.append(_Para(m("framework.counts")))
     out.append(_Table(header, tuple(rows)))
+    blind = {c.id for c in fw.criteria if c.check.type in ("not-evaluated", "register")}
     holder_rows = [(r.subject_label, r.criterion, _status(m, r.status), "; ".join(r.reasons) or "—")
-                   for r in fr.results if r.subject_kind == "holder"]
+                   for r in fr.results if r.subject_kind == "holder" and r.criterion not in blind]
     out.append(_Heading(3, m("section.per-holder")))
+    if blind:
+        out.append(_Para(m("framework.per-holder-blind", criteria=", ".join(sorted(blind))), muted=True))
     out.append(_Table((m("col.holder"), m("col.criterion"), m("col.result"), m("col.why")), tuple(holder_rows),
                       status_col=2))
     return out
