@@ -572,5 +572,8 @@ def write_estate(estate: Estate, path: str | os.PathLike[str], *,
 def read_estate(path: str | os.PathLike[str]) -> Estate:
     """Read an estate JSON file written by :func:`write_estate` (UTF-8, a byte order mark
     allowed; at most :data:`ESTATE_MAX_BYTES`). Errors name the file, the line and the field."""
+    from residency_audit.graph import gc_paused
+
     text = read_user_text(path, max_bytes=ESTATE_MAX_BYTES, what="estate")
-    return parse_estate_text(text, str(path))
+    with gc_paused():  # the parse only allocates (the JSON tree, then the model): see graph.gc_paused
+        return parse_estate_text(text, str(path))

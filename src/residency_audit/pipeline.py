@@ -10,7 +10,10 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
+import threading
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -145,7 +148,7 @@ _UNJUDGED_TITLES = frozenset({"Unknown location", "Unknown operator", "Unknown e
                               "Scope not read", "Region not read", "Record not read", "Not seen"})
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)
 class Audit:
     """The result of :func:`audit`: findings, the graph, what each law reaches."""
 
@@ -336,5 +339,40 @@ def audit(estate: Estate, *, policy: Policy | str | os.PathLike[str] = DEFAULT_P
         if expired:  # evaluate's findings are sorted already
             findings = sorted(findings + [_expired_mitigation(m) for m in expired],
                               key=lambda f: f.sort_key)
-    return Audit(estate=estate, catalog=cat, policy=pol, graph=g, reach=reach, findings=findings,
-                 evaluated_on=day, copies=copies, scopes=tuple(scopes))
+        result = Audit(estate=estate, catalog=cat, policy=pol, graph=g, reach=reach, findings=findings,
+                       evaluated_on=day, copies=copies, scopes=tuple(scopes))
+        _keep_from_collector(result)
+    return result
+
+
+class _Frozen:
+    """How many audits keep their objects out of the cyclic collector (see :func:`_keep_from_collector`)."""
+
+    lock = threading.Lock()
+    live = 0
+
+
+def _keep_from_collector(result: Audit) -> None:
+    """Keep what the audit built out of the cyclic collector's passes while ``result`` lives.
+
+    The stages run with the collector paused, so everything they built is still in its youngest
+    generation: the first collections after the pause would walk every graph attribute, reach
+    state and finding (about 30 % of the audit at a million resources), and every full collection
+    after that again. The objects make no garbage cycles while the audit is in use, so they are
+    frozen (:func:`gc.freeze`) until the last frozen audit is dropped, then unfrozen, so that
+    what is left of them is collected as usual. When something else had frozen objects first,
+    its freeze is left alone and nothing is frozen here.
+    """
+    with _Frozen.lock:
+        if _Frozen.live == 0 and gc.get_freeze_count() > 0:
+            return
+        gc.freeze()
+        _Frozen.live += 1
+    weakref.finalize(result, _release_frozen)
+
+
+def _release_frozen() -> None:
+    with _Frozen.lock:
+        _Frozen.live -= 1
+        if _Frozen.live == 0:
+            gc.unfreeze()

@@ -180,6 +180,22 @@ def write_bytes(path: PathLike, data: bytes, *, inputs: Iterable[PathLike] = (),
     ``inputs`` are the files the command read; ``path`` may not be one of them. With
     ``make_folders`` the missing folders above ``path`` are created (mode 0700).
     """
+    write_chunks(path, (data,), inputs=inputs, make_folders=make_folders)
+
+
+def write_text_chunks(path: PathLike, chunks: Iterable[str], *, inputs: Iterable[PathLike] = (),
+                      make_folders: bool = False) -> None:
+    """Write the text ``chunks`` as UTF-8 to ``path`` as they come, atomically, like :func:`write_text`
+    (a report too large to hold as one string is never held whole)."""
+    write_chunks(path, (c.encode("utf-8", errors="backslashreplace") for c in chunks), inputs=inputs,
+                 make_folders=make_folders)
+
+
+def write_chunks(path: PathLike, chunks: Iterable[bytes], *, inputs: Iterable[PathLike] = (),
+                 make_folders: bool = False) -> None:
+    """Write ``chunks`` to ``path`` one after the other, with every guarantee of :func:`write_bytes`:
+    the file appears whole or not at all (an error while the chunks are made removes the partial
+    temporary file and passes on)."""
     target = Path(path)
     check_output(target, inputs=inputs)
     folder = target.parent
@@ -194,7 +210,8 @@ def write_bytes(path: PathLike, data: bytes, *, inputs: Iterable[PathLike] = (),
     try:
         try:
             os.fchmod(fd, FILE_MODE)
-            _write_all(fd, data)
+            for data in chunks:
+                _write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
