@@ -261,7 +261,9 @@ def build_register(a: Audit, view: AuditView | None = None) -> Register:
     v = view or build_view(a)
     g = a.graph
     holders = {h.node: h for h in v.holders}
-    eea = {c.code: c.eea for c in v.countries}
+    eea = {str(attrs.get("code") or n.removeprefix("country:")): bool(attrs.get("eea"))
+           for n, attrs in g._node.items() if attrs.get("kind") == "country"}
+    declared = {f"data:{d.id}": d.evidence.ref for d in a.estate.data}
     labels = {n: str(attrs.get("label") or n) for n, attrs in g._node.items() if attrs.get("kind") == "location"}
     checks = check_copies(g)
     entries = []
@@ -286,7 +288,8 @@ def build_register(a: Audit, view: AuditView | None = None) -> Register:
         gaps = tuple(GapEntry(text=t) for t in explanation.unjudged)
         transfers = _transfers(a, copies)
         entries.append(DataEntry(
-            node=d.node, label=d.label, classification=d.classification, origin=d.origin, copies=copies,
+            node=d.node, label=d.label, classification=d.classification, origin=declared.get(d.node, ""),
+            copies=copies,
             operators=tuple(_chain(a, h) for h in hs), laws=laws, mitigations=mitigations,
             transfers=transfers, agreed=agreed, gaps=gaps,
             questions=_questions(laws, transfers, agreed, gaps, mitigations)))
