@@ -49,10 +49,14 @@ class CopyEntry:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChainLink:
+    """One entity of an operator chain; ``holdings`` are the catalog's holdings in it at the audit's
+    date (holder, share, control, source), for sovereignty criteria written in shares."""
+
     entity: str
     label: str
     country: str
     evidence: str
+    holdings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -184,11 +188,22 @@ def _chain(a: Audit, h: HolderView) -> OperatorChain:
         while current is not None and current not in {x.entity for x in links}:
             attrs = g._node[current]
             links.append(ChainLink(entity=current, label=str(attrs.get("label") or current),
-                                   country=str(attrs.get("country") or ""), evidence=evidence))
+                                   country=str(attrs.get("country") or ""), evidence=evidence,
+                                   holdings=_holdings(a, current)))
             nxt = [(v, e) for v, keyed in sorted(g._adj[current].items()) for e in keyed.values()
                    if e.get("relation") == "controlled_by"]
             current, evidence = (nxt[0][0], _ev(nxt[0][1])) if nxt else (None, "")
     return OperatorChain(holder=h.node, holder_label=h.label, links=tuple(links))
+
+
+def _holdings(a: Audit, entity: str) -> tuple[str, ...]:
+    out = []
+    for h in a.catalog.holdings_of(entity.removeprefix("entity:")):
+        if not h.covers(a.evaluated_on):
+            continue
+        share = "?" if h.share is None else f"{h.share:g} %"
+        out.append(f"{h.parent}: {share}, control {h.control} [{h.source.ref}]")
+    return tuple(sorted(out))
 
 
 def _ev(attrs: dict[str, object]) -> str:
@@ -224,7 +239,8 @@ def _transfers(a: Audit, copies: tuple[CopyEntry, ...]) -> tuple[TransferEntry, 
             status = a.catalog.adequacy_status(country, a.evaluated_on)
             adequacy = str(node.get("adequacy") or "")
             if adequacy and (status is None or status.holds):
-                basis, detail = "adequacy", adequacy + (f" ({status.describe()})" if status else "")
+                basis, detail = "adequacy", adequacy + (f" ({status.describe()} [{status.source.ref}])"
+                                                        if status else "")
             elif tool:
                 basis, detail = "transfer-tool", tool
             else:

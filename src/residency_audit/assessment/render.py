@@ -83,7 +83,9 @@ def _entry_blocks(e: DataEntry, m: Messages, results: Sequence[FrameworkResult],
                             for c in e.copies)))
     out.append(_Heading(3, m("section.operators")))
     out.append(_List(tuple(
-        f"{ch.holder_label}: " + " → ".join(f"{x.label} ({x.country or '?'})" for x in ch.links)
+        f"{ch.holder_label}: " + " → ".join(f"{x.label} ({x.country or '?'})"
+                                            + (f" {{{'; '.join(x.holdings)}}}" if x.holdings else "")
+                                            for x in ch.links)
         + (f" [{m('word.evidence')}: " + "; ".join(x.evidence for x in ch.links if x.evidence) + "]"
            if any(x.evidence for x in ch.links) else "")
         for ch in e.operators) or (m("word.none"),)))
@@ -299,7 +301,8 @@ def register_dict(reg: Register, results: Sequence[FrameworkResult], lang: str) 
                         "location_label": c.location_label, "countries": list(c.countries), "eea": c.eea,
                         "known": c.known, "evidence": c.evidence} for c in e.copies],
             "operators": [{"holder": ch.holder, "chain": [{"entity": x.entity, "label": x.label,
-                                                            "country": x.country, "evidence": x.evidence}
+                                                            "country": x.country, "evidence": x.evidence,
+                                                            "holdings": list(x.holdings)}
                                                            for x in ch.links]} for ch in e.operators],
             "laws": [{"law": law.law, "label": law.label, "citation": law.citation, "country": law.country,
                       "foreign": law.foreign, "route": law.route, "path": list(law.path),
