@@ -17,6 +17,7 @@ from residency_audit.textsafe import visible
 if TYPE_CHECKING:
     from residency_audit.model import Estate, Finding
     from residency_audit.pipeline import Audit, Explanation
+    from residency_audit.view import AuditView
 
 __all__ = ["audit_html", "estate_html", "explanation_html", "finding_html", "plot_audit", "plot_countries",
            "print_table"]
@@ -54,7 +55,7 @@ def print_table(out: TextIO, header: Sequence[str], rows: Sequence[Sequence[obje
 
     table = Table(highlight=False)
     for h in header:
-        table.add_column(Text(visible(h)))
+        table.add_column(Text(visible(h)), overflow="fold")  # a narrow terminal folds, never cuts
     for row in rows:
         table.add_row(*(Text(visible(c)) for c in row))
     Console(file=out, width=width, highlight=False, markup=False, emoji=False,
@@ -108,63 +109,115 @@ def explanation_html(x: Explanation) -> str:
     return "".join(parts)
 
 
-_LAYER = {"data": 0, "resource": 1, "subprocessor": 1, "location": 2, "entity": 2, "country": 3,
-          "law": 4}
+_KIND_COLOUR = {"data": "#8e44ad", "resource": "#2e86c1", "subprocessor": "#2e86c1", "location": "#17a589",
+                "entity": "#d68910", "country": "#566573", "law": "#7b1020"}
+_KIND_NAME = {"data": "data", "resource": "holder (resource, subprocessor)", "location": "location",
+              "entity": "entity", "country": "country", "law": "law"}
+_PATH_COLOUR = "#c0392b"
 
 
-def plot_audit(a: Audit, *, ax: Any = None, law: str | None = None) -> Any:
-    """Draw the graph in layers (data → holders → places/entities → countries → laws).
+def _reached(v: AuditView, laws: set[str]) -> set[str]:
+    """The nodes of the picture that one of ``laws`` reaches: the laws, holders and data."""
+    out = set(laws)
+    out.update(h.node for h in v.holders if laws.intersection(h.reached_by))
+    out.update(d.node for d in v.data if laws.intersection(d.reached_by))
+    return out
 
-    Nodes reached by a foreign law (or by ``law``) are drawn red. Needs matplotlib.
+
+def plot_audit(a: Audit | AuditView, *, ax: Any = None, law: str | None = None) -> Any:
+    """Draw the graph with the HTML report's layout (data → holders → locations → operators →
+    parents → countries → laws; only laws that reach some data).
+
+    Nodes are coloured by kind; the links of the witness paths of active findings are red; nodes
+    reached by a foreign law (or by ``law``) are ringed red. A legend says which is which. Returns
+    the matplotlib ``Axes``. Needs matplotlib (extra ``[notebook]``).
     """
     import matplotlib.pyplot as plt
-    import networkx as nx
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import FancyArrowPatch
 
-    g = a.graph
-    keep = [n for n, k in g.nodes(data="kind") if k != "law" or any(
-        n == x for x in a.reach if a.reach[x].data)]
-    sub = g.subgraph(keep)
-    for n in sub:
-        sub.nodes[n]["layer"] = _LAYER.get(str(g.nodes[n].get("kind")), 2)
-    pos = nx.multipartite_layout(sub, subset_key="layer")
-    laws = [law] if law else [x for x in a.reach if a.is_foreign(x)]
-    reached = set().union(*(a.reach[x].nodes for x in laws)) if laws else set()
-    colors = ["#d62728" if n in reached else "#1f77b4" for n in sub]
+    from residency_audit.report.html import LABEL_CHARS, graph_layout, witness
+    from residency_audit.report.json_report import as_view
+
+    v = as_view(a)
+    lay = graph_layout(v)
+    _, links = witness(v)
+    laws = {law} if law else {x.node for x in v.laws if x.foreign}
+    reached = _reached(v, laws) & set(lay.pos)
     if ax is None:
-        _, ax = plt.subplots(figsize=(12, 8))
-    nx.draw_networkx(sub, pos=pos, ax=ax, node_color=colors, node_size=120, font_size=6,
-                     labels={n: str(g.nodes[n].get("label", n))[:30] for n in sub}, arrows=True)
+        _, ax = plt.subplots(figsize=(max(8.0, lay.width / 100), max(3.0, lay.height / 100)))
+
+    def xy(n: str) -> tuple[float, float]:
+        x, y = lay.pos[n]
+        return float(x), float(lay.height - y)
+
+    for u, t, _rel in sorted(lay.edges, key=lambda e: (frozenset(e[:2]) in links, e)):
+        hl = frozenset((u, t)) in links
+        (x1, y1), (x2, y2) = xy(u), xy(t)
+        ax.add_patch(FancyArrowPatch((x1, y1), (x2, y2), arrowstyle="-",
+                                     connectionstyle="arc3,rad=0.35" if x1 == x2 else "arc3,rad=0.0",
+                                     color=_PATH_COLOUR if hl else "#b5b5b5", linewidth=2.2 if hl else 0.8,
+                                     zorder=2 if hl else 1))
+    for name, members in lay.columns:
+        if members:
+            ax.text(xy(members[0])[0], lay.height - 20, name, ha="center", va="bottom", fontsize=8,
+                    fontweight="bold", color="#444")
+    for n in sorted(lay.pos):
+        x, y = xy(n)
+        kind = lay.kinds[n]
+        ax.scatter([x], [y], s=46, color=_KIND_COLOUR.get(kind, "#999"), zorder=3,
+                   edgecolors=_PATH_COLOUR if n in reached else "white", linewidths=1.8 if n in reached else 0.8)
+        label = lay.labels[n]
+        ax.text(x, y + 11, label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…",
+                ha="center", va="bottom", fontsize=6, zorder=4,
+                bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+    kinds = sorted({"resource" if k == "subprocessor" else k for k in lay.kinds.values()},
+                   key=list(_KIND_NAME).index)
+    handles = [Line2D([], [], marker="o", linestyle="", color=_KIND_COLOUR[k], label=_KIND_NAME[k]) for k in kinds]
+    handles.append(Line2D([], [], color=_PATH_COLOUR, linewidth=2.2, label="witness path of a finding"))
+    handles.append(Line2D([], [], marker="o", linestyle="", color="white", markeredgecolor=_PATH_COLOUR,
+                          markeredgewidth=1.8, label=f"reached by {law}" if law else "reached by a foreign law"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
+    ax.set_xlim(0, lay.width)
+    ax.set_ylim(0, lay.height)
+    ax.set_aspect("equal")
     ax.set_axis_off()
     return ax
 
 
-_EEA_COLOUR = "#1e8449"
-_NON_EEA_COLOUR = "#c0392b"
-_UNKNOWN_COLOUR = "#7f8c8d"
+_REACHED_COLOUR = "#c0392b"
+_CLEAR_COLOUR = "#1e8449"
 
 
-def plot_countries(a: Audit, *, ax: Any = None) -> Any:
-    """A bar chart of the copies per country: green for EU/EEA, red outside, grey unknown place.
+def plot_countries(a: Audit | AuditView, *, ax: Any = None) -> Any:
+    """A stacked bar chart of the copies per country: red the copies a foreign law reaches, green
+    those it does not; countries outside the EEA are marked ``*``, copies of unknown place have a
+    bar of their own (``unknown place``).
 
-    One copy is one placement of one holder (see :mod:`residency_audit.report.copies`). Returns
-    the matplotlib ``Axes``. Needs matplotlib (extra ``[notebook]``).
+    One copy is one placement of one holder (see :mod:`residency_audit.report.copies`), counted as
+    the HTML chart and the data table count them. Returns the matplotlib ``Axes``. Needs
+    matplotlib (extra ``[notebook]``).
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
     from residency_audit.report.copies import copies_by_country
+    from residency_audit.report.json_report import as_view
 
-    rows = copies_by_country(a)
+    v = as_view(a)
+    rows = copies_by_country(v)
     if ax is None:
         _, ax = plt.subplots(figsize=(max(4.0, 0.6 * len(rows) + 2), 3.5))
-    names = [r.country or "unknown" for r in rows]
-    colours = [_UNKNOWN_COLOUR if not r.country else _EEA_COLOUR if r.eea else _NON_EEA_COLOUR
-               for r in rows]
-    ax.bar(names, [r.copies for r in rows], color=colours)
+    names = [r.country if r.eea else f"{r.country}*" if r.country else "unknown place" for r in rows]
+    reached = [r.reached for r in rows]
+    clear = [r.copies - r.reached for r in rows]
+    ax.bar(names, reached, color=_REACHED_COLOUR, label="reached by a foreign law")
+    ax.bar(names, clear, bottom=reached, color=_CLEAR_COLOUR, label="not reached by a foreign law")
     ax.set_ylabel("copies")
-    ax.set_title(f"Where the copies are — policy {a.policy.name}")
+    ax.set_title(f"Where the copies are — policy {visible(v.policy.name)}")
     ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.legend(handles=[Patch(color=_EEA_COLOUR, label="EU/EEA"), Patch(color=_NON_EEA_COLOUR, label="outside the EEA"),
-                       Patch(color=_UNKNOWN_COLOUR, label="unknown place")],
-              loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small")
+    handles = [Patch(color=_REACHED_COLOUR, label="reached by a foreign law"),
+               Patch(color=_CLEAR_COLOUR, label="not reached by a foreign law")]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small",
+              title="* outside the EEA", title_fontsize="small")
     return ax

@@ -37,15 +37,18 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from residency_audit.errors import InputError, ResidencyAuditError
+from residency_audit.factset import Fact, FactChange, build_facts, diff_facts, fact_order
 
 if TYPE_CHECKING:
     from residency_audit.pipeline import Audit
+    from residency_audit.view import AuditView
 
-__all__ = ["BUSY_TIMEOUT_SECONDS", "SCHEMA_VERSION", "CountryChange", "Drift", "FindingRow", "GapRow",
-           "History", "HistoryError", "Holder", "HolderChange", "HolderPlacement", "RunRecord", "RunSummary",
-           "diff_runs", "drift_dict", "record_from_audit", "render_drift_markdown", "utc_now"]
+__all__ = ["BUSY_TIMEOUT_SECONDS", "SCHEMA_VERSION", "CountryChange", "Drift", "FactDrift", "FindingChange",
+           "FindingRow", "GapRow", "History", "HistoryError", "Holder", "HolderChange", "HolderPlacement",
+           "RunRecord", "RunSummary", "diff_runs", "drift_dict", "record_from_audit",
+           "render_drift_markdown", "utc_now"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_SECONDS = 60.0
 
 
@@ -165,6 +168,9 @@ class RunRecord:
     findings: tuple[FindingRow, ...] = ()
     gaps: tuple[GapRow, ...] = ()
     holders: tuple[Holder, ...] = ()
+    #: The catalog facts the audit relied on (:mod:`residency_audit.factset`); None for a run
+    #: stored before the history kept them.
+    facts: tuple[Fact, ...] | None = None
     id: int | None = None
 
 
@@ -193,31 +199,32 @@ class RunSummary:
 
 
 def record_from_audit(audit: Audit, *, started: str, finished: str, timings: Mapping[str, float],
-                      fail_on: str, exit_code: int | None) -> RunRecord:
-    """The :class:`RunRecord` of ``audit``, taken from the canonical report content."""
+                      fail_on: str, exit_code: int | None, view: AuditView | None = None) -> RunRecord:
+    """The :class:`RunRecord` of ``audit``, read from its typed view (``view``, when the caller
+    built it already; else built here). The summary is the JSON report's."""
     from residency_audit.estate_io import estate_to_dict
-    from residency_audit.report.json_report import report_dict
+    from residency_audit.view import build_view, view_dict
 
-    report = report_dict(audit)
+    v = view if view is not None else build_view(audit)
     return RunRecord(
-        started=started, finished=finished, policy=str(report["policy"]["name"]),
-        evaluated_on=str(report["evaluated_on"]), tool_version=str(report["tool"]["version"]),
-        catalog_version=str(report["catalog_version"]), fail_on=fail_on, exit_code=exit_code,
-        sources=tuple(report["summary"]["sources"]), summary=report["summary"],
+        started=started, finished=finished, policy=v.policy.name, evaluated_on=v.evaluated_on,
+        tool_version=v.tool_version, catalog_version=v.catalog_version, fail_on=fail_on,
+        exit_code=exit_code, sources=v.summary.sources, summary=view_dict(v)["summary"],
         timings=dict(timings),
         estate=json.dumps(estate_to_dict(audit.estate), sort_keys=True, separators=(",", ":")),
         findings=tuple(
-            FindingRow(id=f["id"], rule=f["rule"], severity=f["severity"], node=f["node"],
-                       law=" ".join(f["laws"]), title=f["title"], data=tuple(f["data"]),
-                       countries=tuple(f["countries"]), exception=f["exception"] or "")
-            for f in report["findings"]),
-        gaps=tuple(GapRow(**{k: v for k, v in g.items() if k in _GAP_ROW_FIELDS}) for g in report["gaps"]),
+            FindingRow(id=f.id, rule=f.rule, severity=str(f.severity), node=f.node, law=" ".join(f.laws),
+                       title=f.title, data=f.data, countries=f.countries, exception=f.exception)
+            for f in v.findings),
+        gaps=tuple(GapRow(provider=g.provider, scope=g.scope, service=g.service, operation=g.operation,
+                          error=g.error, region=g.region, resource=g.resource, message=g.message)
+                   for g in v.gaps),
         holders=tuple(
-            Holder(node=h["node"], label=h["label"], kind=str(h["kind"]), laws=tuple(h["reached_by"]),
-                   placements=tuple(HolderPlacement(location=p["location"], role=str(p["role"]),
-                                                    countries=tuple(p["countries"]))
-                                    for p in h["placements"]))
-            for h in report["holders"]),
+            Holder(node=h.node, label=h.label, kind=h.kind, laws=h.reached_by,
+                   placements=tuple(HolderPlacement(location=p.location, role=p.role, countries=p.countries)
+                                    for p in h.placements))
+            for h in v.holders),
+        facts=build_facts(audit),
     )
 
 
@@ -309,9 +316,28 @@ def _migrate_to_1(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
+def _migrate_to_2(conn: sqlite3.Connection) -> None:
+    """The facts each run relied on: a table, and a count on the run (NULL for the runs stored
+    before, whose facts were not recorded)."""
+    conn.execute("""
+CREATE TABLE facts (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    label TEXT NOT NULL,
+    value TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    source TEXT NOT NULL,
+    parts TEXT NOT NULL,
+    findings TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
+)""")
+    conn.execute("ALTER TABLE runs ADD COLUMN n_facts INTEGER")
+
+
 #: Migration hook: ``MIGRATIONS[n]`` brings a database at version ``n - 1`` to version ``n``.
 #: Each runs inside the same ``BEGIN IMMEDIATE`` transaction as the version update.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_to_1}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_to_1, 2: _migrate_to_2}
 
 
 def _schema_version(conn: sqlite3.Connection) -> int:
@@ -514,12 +540,13 @@ class History:
             cur = c.execute(
                 "INSERT INTO runs (started, finished, tool_version, catalog_version, policy, "
                 "evaluated_on, fail_on, exit_code, sources, summary, estate, n_findings, n_gaps, "
-                "n_holders, n_placements, n_reach, n_timings) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "n_holders, n_placements, n_reach, n_timings, n_facts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run.started, run.finished, run.tool_version, run.catalog_version, run.policy,
                  run.evaluated_on, run.fail_on, run.exit_code, _dumps(sorted(run.sources)),
                  _dumps(dict(run.summary)), run.estate, len(run.findings), len(run.gaps),
-                 len(run.holders), len(placements), len(reach), len(run.timings)))
+                 len(run.holders), len(placements), len(reach), len(run.timings),
+                 None if run.facts is None else len(run.facts)))
             run_id = int(cur.lastrowid or 0)
             c.executemany("INSERT INTO timings VALUES (?, ?, ?)",
                           ((run_id, stage, float(s)) for stage, s in sorted(run.timings.items())))
@@ -538,6 +565,10 @@ class History:
                            for i, (node, p) in enumerate(placements)))
             c.executemany("INSERT INTO reach VALUES (?, ?, ?)",
                           ((run_id, node, law) for node, law in reach))
+            c.executemany("INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          ((run_id, f.key, f.kind, f.label, f.value, f.detail, f.source,
+                            _dumps(list(f.parts)), _dumps(sorted(f.findings)))
+                           for f in sorted(run.facts or (), key=lambda f: f.key)))
             c.execute("COMMIT")
         except BaseException as exc:
             if c.in_transaction:
@@ -608,8 +639,8 @@ class History:
         try:
             row = c.execute(
                 "SELECT started, finished, policy, evaluated_on, tool_version, catalog_version, "
-                "fail_on, exit_code, sources, summary, CASE WHEN ? THEN estate ELSE '{}' END "
-                "FROM runs WHERE id = ?", (int(estate), run_id)).fetchone()
+                "fail_on, exit_code, sources, summary, CASE WHEN ? THEN estate ELSE '{}' END, "
+                "n_facts FROM runs WHERE id = ?", (int(estate), run_id)).fetchone()
             if row is None:
                 raise InputError(str(self.path), None, "run", f"no run {run_id} in the history")
             timings = {_text(stage, "timings.stage"): _seconds(sec) for stage, sec in c.execute(
@@ -648,6 +679,7 @@ class History:
                        laws=tuple(laws.get(node, ())))
                 for node, label, kind in c.execute("SELECT node, label, kind FROM holders "
                                                    "WHERE run_id = ? ORDER BY node", (run_id,)))
+            facts = self._facts(run_id, row[11])
         finally:
             if c.in_transaction:
                 c.execute("COMMIT")
@@ -658,7 +690,25 @@ class History:
                          fail_on=_text(row[6], "fail_on"), exit_code=_exit_code(row[7]),
                          sources=_texts(row[8], "sources"), summary=_summary(row[9]),
                          timings=timings, estate=_text(row[10], "estate"), findings=findings,
-                         gaps=gaps, holders=holders)
+                         gaps=gaps, holders=holders, facts=facts)
+
+    def _facts(self, run_id: int, count: Any) -> tuple[Fact, ...] | None:
+        """The facts stored with ``run_id`` (None when the run was stored without them)."""
+        if count is None:
+            return None
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise _Damaged(f"n_facts: damaged: expected a count, found {type(count).__name__}")
+        facts = tuple(
+            Fact(key=_text(r[0], "facts.key"), kind=_text(r[1], "facts.kind"),
+                 label=_text(r[2], "facts.label"), value=_text(r[3], "facts.value"),
+                 detail=_text(r[4], "facts.detail"), source=_text(r[5], "facts.source"),
+                 parts=_texts(r[6], "facts.parts"), findings=_texts(r[7], "facts.findings"))
+            for r in self.conn.execute("SELECT key, kind, label, value, detail, source, parts, "
+                                       "findings FROM facts WHERE run_id = ? ORDER BY key",
+                                       (run_id,)))
+        if len(facts) != count:
+            raise _Damaged(f"facts: damaged: {len(facts)} stored, the run says {count}")
+        return tuple(sorted(facts, key=fact_order))
 
 
 # --- drift between two runs --------------------------------------------------------------------
@@ -693,8 +743,41 @@ class HolderChange:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FindingChange:
+    """A finding active in both runs whose severity, laws, countries, data or title differ."""
+
+    a: FindingRow
+    b: FindingRow
+
+    @property
+    def id(self) -> str:
+        return self.b.id
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The names of the fields that differ, sorted."""
+        return tuple(sorted(name for name in ("severity", "law", "title", "data", "countries")
+                            if getattr(self.a, name) != getattr(self.b, name)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FactDrift:
+    """A changed fact and the findings that appeared, were resolved or changed that rest on it
+    (in either run: a law that stopped reaching took its findings with it)."""
+
+    change: FactChange
+    findings_new: tuple[FindingRow, ...] = ()
+    findings_resolved: tuple[FindingRow, ...] = ()
+    findings_changed: tuple[FindingChange, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Drift:
-    """What changed from run ``a`` to run ``b``; ``changed`` is False when nothing did."""
+    """What changed from run ``a`` to run ``b``; ``changed`` is False when nothing did.
+
+    ``facts_not_recorded`` names the runs (of the two) stored before the history kept facts:
+    their changed facts cannot be told, and the diff says so.
+    """
 
     a: RunRecord
     b: RunRecord
@@ -708,12 +791,15 @@ class Drift:
     findings_resolved: tuple[FindingRow, ...] = ()
     gaps_new: tuple[GapRow, ...] = ()
     gaps_resolved: tuple[GapRow, ...] = ()
+    findings_changed: tuple[FindingChange, ...] = ()
+    facts_changed: tuple[FactDrift, ...] = ()
+    facts_not_recorded: tuple[int, ...] = ()
 
     @property
     def changed(self) -> bool:
         return any((self.new_countries, self.gone_countries, self.appeared, self.disappeared,
                     self.moved, self.relocated, self.findings_new, self.findings_resolved,
-                    self.gaps_new, self.gaps_resolved))
+                    self.gaps_new, self.gaps_resolved, self.findings_changed, self.facts_changed))
 
 
 def _copies_by_country(holders: Iterable[Holder]) -> dict[str, set[tuple[str, str, str]]]:
@@ -763,6 +849,16 @@ def diff_runs(a: RunRecord, b: RunRecord) -> Drift:
             relocated.append(change)
     fa, fb = _active(a.findings), _active(b.findings)
     ga, gb = {g.key: g for g in a.gaps}, {g.key: g for g in b.gaps}
+    findings_new = tuple(sorted((fb[i] for i in fb.keys() - fa.keys()), key=_finding_order))
+    findings_resolved = tuple(sorted((fa[i] for i in fa.keys() - fb.keys()), key=_finding_order))
+    findings_changed = tuple(sorted(
+        (FindingChange(a=fa[i], b=fb[i]) for i in fa.keys() & fb.keys()
+         if FindingChange(a=fa[i], b=fb[i]).fields), key=lambda c: _finding_order(c.b)))
+    facts_changed = tuple(
+        FactDrift(change=c, findings_new=tuple(f for f in findings_new if f.id in c.findings),
+                  findings_resolved=tuple(f for f in findings_resolved if f.id in c.findings),
+                  findings_changed=tuple(f for f in findings_changed if f.id in c.findings))
+        for c in diff_facts(a.facts or (), b.facts or ()))
     return Drift(
         a=a, b=b,
         new_countries=tuple(CountryChange(country=c, copies=tuple(sorted(cb[c])))
@@ -772,10 +868,11 @@ def diff_runs(a: RunRecord, b: RunRecord) -> Drift:
         appeared=tuple(hb[n] for n in sorted(hb.keys() - ha.keys())),
         disappeared=tuple(ha[n] for n in sorted(ha.keys() - hb.keys())),
         moved=tuple(moved), relocated=tuple(relocated),
-        findings_new=tuple(sorted((fb[i] for i in fb.keys() - fa.keys()), key=_finding_order)),
-        findings_resolved=tuple(sorted((fa[i] for i in fa.keys() - fb.keys()), key=_finding_order)),
+        findings_new=findings_new, findings_resolved=findings_resolved,
         gaps_new=tuple(gb[k] for k in sorted(gb.keys() - ga.keys())),
         gaps_resolved=tuple(ga[k] for k in sorted(ga.keys() - gb.keys())),
+        findings_changed=findings_changed, facts_changed=facts_changed,
+        facts_not_recorded=tuple(sorted({r.id or 0 for r in (a, b) if r.facts is None})),
     )
 
 
@@ -815,9 +912,29 @@ def _country_dict(c: CountryChange) -> dict[str, Any]:
             "copies": [{"node": n, "location": loc, "role": role} for n, loc, role in c.copies]}
 
 
+def _finding_change_dict(c: FindingChange) -> dict[str, Any]:
+    return {"id": c.id, "fields": list(c.fields), "a": _finding_dict(c.a), "b": _finding_dict(c.b)}
+
+
+def _fact_dict(f: Fact) -> dict[str, Any]:
+    return {"value": f.value, "detail": f.detail, "source": f.source, "parts": list(f.parts)}
+
+
+def _fact_drift_dict(d: FactDrift) -> dict[str, Any]:
+    c = d.change
+    return {"key": c.key, "kind": c.kind, "label": c.label, "summary": list(c.summary),
+            "a": _fact_dict(c.a), "b": _fact_dict(c.b),
+            "findings_new": [f.id for f in d.findings_new],
+            "findings_resolved": [f.id for f in d.findings_resolved],
+            "findings_changed": [f.id for f in d.findings_changed]}
+
+
 def drift_dict(d: Drift) -> dict[str, Any]:
     """The drift as a JSON-ready dict (what ``diff --format json`` prints)."""
     return {
+        "facts_changed": [_fact_drift_dict(f) for f in d.facts_changed],
+        "facts_not_recorded": list(d.facts_not_recorded),
+        "findings_changed": [_finding_change_dict(c) for c in d.findings_changed],
         "a": _run_info(d.a), "b": _run_info(d.b), "changed": d.changed,
         "new_countries": [_country_dict(c) for c in d.new_countries],
         "gone_countries": [_country_dict(c) for c in d.gone_countries],
@@ -867,12 +984,39 @@ def _gap_line(g: GapRow) -> str:
     return f"- {_code(where)} {_md(g.operation)}{_md(what)}: {_md(g.error)} {_md(g.message)}".rstrip()
 
 
+def _finding_change_line(c: FindingChange) -> str:
+    parts = []
+    for name in c.fields:
+        x, y = getattr(c.a, name), getattr(c.b, name)
+        if isinstance(x, tuple):
+            parts.append(f"{name} {_signed(sorted(set(y) - set(x)), sorted(set(x) - set(y)))}")
+        elif name == "law":
+            parts.append(f"laws {_signed(sorted(set(y.split()) - set(x.split())), sorted(set(x.split()) - set(y.split())))}")
+        else:
+            parts.append(f"{name} {_md(x)} → {_md(y)}")
+    return f"- {_code(c.b.node)} {_md(c.b.rule)}: " + "; ".join(parts)
+
+
+def _fact_lines(d: FactDrift) -> list[str]:
+    c = d.change
+    source = f" (source: {_md(c.b.source)})" if c.b.source else ""
+    lines = [f"- **{_md(c.label)}** {_code(c.key)}: {_md('; '.join(c.summary))}{source}"]
+    lines += [f"  - new finding: {_finding_line(f)[2:]}" for f in d.findings_new]
+    lines += [f"  - resolved finding: {_finding_line(f)[2:]}" for f in d.findings_resolved]
+    lines += [f"  - changed finding: {_finding_change_line(f)[2:]}" for f in d.findings_changed]
+    if not (d.findings_new or d.findings_resolved or d.findings_changed):
+        lines.append("  - no finding changed because of it")
+    return lines
+
+
 def render_drift_markdown(d: Drift) -> str:
     """The drift as Markdown, new countries first (what ``diff --format md`` prints)."""
     lines = [f"# Residency drift: run {d.a.id} → run {d.b.id}", ""]
     for name, r in (("From", d.a), ("To", d.b)):
         lines.append(f"- {name}: run {r.id}, started {_md(r.started)}, evaluated on {_md(r.evaluated_on)}, "
                      f"policy {_md(r.policy)}, catalog {_md(r.catalog_version)}")
+    lines.extend(f"- Facts not recorded for run {run}: its changed facts cannot be told"
+                 for run in d.facts_not_recorded)
     lines.append("")
     if not d.changed:
         lines += ["No change.", ""]
@@ -899,7 +1043,9 @@ def render_drift_markdown(d: Drift) -> str:
                                     [f"{r} at {loc}" for loc, r in c.placements_removed])
             if c.placements_added or c.placements_removed else "") if x)
         for c in d.moved])
+    section("Changed facts", [line for f in d.facts_changed for line in _fact_lines(f)])
     section("New findings", [_finding_line(f) for f in d.findings_new])
+    section("Findings that changed", [_finding_change_line(c) for c in d.findings_changed])
     section("New coverage gaps", [_gap_line(g) for g in d.gaps_new])
     section("Holders that disappeared", [_holder_line(h) for h in d.disappeared])
     section("Countries no longer holding data", [

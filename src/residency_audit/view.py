@@ -30,9 +30,13 @@ from residency_audit.pipeline import Audit
 __all__ = [
     "REPORT_SCHEMA_VERSION",
     "AuditView",
+    "CountryView",
     "DataView",
     "FindingView",
     "GapView",
+    "GraphEdge",
+    "GraphNode",
+    "GraphView",
     "HolderView",
     "LawView",
     "MitigationView",
@@ -73,7 +77,9 @@ class HolderView:
     """A resource or subprocessor, its copies, operators and the laws that reach it.
 
     ``origin`` is where the holder was declared or seen (``file:line`` of an inventory, or the
-    API operation), for viewers that need a physical location (SARIF).
+    API operation), for viewers that need a physical location (SARIF): the earliest inventory line
+    among the evidence of its placements and operator, else the first evidence it has;
+    ``declared`` says that ``origin`` is an inventory's ``file:line``.
     """
 
     node: str
@@ -86,6 +92,7 @@ class HolderView:
     reached_by: tuple[str, ...]
     seen: bool
     origin: str
+    declared: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,7 +100,8 @@ class DataView:
     """A data category, every copy of it, where they are and which laws reach it.
 
     ``copies`` counts placements (a holder with a primary and a secondary copy counts twice), the
-    same way as the copies chart; ``holders`` lists the holders.
+    same way as the copies chart; ``holders`` lists the holders. ``origin`` is where the category
+    was declared (the earliest inventory line of its links to holders), or ``""``.
     """
 
     node: str
@@ -103,6 +111,43 @@ class DataView:
     copies: int
     countries: tuple[str, ...]
     reached_by: tuple[str, ...]
+    origin: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CountryView:
+    """A country of the catalog that the graph names: its code, name and EU/EEA membership."""
+
+    code: str
+    name: str
+    eea: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GraphNode:
+    """A node of the picture of the graph."""
+
+    node: str
+    kind: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GraphEdge:
+    """A link of the picture of the graph (parallel links of one pair merged, relations joined)."""
+
+    source: str
+    target: str
+    relation: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GraphView:
+    """What a picture of the graph needs: the nodes of the kinds drawn (data, holders, locations,
+    entities, countries, laws) and the links between them, sorted."""
+
+    nodes: tuple[GraphNode, ...] = ()
+    edges: tuple[GraphEdge, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -197,6 +242,8 @@ class RuleView:
     severity: Severity
     description: str
     remedy: str
+    scoped: bool = False
+    """The rule selects some data or holders (an unscoped rule checks every one)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -237,6 +284,8 @@ class AuditView:
     mitigations: tuple[MitigationView, ...]
     gaps: tuple[GapView, ...]
     scopes: tuple[ScopeView, ...]
+    countries: tuple[CountryView, ...] = ()
+    graph: GraphView = GraphView()
 
     @property
     def active_findings(self) -> tuple[FindingView, ...]:
@@ -263,6 +312,24 @@ def _origin(attrs: Mapping[str, Any]) -> str:
     return str(attrs.get("evidence_ref") or "")
 
 
+def _line_key(ref: str) -> tuple[int, str, int, str]:
+    """Sort key of an evidence ref: ``file:line`` refs first, by file then line; others after."""
+    path, sep, line = ref.rpartition(":")
+    if sep and path and line.isdigit():
+        return (0, path, int(line), ref)
+    return (1, ref, 0, ref)
+
+
+def _first_ref(refs: list[str]) -> str:
+    refs = [r for r in refs if r]
+    return min(refs, key=_line_key) if refs else ""
+
+
+def _declared(edges: list[Mapping[str, Any]]) -> str:
+    """The earliest inventory ``file:line`` among ``edges``' evidence, or ``""``."""
+    return _first_ref([_origin(e) for e in edges if e.get("evidence_source") == "inventory"])
+
+
 def _holders(a: Audit) -> tuple[HolderView, ...]:
     g = a.graph
     nodes, adj = g._node, g._adj
@@ -276,7 +343,8 @@ def _holders(a: Audit) -> tuple[HolderView, ...]:
         attrs = nodes[n]
         placements = []
         operators = []
-        origin = ""
+        refs: list[str] = []
+        own: list[Mapping[str, Any]] = []
         for v in sorted(adj[n]):
             for _key, e in sorted(adj[n][v].items(), key=lambda kv: (str(kv[1].get("role")), kv[0])):
                 rel = e.get("relation")
@@ -287,15 +355,19 @@ def _holders(a: Audit) -> tuple[HolderView, ...]:
                     placements.append(PlacementView(location=v, role=str(e.get("role") or ""), countries=cs,
                                                     known=bool(nodes[v].get("known")),
                                                     evidence=_origin(e)))
-                    origin = origin or _origin(e)
+                    refs.append(_origin(e))
+                    own.append(e)
                 elif rel == "operated_by":
                     operators.append(v)
+                    refs.append(_origin(e))
+                    own.append(e)
         out.append(HolderView(
             node=n, label=str(attrs.get("label") or n), kind=str(attrs.get("kind")),
             provider=str(attrs.get("provider") or ""), service=str(attrs.get("service") or ""),
             placements=tuple(sorted(placements, key=lambda p: (p.location, p.role))),
             operators=tuple(operators), reached_by=tuple(reached.get(n, ())),
-            seen=not attrs.get("stub", False), origin=origin))
+            seen=not attrs.get("stub", False), origin=_declared(own) or _first_ref(refs),
+            declared=bool(_declared(own))))
     return tuple(out)
 
 
@@ -313,8 +385,34 @@ def _data(a: Audit, holders: Mapping[str, HolderView]) -> tuple[DataView, ...]:
             node=d, label=_label(g, d), classification=str(g._node[d].get("classification") or ""),
             holders=tuple(hs), copies=len(places),
             countries=tuple(sorted({c for p in places for c in p.countries})),
-            reached_by=tuple(reached.get(d, ()))))
+            reached_by=tuple(reached.get(d, ())),
+            origin=_declared([e for v in g._adj[d] for e in g._adj[d][v].values()])))
     return tuple(out)
+
+
+_PICTURED = frozenset({"data", "resource", "subprocessor", "location", "entity", "law", "country"})
+
+
+def _graph(a: Audit) -> GraphView:
+    g = a.graph
+    nodes = g._node
+    kept = {n for n, attrs in nodes.items() if attrs.get("kind") in _PICTURED}
+    merged: dict[tuple[str, str], set[str]] = {}
+    for u, v, rel in g.edges(data="relation"):
+        if u in kept and v in kept and u != v:
+            merged.setdefault((u, v), set()).add(str(rel))
+    return GraphView(
+        nodes=tuple(GraphNode(node=n, kind=str(nodes[n].get("kind")), label=str(nodes[n].get("label") or n))
+                    for n in sorted(kept)),
+        edges=tuple(GraphEdge(source=u, target=v, relation=", ".join(sorted(r)))
+                    for (u, v), r in sorted(merged.items())))
+
+
+def _countries(a: Audit) -> tuple[CountryView, ...]:
+    nodes = a.graph._node
+    return tuple(CountryView(code=str(nodes[n].get("code") or n.removeprefix("country:")),
+                             name=str(nodes[n].get("label") or n), eea=bool(nodes[n].get("eea")))
+                 for n in sorted(x for x, attrs in nodes.items() if attrs.get("kind") == "country"))
 
 
 def _laws(a: Audit) -> tuple[LawView, ...]:
@@ -342,7 +440,8 @@ def build_view(a: Audit) -> AuditView:
         tool_version=__version__, catalog_version=a.catalog.version(),
         evaluated_on=a.evaluated_on.isoformat(),
         policy=PolicyView(name=a.policy.name, home=a.policy.home, rules=tuple(
-            RuleView(id=r.id, type=r.type, severity=r.severity, description=r.description, remedy=r.remedy)
+            RuleView(id=r.id, type=r.type, severity=r.severity, description=r.description, remedy=r.remedy,
+                     scoped=not r.scope.empty)
             for r in a.policy.rules)),
         summary=SummaryView(
             resources=sum(1 for h in holders if h.kind == "resource"),
@@ -361,7 +460,8 @@ def build_view(a: Audit) -> AuditView:
                            level=x.level.value, field=x.field)
                    for x in sorted(a.estate.gaps, key=lambda x: x.key)),
         scopes=tuple(ScopeView(scope=s.scope, provider=s.provider, status=str(s.status), resources=s.resources,
-                               gaps=len(s.gaps), reasons=s.reasons) for s in a.scopes))
+                               gaps=len(s.gaps), reasons=s.reasons) for s in a.scopes),
+        countries=_countries(a), graph=_graph(a))
 
 
 # ---------------------------------------------------------------- the JSON form

@@ -245,7 +245,7 @@ class _Collect(HTMLParser):
 
 
 _HTML_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "h4", "p", "nav",
-              "a", "div", "svg", "text", "line", "g", "circle", "rect", "table", "thead",
+              "a", "div", "svg", "text", "line", "path", "g", "circle", "rect", "table", "thead",
               "tbody", "tr", "th", "td", "code", "br", "span", "ol", "ul", "li", "em", "strong",
               "small"}
 

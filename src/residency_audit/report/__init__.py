@@ -1,15 +1,23 @@
 """Reports of an audit: JSON (versioned schema), Markdown, HTML, CSV, SARIF, JUnit XML and OCSF
 (Compliance Findings), byte-identical for the same estate.
 
-Each writer is a pure function ``render_<format>(audit) -> str``; :func:`render` picks one by name.
+Each writer is a pure function ``render_<format>(audit_or_view) -> str`` that reads the audit's
+typed view (:class:`~residency_audit.view.AuditView`; given an :class:`~residency_audit.pipeline.Audit`
+it builds the view first). :func:`render` picks one by name; build the view once
+(:func:`~residency_audit.view.build_view`) and pass it when writing several formats.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from residency_audit.pipeline import Audit
+from residency_audit.view import AuditView
+
+if TYPE_CHECKING:
+    from residency_audit.report.sarif import EstateText
 
 __all__ = ["FORMATS", "render"]
 
@@ -27,9 +35,9 @@ _WRITERS = {
 """Format name → (module in this package, writer function); imported only when used."""
 
 
-def _lazy(module: str, function: str) -> Callable[[Audit], str]:
-    def write(a: Audit) -> str:
-        writer: Callable[[Audit], str] = getattr(
+def _lazy(module: str, function: str) -> Callable[[Audit | AuditView], str]:
+    def write(a: Audit | AuditView) -> str:
+        writer: Callable[[Audit | AuditView], str] = getattr(
             import_module(f"residency_audit.report.{module}"), function)
         return writer(a)
 
@@ -37,13 +45,26 @@ def _lazy(module: str, function: str) -> Callable[[Audit], str]:
     return write
 
 
-FORMATS: dict[str, Callable[[Audit], str]] = {
+FORMATS: dict[str, Callable[[Audit | AuditView], str]] = {
     name: _lazy(module, function) for name, (module, function) in _WRITERS.items()}
 
 
-def render(audit: Audit, fmt: str) -> str:
-    """The report of ``audit`` in format ``fmt`` (one of :data:`FORMATS`)."""
-    writer = FORMATS.get(fmt)
-    if writer is None:
+def render(audit: Audit | AuditView, fmt: str, *, fail_on: str | None = None,
+           estates: Sequence[EstateText] = ()) -> str:
+    """The report of ``audit`` (or its view) in format ``fmt`` (one of :data:`FORMATS`).
+
+    ``fail_on`` (a severity or ``"none"``) is the JUnit failure threshold (the CLI's
+    ``--fail-on``; default: every active finding fails); ``estates`` are the estate files the
+    audit read, for SARIF's physical locations of what an API showed.
+    """
+    if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(sorted(FORMATS))}")
-    return writer(audit)
+    if fmt == "junit" and fail_on is not None:
+        from residency_audit.report.junit import render_junit
+
+        return render_junit(audit, fail_on=fail_on)
+    if fmt == "sarif" and estates:
+        from residency_audit.report.sarif import render_sarif
+
+        return render_sarif(audit, estates=estates)
+    return FORMATS[fmt](audit)

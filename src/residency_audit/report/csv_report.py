@@ -23,7 +23,8 @@ from typing import Any
 
 from residency_audit.model import Severity
 from residency_audit.pipeline import Audit
-from residency_audit.report.json_report import report_dict
+from residency_audit.report.json_report import as_view
+from residency_audit.view import AuditView, FindingView
 
 __all__ = ["FINDING_COLUMNS", "PLACEMENT_COLUMNS", "render_csv", "render_csv_placements"]
 
@@ -62,34 +63,40 @@ def _severity_rank(name: str) -> int:
     return Severity(name).rank
 
 
-def render_csv(a: Audit) -> str:
+def _finding_row(f: FindingView) -> dict[str, Any]:
+    return {"severity": str(f.severity), "rule": f.rule, "node": f.node, "label": f.label, "laws": f.laws,
+            "route": f.route, "title": f.title, "message": f.message, "data": f.data,
+            "holder_count": len(f.holders), "holders": f.holders, "locations": f.locations,
+            "countries": f.countries, "path": " → ".join(step.node for step in f.path),
+            "path_evidence": f.path_evidence, "mitigations": f.mitigations, "excepted": bool(f.exception),
+            "exception": f.exception, "remedy": f.remedy, "id": f.id}
+
+
+def render_csv(a: Audit | AuditView) -> str:
     """Every finding (active and excepted), most severe first, then by rule, node and law."""
-    r = report_dict(a)
-    rows = []
-    for f in r["findings"]:
-        rows.append({**f, "path": " → ".join(step["node"] for step in f["path"]),
-                     "excepted": bool(f["exception"])})
+    rows = [_finding_row(f) for f in as_view(a).findings]
     rows.sort(key=lambda f: (-_severity_rank(f["severity"]), f["rule"], f["node"], f["id"]))
     return _write(FINDING_COLUMNS, rows)
 
 
-def render_csv_placements(a: Audit) -> str:
+def render_csv_placements(a: Audit | AuditView) -> str:
     """One row per copy: holder, place, role, countries, operator, data, and the laws that reach it."""
-    r = report_dict(a)
-    g = a.graph
+    v = as_view(a)
+    eea = {c.code: c.eea for c in v.countries}
     data_of: dict[str, list[str]] = {}
-    for d in r["data"]:
-        for h in d["copies"]:
-            data_of.setdefault(h, []).append(d["node"])
+    for d in v.data:
+        for node in d.holders:
+            data_of.setdefault(node, []).append(d.node)
     rows = []
-    for h in r["holders"]:
-        for p in h["placements"] or [{"location": "", "role": "", "countries": [], "known": False}]:
-            eea = bool(p["countries"]) and all(
-                bool(g.nodes.get(f"country:{c}", {}).get("eea")) for c in p["countries"])
-            rows.append({"holder": h["node"], "label": h["label"], "kind": h["kind"],
-                         "provider": h["provider"], "service": h["service"], "location": p["location"],
-                         "role": p["role"], "countries": p["countries"], "known": p["known"], "eea": eea,
-                         "operators": h["operators"], "data": sorted(data_of.get(h["node"], [])),
-                         "reached_by": h["reached_by"], "seen": h["seen"]})
+    for h in v.holders:
+        base = {"holder": h.node, "label": h.label, "kind": h.kind, "provider": h.provider,
+                "service": h.service, "operators": h.operators, "data": sorted(data_of.get(h.node, [])),
+                "reached_by": h.reached_by, "seen": h.seen}
+        if not h.placements:
+            rows.append({**base, "location": "", "role": "", "countries": (), "known": False, "eea": False})
+        for p in h.placements:
+            rows.append({**base, "location": p.location, "role": p.role, "countries": p.countries,
+                         "known": p.known,
+                         "eea": bool(p.countries) and all(eea.get(c, False) for c in p.countries)})
     rows.sort(key=lambda x: (x["holder"], x["location"], x["role"]))
     return _write(PLACEMENT_COLUMNS, rows)

@@ -6,12 +6,20 @@ out here, and there is no link to anything outside the page. Every text that com
 an inventory, a catalog or a policy is escaped, and its control and bidi characters are shown
 as escapes.
 
+Everything is read from the audit's typed view (:class:`~residency_audit.view.AuditView`),
+including the picture: the view carries the nodes and links that the picture draws
+(:class:`~residency_audit.view.GraphView`), so a view alone makes the whole report.
+
 The graph picture puts the nodes in columns — data, holders, locations, operating entities,
 their parents (one column per level of control), countries, laws — and orders each column by
 the mean row of its neighbours in the columns before it (ties by node id), so the same audit
 gives the same picture, byte for byte. The nodes and links of the witness paths of active
 findings are drawn highlighted (class ``hl``); nodes with an active finding are ringed
-(class ``flag``).
+(class ``flag``). Links are drawn first, as curves, and every label has a halo the colour of the
+background, so no link crosses a label; a label cut short shows in full on hover (SVG
+``<title>``). The picture has its own size and a ``viewBox``, and shrinks to the width of its
+box (``max-width: 100%``), never growing past its own size; a wide one keeps a minimum width
+and scrolls on a narrow screen, and prints on a landscape page of its own, scaled to fit.
 """
 
 from __future__ import annotations
@@ -19,29 +27,34 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
-from typing import Any
+from itertools import pairwise
 
 from residency_audit.model import Severity
 from residency_audit.pipeline import Audit
-from residency_audit.report.copies import CountryCopies, copies_by_country
-from residency_audit.report.json_report import report_dict
+from residency_audit.report.copies import CountryCopies, copies_by_country, copies_text
+from residency_audit.report.json_report import as_view
 from residency_audit.textsafe import visible
+from residency_audit.view import AuditView, DataView, FindingView
 
-__all__ = ["GraphLayout", "graph_layout", "render_html"]
+__all__ = ["GraphLayout", "graph_layout", "render_html", "witness"]
 
 MAX_PICTURE_NODES = 300
-_COL_W = 210
-_ROW_H = 36
-_TOP = 40
-_LEFT = 70
-_LABEL_CHARS = 28
+COL_W = 180
+ROW_H = 38
+TOP = 40
+LEFT = 96
+LABEL_CHARS = 24
+WIDE = 1000
+"""A picture wider than this (in its own pixels) keeps a minimum width and scrolls on a narrow screen."""
 
 _CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1200px;
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1360px;
 padding:1em 2em;color:#1b1b1b;line-height:1.45}
 h1{font-size:1.5em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+p,ol,ul{max-width:60em}
 table{border-collapse:collapse;margin:.5em 0;font-size:.92em}
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
 th{background:#f3f3f3}code{font-size:.9em;word-break:break-all}
@@ -55,16 +68,24 @@ th{background:#f3f3f3}code{font-size:.9em;word-break:break-all}
 .evidence{color:#555;font-size:.85em;word-break:break-word}
 .muted{color:#666}.ok{color:#1e8449}
 .figure{overflow-x:auto;border:1px solid #ddd;padding:.5em;background:#fcfcfc}
-svg text{font-family:system-ui,sans-serif;font-size:11px;fill:#222}
-svg .col{font-weight:700;font-size:12px;fill:#444}
-svg .edge{stroke:#b5b5b5;stroke-width:1}
+svg.graph,svg.countries{display:block;max-width:100%;height:auto}
+svg.graph.wide{min-width:1000px}
+svg text{font-family:system-ui,sans-serif;font-size:12px;fill:#222}
+svg .lbl{paint-order:stroke;stroke:#fcfcfc;stroke-width:4px;stroke-linejoin:round}
+svg .col{font-weight:700;font-size:13px;fill:#444}
+svg .edge{fill:none;stroke:#b5b5b5;stroke-width:1}
 svg .edge.hl{stroke:#c0392b;stroke-width:2.5}
 svg .node{stroke:#fff;stroke-width:1.5}
 svg .k-data{fill:#8e44ad}svg .k-resource,svg .k-subprocessor{fill:#2e86c1}
 svg .k-location{fill:#17a589}svg .k-entity{fill:#d68910}svg .k-country{fill:#566573}
 svg .k-law{fill:#7b1020}svg .node.hl{stroke:#c0392b;stroke-width:3}
 svg .ring{fill:none;stroke:#c0392b;stroke-width:1.5;stroke-dasharray:3 2}
-svg .bar.eea{fill:#1e8449}svg .bar.noneea{fill:#c0392b}svg .bar.unknown{fill:#7f8c8d}
+svg .bar.reached{fill:#c0392b}svg .bar.clear{fill:#1e8449}svg text.unknown{font-style:italic;fill:#555}
+@page graph{size:A4 landscape;margin:1cm}
+@media print{body{max-width:none;padding:0}.figure{overflow:visible;border:0;padding:0}
+.graphpage{page:graph;break-before:page;break-after:page}
+svg.graph,svg.graph.wide{min-width:0;max-height:17cm}
+.finding,tr,svg{break-inside:avoid}nav{display:none}}
 """.strip()
 
 
@@ -74,7 +95,7 @@ def _e(text: object) -> str:
     return escape(visible(text), quote=True)
 
 
-def _short(text: str, n: int = _LABEL_CHARS) -> str:
+def _short(text: str, n: int = LABEL_CHARS) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
@@ -86,7 +107,8 @@ def _sev(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class GraphLayout:
-    """Where each node of the picture goes: ``columns`` of node ids, ``pos`` in pixels."""
+    """Where each node of the picture goes: ``columns`` of node ids, ``pos`` in pixels (``y`` down),
+    ``kinds`` and ``labels`` of the nodes, ``edges`` as (source, target, relations)."""
 
     columns: tuple[tuple[str, tuple[str, ...]], ...]
     pos: dict[str, tuple[int, int]]
@@ -94,21 +116,25 @@ class GraphLayout:
     width: int
     height: int
     omitted: int
+    kinds: Mapping[str, str]
+    labels: Mapping[str, str]
 
 
-def _witness(a: Audit) -> tuple[set[str], set[frozenset[str]]]:
+def witness(v: AuditView) -> tuple[set[str], set[frozenset[str]]]:
+    """The nodes and links (unordered pairs) of the witness paths of the active findings."""
     nodes: set[str] = set()
     links: set[frozenset[str]] = set()
-    for f in a.active_findings:
-        nodes.update(f.path)
-        links.update(frozenset(p) for p in zip(f.path, f.path[1:], strict=False))
+    for f in v.active_findings:
+        path = [s.node for s in f.path]
+        nodes.update(path)
+        links.update(frozenset(p) for p in pairwise(path))
     return nodes, links
 
 
-def _entity_depths(g: Any, entities: set[str], holders: set[str]) -> dict[str, int]:
+def _entity_depths(out: Mapping[str, list[tuple[str, str]]], entities: set[str],
+                   holders: set[str]) -> dict[str, int]:
     depth: dict[str, int] = {}
-    frontier = sorted({v for h in holders for _, v, rel in g.out_edges(h, data="relation")
-                       if rel == "operated_by" and v in entities})
+    frontier = sorted({t for h in holders for t, rel in out.get(h, ()) if "operated_by" in rel and t in entities})
     level = 0
     while frontier:
         nxt: list[str] = []
@@ -116,8 +142,7 @@ def _entity_depths(g: Any, entities: set[str], holders: set[str]) -> dict[str, i
             if e in depth:
                 continue
             depth[e] = level
-            nxt.extend(v for _, v, rel in g.out_edges(e, data="relation")
-                       if rel == "controlled_by" and v in entities)
+            nxt.extend(t for t, rel in out.get(e, ()) if "controlled_by" in rel and t in entities)
         frontier = sorted(set(nxt) - set(depth))
         level += 1
     for e in sorted(entities - set(depth)):
@@ -125,35 +150,44 @@ def _entity_depths(g: Any, entities: set[str], holders: set[str]) -> dict[str, i
     return depth
 
 
-def graph_layout(a: Audit, *, max_nodes: int = MAX_PICTURE_NODES) -> GraphLayout:
+def _kept(v: AuditView, kinds: Mapping[str, str], path_nodes: set[str], max_nodes: int) -> tuple[set[str], int]:
+    reaching = {law.node for law in v.laws if law.reaches_data}
+    keep = {n for n, k in kinds.items() if k != "law" or n in reaching or n in path_nodes}
+    connected = {x for e in v.graph.edges if e.source in keep and e.target in keep for x in (e.source, e.target)}
+    keep = {n for n in keep if n in connected or kinds[n] != "country"}
+    if len(keep) <= max_nodes:
+        return keep, 0
+    flagged = {f.node for f in v.active_findings}
+    small = {n for n in keep if kinds[n] == "data"} | (path_nodes & keep)
+    room = max(0, max_nodes - len(small))
+    small |= set(sorted((flagged & keep) - small)[:room])
+    return small, len(keep) - len(small)
+
+
+def graph_layout(a: Audit | AuditView, *, max_nodes: int = MAX_PICTURE_NODES) -> GraphLayout:
     """A deterministic layered layout of the data-flow graph of ``a``.
 
     Laws that reach no data are left out, and so are countries left with no link. When more than
     ``max_nodes`` remain, only the data and the nodes of witness paths are kept, then nodes with
     findings (by id) while there is room; ``omitted`` says how many were dropped.
     """
-    g = a.graph
-    path_nodes, _ = _witness(a)
-    flagged = {f.node for f in a.active_findings}
-    keep = set()
-    for n, kind in g.nodes(data="kind"):
-        if kind == "law" and not (a.reach.get(n) and a.reach[n].data) and n not in path_nodes:
-            continue
-        if kind in ("data", "resource", "subprocessor", "location", "entity", "law", "country"):
-            keep.add(n)
-    connected = {x for u, v in g.edges() if u in keep and v in keep for x in (u, v)}
-    keep = {n for n in keep if n in connected or g.nodes[n].get("kind") != "country"}
-    omitted = 0
-    if len(keep) > max_nodes:
-        small = {n for n in keep if g.nodes[n].get("kind") == "data"} | (path_nodes & keep)
-        room = max(0, max_nodes - len(small))
-        small |= set(sorted((flagged & keep) - small)[:room])
-        omitted = len(keep) - len(small)
-        keep = small
-    kinds = {n: str(g.nodes[n].get("kind")) for n in keep}
+    v = as_view(a)
+    all_kinds = {n.node: n.kind for n in v.graph.nodes}
+    path_nodes, _ = witness(v)
+    keep, omitted = _kept(v, all_kinds, path_nodes, max_nodes)
+    kinds = {n: all_kinds[n] for n in keep}
+    labels = {n.node: n.label for n in v.graph.nodes if n.node in keep}
+    edges = tuple((e.source, e.target, e.relation) for e in v.graph.edges
+                  if e.source in keep and e.target in keep)
+    out: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    neighbours: dict[str, set[str]] = defaultdict(set)
+    for u, t, rel in edges:
+        out[u].append((t, rel))
+        neighbours[u].add(t)
+        neighbours[t].add(u)
     holders = {n for n, k in kinds.items() if k in ("resource", "subprocessor")}
     entities = {n for n, k in kinds.items() if k == "entity"}
-    depth = _entity_depths(g, entities, holders)
+    depth = _entity_depths(out, entities, holders)
     levels = max(depth.values(), default=0) + 1
     names = ["Data", "Holders", "Locations", "Operators"] + ["Parents"] * (levels - 1) + ["Countries", "Laws"]
 
@@ -169,70 +203,75 @@ def graph_layout(a: Audit, *, max_nodes: int = MAX_PICTURE_NODES) -> GraphLayout
     cols: dict[int, list[str]] = defaultdict(list)
     for n in sorted(keep):
         cols[column(n)].append(n)
-    neighbours: dict[str, set[str]] = defaultdict(set)
-    edge_set: set[tuple[str, str, str]] = set()
-    for u, v, rel in g.edges(data="relation"):
-        if u in keep and v in keep and u != v:
-            neighbours[u].add(v)
-            neighbours[v].add(u)
-            edge_set.add((u, v, str(rel)))
     row: dict[str, int] = {}
     ordered: list[tuple[str, tuple[str, ...]]] = []
     for c in range(len(names)):
-        column_nodes = cols.get(c, [])
-
         def key(n: str) -> tuple[int, float, str]:
             placed = sorted(row[m] for m in neighbours[n] if m in row)
             return (0, sum(placed) / len(placed), n) if placed else (1, 0.0, n)
 
-        members = tuple(sorted(column_nodes, key=key))
+        members = tuple(sorted(cols.get(c, []), key=key))
         for i, n in enumerate(members):
             row[n] = i
         ordered.append((names[c], members))
     tallest = max((len(m) for _, m in ordered), default=0)
     pos: dict[str, tuple[int, int]] = {}
     for c, (_, members) in enumerate(ordered):
-        offset = (tallest - len(members)) * _ROW_H // 2
+        offset = (tallest - len(members)) * ROW_H // 2
         for i, n in enumerate(members):
-            pos[n] = (_LEFT + 40 + c * _COL_W, _TOP + 20 + offset + i * _ROW_H)
-    merged: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for u, v, rel in edge_set:
-        merged[(u, v)].add(rel)
-    edges = tuple(sorted((u, v, ", ".join(sorted(r))) for (u, v), r in merged.items()))
-    width = _LEFT * 2 + len(ordered) * _COL_W
-    height = _TOP + 40 + max(tallest, 1) * _ROW_H
+            pos[n] = (LEFT + c * COL_W, TOP + 24 + offset + i * ROW_H)
+    width = LEFT * 2 + (len(ordered) - 1) * COL_W
+    height = TOP + 40 + max(tallest, 1) * ROW_H
     return GraphLayout(columns=tuple(ordered), pos=pos, edges=edges, width=width, height=height,
-                       omitted=omitted)
+                       omitted=omitted, kinds=kinds, labels=labels)
 
 
-def _graph_svg(a: Audit) -> str:
-    g = a.graph
-    lay = graph_layout(a)
-    path_nodes, path_links = _witness(a)
-    flagged = {f.node for f in a.active_findings}
-    out = [f'<svg class="graph" width="{lay.width}" height="{lay.height}" '
-           f'viewBox="0 0 {lay.width} {lay.height}" role="img" '
+def edge_path(p: tuple[int, int], q: tuple[int, int]) -> str:
+    """The SVG path of a link: an S-curve between columns, an arc beside the column within one.
+
+    >>> edge_path((0, 0), (100, 40))
+    'M0 0 C50 0 50 40 100 40'
+    >>> edge_path((10, 0), (10, 76))
+    'M10 0 Q-28 38 10 76'
+    """
+    (x1, y1), (x2, y2) = p, q
+    if x1 == x2:
+        bulge = max(24, abs(y2 - y1) // 2)
+        return f"M{x1} {y1} Q{x1 - bulge} {(y1 + y2) // 2} {x2} {y2}"
+    mid = (x1 + x2) // 2
+    return f"M{x1} {y1} C{mid} {y1} {mid} {y2} {x2} {y2}"
+
+
+def _graph_svg(v: AuditView) -> str:
+    lay = graph_layout(v)
+    path_nodes, path_links = witness(v)
+    flagged = {f.node for f in v.active_findings}
+    wide = " wide" if lay.width > WIDE else ""
+    out = [f'<svg class="graph{wide}" width="{lay.width}" height="{lay.height}" '
+           f'viewBox="0 0 {lay.width} {lay.height}" '
+           'preserveAspectRatio="xMidYMin meet" role="img" '
            'aria-label="Data-flow graph with the witness paths of the findings highlighted">']
     for c, (name, members) in enumerate(lay.columns):
         if members:
-            out.append(f'<text class="col" x="{_LEFT + 40 + c * _COL_W}" y="{_TOP - 12}" '
+            out.append(f'<text class="col" x="{LEFT + c * COL_W}" y="{TOP - 14}" '
                        f'text-anchor="middle">{_e(name)}</text>')
-    for u, v, rel in lay.edges:
-        (x1, y1), (x2, y2) = lay.pos[u], lay.pos[v]
-        hl = frozenset((u, v)) in path_links
-        out.append(f'<line class="edge{" hl" if hl else ""}" x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}">'
-                   f'<title>{_e(u)} —{_e(rel)}→ {_e(v)}</title></line>')
+    # links first, then nodes and their haloed labels on top: no link crosses a label
+    ordered_edges = sorted(lay.edges, key=lambda e: (frozenset((e[0], e[1])) in path_links, e))
+    for u, t, rel in ordered_edges:
+        hl = frozenset((u, t)) in path_links
+        out.append(f'<path class="edge{" hl" if hl else ""}" d="{edge_path(lay.pos[u], lay.pos[t])}">'
+                   f'<title>{_e(lay.labels[u])} —{_e(rel)}→ {_e(lay.labels[t])}</title></path>')
     for _, members in lay.columns:
         for n in members:
             x, y = lay.pos[n]
-            kind = str(g.nodes[n].get("kind"))
-            label = str(g.nodes[n].get("label") or n)
+            kind = lay.kinds[n]
+            label = lay.labels[n]
             cls = f"node k-{_e(kind)}" + (" hl" if n in path_nodes else "")
             out.append(f'<g><title>{_e(label)} [{_e(n)}]</title>'
                        f'<circle class="{cls}" cx="{x}" cy="{y}" r="7"></circle>'
                        + (f'<circle class="ring flag" cx="{x}" cy="{y}" r="11"></circle>'
                           if n in flagged else "")
-                       + f'<text x="{x}" y="{y - 12}" text-anchor="middle">{_e(_short(label))}</text></g>')
+                       + f'<text class="lbl" x="{x}" y="{y - 13}" text-anchor="middle">{_e(_short(label))}</text></g>')
     out.append("</svg>")
     note = (f'<p class="muted">{lay.omitted} nodes not on a witness path are left out of the picture '
             "to keep it legible; the tables below list everything.</p>") if lay.omitted else ""
@@ -244,18 +283,39 @@ def _country_svg(rows: list[CountryCopies]) -> str:
         return '<p class="muted">No copy has a known place.</p>'
     top = max(r.copies for r in rows)
     bar_w = 420
-    height = 20 + 24 * len(rows)
-    out = [f'<svg class="countries" width="{bar_w + 260}" height="{height}" '
-           f'viewBox="0 0 {bar_w + 260} {height}" role="img" aria-label="Copies by country">']
+    name_w = 230
+    width = name_w + bar_w + 200
+    height = 44 + 26 * len(rows)
+    out = [f'<svg class="countries" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+           'preserveAspectRatio="xMinYMin meet" role="img" '
+           'aria-label="Copies by country, split into those a foreign law reaches and those it does not">']
+    legend = (("reached", "reached by a foreign law"), ("clear", "not reached by a foreign law"))
+    x = name_w
+    for cls, text in legend:
+        out.append(f'<rect class="bar {cls}" x="{x}" y="6" width="12" height="12"></rect>'
+                   f'<text x="{x + 17}" y="16">{_e(text)}</text>')
+        x += 24 + 7 * len(text)
     for i, r in enumerate(rows):
-        y = 10 + i * 24
-        w = max(2, round(bar_w * r.copies / top))
-        cls = "unknown" if not r.country else "eea" if r.eea else "noneea"
+        y = 32 + i * 26
         name = f"{r.country} {r.name}" if r.country else "unknown place"
-        out.append(f'<text x="150" y="{y + 13}" text-anchor="end">{_e(_short(name, 24))}</text>'
-                   f'<rect class="bar {cls}" x="160" y="{y}" width="{w}" height="16"><title>'
-                   f'{_e(name)}: {r.copies} copies</title></rect>'
-                   f'<text x="{166 + w}" y="{y + 13}">{r.copies}</text>')
+        eea = "" if not r.country else " · EEA" if r.eea else " · outside EEA"
+        out.append(f'<text class="{"unknown" if not r.country else "place"}" x="{name_w - 10}" y="{y + 13}" '
+                   'text-anchor="end">'
+                   f'<title>{_e(name + eea)}</title>{_e(_short(name + eea, 34))}</text>')
+        reached_w = round(bar_w * r.reached / top)
+        clear_w = round(bar_w * (r.copies - r.reached) / top)
+        laws = ", ".join(law.removeprefix("law:") for law in r.laws)
+        if r.reached:
+            out.append(f'<rect class="bar reached" x="{name_w}" y="{y}" width="{max(2, reached_w)}" '
+                       f'height="18"><title>{_e(name)}: {r.reached} of {r.copies} copies reached by '
+                       f'{_e(laws)}</title></rect>')
+        if r.copies - r.reached:
+            out.append(f'<rect class="bar clear" x="{name_w + reached_w}" y="{y}" '
+                       f'width="{max(2, clear_w)}" height="18"><title>{_e(name)}: '
+                       f'{r.copies - r.reached} of {r.copies} copies not reached by a foreign law'
+                       "</title></rect>")
+        tail = f"{r.copies} ({r.reached} reached)" if r.reached else str(r.copies)
+        out.append(f'<text x="{name_w + 8 + max(2, reached_w + clear_w)}" y="{y + 13}">{_e(tail)}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -269,43 +329,44 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _finding(f: dict[str, Any], i: int) -> str:
-    cls = f"finding s-{_e(f['severity'])}" + (" excepted" if f["exception"] else "")
+def _finding(f: FindingView, i: int) -> str:
+    sev = str(f.severity)
+    cls = f"finding s-{_e(sev)}" + (" excepted" if f.exception else "")
     parts = [f'<div class="{cls}" id="finding-{i}">',
-             f"<h4>{_sev(f['severity'])} {_e(f['title'])} — {_e(f['label'])}</h4>",
-             f"<p>Rule <code>{_e(f['rule'])}</code>; node <code>{_e(f['node'])}</code>"
-             + (f"; laws <code>{_e(', '.join(f['laws']))}</code>" if f["laws"] else "") + "</p>"]
-    if f["exception"]:
-        parts.append(f"<p><strong>Excepted:</strong> {_e(f['exception'])}</p>")
-    parts.append(f"<p>{_e(f['message'])}</p>")
-    if f["data"]:
-        parts.append("<p>Data: " + ", ".join(f"<code>{_e(d)}</code>" for d in f["data"]) + "</p>")
-    if f["path"]:
+             f"<h4>{_sev(sev)} {_e(f.title)} — {_e(f.label)}</h4>",
+             f"<p>Rule <code>{_e(f.rule)}</code>; node <code>{_e(f.node)}</code>"
+             + (f"; laws <code>{_e(', '.join(f.laws))}</code>" if f.laws else "") + "</p>"]
+    if f.exception:
+        parts.append(f"<p><strong>Excepted:</strong> {_e(f.exception)}</p>")
+    parts.append(f"<p>{_e(f.message)}</p>")
+    if f.data:
+        parts.append("<p>Data: " + ", ".join(f"<code>{_e(d)}</code>" for d in f.data) + "</p>")
+    if f.path:
         steps = []
-        for j, step in enumerate(f["path"]):
-            ev = (f'<div class="evidence">evidence: {_e(f["path_evidence"][j])}</div>'
-                  if j < len(f["path_evidence"]) else "")
-            steps.append(f"<li>{_e(step['label'])} <code>{_e(step['node'])}</code>{ev}</li>")
+        for j, step in enumerate(f.path):
+            ev = (f'<div class="evidence">evidence: {_e(f.path_evidence[j])}</div>'
+                  if j < len(f.path_evidence) else "")
+            steps.append(f"<li>{_e(step.label)} <code>{_e(step.node)}</code>{ev}</li>")
         parts.append("<p>Witness path:</p><ol>" + "".join(steps) + "</ol>")
-    elif f["path_evidence"]:
+    elif f.path_evidence:
         parts.append('<p>Evidence:</p><ul>' + "".join(
-            f'<li class="evidence">{_e(x)}</li>' for x in f["path_evidence"]) + "</ul>")
-    for m in f["mitigations"]:
+            f'<li class="evidence">{_e(x)}</li>' for x in f.path_evidence) + "</ul>")
+    for m in f.mitigations:
         parts.append(f"<p>Mitigation: {_e(m)}</p>")
-    parts.append(f"<p><em>Remedy:</em> {_e(f['remedy'])}</p></div>")
+    parts.append(f"<p><em>Remedy:</em> {_e(f.remedy)}</p></div>")
     return "".join(parts)
 
 
-def _findings_section(r: dict[str, Any]) -> str:
+def _findings_section(v: AuditView) -> str:
     out = ["<h2 id=\"findings\">Findings</h2>"]
-    if not r["findings"]:
+    if not v.findings:
         out.append('<p class="ok">No findings.</p>')
     i = 0
     for sev in reversed(list(Severity)):
-        group = [f for f in r["findings"] if f["severity"] == str(sev)]
+        group = [f for f in v.findings if f.severity == sev]
         if not group:
             continue
-        active = sum(1 for f in group if not f["exception"])
+        active = sum(1 for f in group if f.active)
         out.append(f"<h3>{_sev(str(sev))} {len(group)} ({active} active)</h3>")
         for f in group:
             i += 1
@@ -313,68 +374,77 @@ def _findings_section(r: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def _summary(r: dict[str, Any]) -> str:
-    s = r["summary"]
-    counts = _table([_sev(k) for k in s["findings"]], [[str(v) for v in s["findings"].values()]])
-    rows = [["Resources", str(s["resources"])], ["Subprocessors", str(s["subprocessors"])],
-            ["Data categories", str(s["data_categories"])],
-            ["Countries holding copies", _e(", ".join(s["countries"]) or "none known")],
-            ["Excepted findings", str(s["excepted"])], ["Coverage gaps", str(s["gaps"])],
-            ["Sources", _e(", ".join(s["sources"]) or "none")]]
+def _summary(v: AuditView) -> str:
+    s = v.summary
+    counts = _table([_sev(k) for k in s.findings], [[str(n) for n in s.findings.values()]])
+    rows = [["Resources", str(s.resources)], ["Subprocessors", str(s.subprocessors)],
+            ["Data categories", str(s.data_categories)],
+            ["Countries holding copies", _e(", ".join(s.countries) or "none known")],
+            ["Excepted findings", str(s.excepted)], ["Coverage gaps", str(s.gaps)],
+            ["Sources", _e(", ".join(s.sources) or "none")]]
     return ('<h2 id="summary">Summary</h2>' + "<p>Active findings by severity:</p>" + counts
             + _table(["", ""], rows))
 
 
-def _data_section(r: dict[str, Any]) -> str:
-    rows = [[f"{_e(d['label'])}<br><code>{_e(d['node'])}</code>", _e(d["classification"]),
-             str(len(d["copies"])), _e(", ".join(d["countries"]) or "—"),
-             _e(", ".join(x.removeprefix("law:") for x in d["reached_by"]) or "none")] for d in r["data"]]
+def _data_row(d: DataView) -> list[str]:
+    return [f"{_e(d.label)}<br><code>{_e(d.node)}</code>", _e(d.classification), _e(copies_text(d)),
+            _e(", ".join(d.countries) or "—"),
+            _e(", ".join(x.removeprefix("law:") for x in d.reached_by) or "none")]
+
+
+def _data_section(v: AuditView) -> str:
     return ('<h2 id="data">Data categories</h2>'
-            + _table(["Data", "Classification", "Copies", "Countries", "Reached by"], rows))
+            '<p class="muted">Copies count placements, as the chart does: a holder with a primary '
+            "and a secondary place holds two copies.</p>"
+            + _table(["Data", "Classification", "Copies", "Countries", "Reached by"],
+                     [_data_row(d) for d in v.data]))
 
 
-def _countries_section(a: Audit) -> str:
-    rows = copies_by_country(a)
-    table = _table(["Country", "EEA", "Copies", "Roles", "Holders"], [
+def _countries_section(v: AuditView) -> str:
+    rows = copies_by_country(v)
+    table = _table(["Country", "EEA", "Copies", "Reached by a foreign law", "Roles", "Holders"], [
         [_e(f"{c.country} {c.name}" if c.country else "unknown place"),
          "—" if not c.country else "yes" if c.eea else "no", str(c.copies),
+         _e(f"{c.reached}: " + ", ".join(law.removeprefix("law:") for law in c.laws) if c.reached else "0"),
          _e(", ".join(f"{role} {n}" for role, n in c.roles)),
          "<br>".join(f"<code>{_e(h)}</code>" for h in c.holders)] for c in rows])
     return ('<h2 id="countries">Where the copies are</h2>'
-            '<p class="muted">One copy is one placement of one holder; green bars are EU/EEA '
-            "countries, red bars are not, grey is an unknown place.</p>"
+            '<p class="muted">One copy is one placement of one holder (a multi-country zone counts in '
+            "each of its countries). Red: copies whose holder a foreign law reaches (it can compel "
+            "the holder, wherever the copy is); green: copies no foreign law reaches. Copies whose "
+            "place is unknown have a row of their own, in italics.</p>"
             f'<div class="figure">{_country_svg(rows)}</div>' + table)
 
 
-def _mitigations_section(r: dict[str, Any]) -> str:
-    if not r["mitigations"]:
+def _mitigations_section(v: AuditView) -> str:
+    if not v.mitigations:
         return '<h2 id="mitigations">Mitigations</h2><p class="muted">None declared, or none stood in a law\'s way.</p>'
-    rows = [[_e(m["law"]), f"<code>{_e(m['source'])}</code> → <code>{_e(m['target'])}</code>",
-             _e(m["kind"]), _e(m["description"]), f'<span class="evidence">{_e(m["evidence"])}</span>']
-            for m in r["mitigations"]]
+    rows = [[_e(m.law), f"<code>{_e(m.source)}</code> → <code>{_e(m.target)}</code>",
+             _e(m.kind), _e(m.description), f'<span class="evidence">{_e(m.evidence)}</span>']
+            for m in v.mitigations]
     return ('<h2 id="mitigations">Mitigations</h2>'
             + _table(["Law", "Link", "Kind", "Description", "What it rests on"], rows))
 
 
-def _gaps_section(r: dict[str, Any]) -> str:
-    if not r["gaps"]:
+def _gaps_section(v: AuditView) -> str:
+    if not v.gaps:
         return '<h2 id="gaps">Coverage gaps</h2><p class="ok">None: every source answered.</p>'
-    rows = [[_e(x[k]) for k in ("provider", "scope", "region", "service", "operation", "error",
-                                 "resource", "message")] for x in r["gaps"]]
+    rows = [[_e(x) for x in (g.provider, g.scope, g.region, g.service, g.operation, g.error, g.resource,
+                             g.message)] for g in v.gaps]
     return ('<h2 id="gaps">Coverage gaps</h2><p>What could not be seen is not compliant: each gap '
             "is also a finding of the coverage rule.</p>"
             + _table(["Provider", "Scope", "Region", "Service", "Operation", "Error", "Resource",
                       "Message"], rows))
 
 
-def _laws_section(r: dict[str, Any]) -> str:
+def _laws_section(v: AuditView) -> str:
     rows = []
-    for law in r["laws"]:
-        scope = " + ".join(x for x, on in (("territorial", law["territorial"]),
-                                          ("extraterritorial", law["extraterritorial"])) if on)
-        rows.append([f"{_e(law['label'])}<br><span class=\"evidence\">{_e(law['citation'])}</span>",
-                     _e(law["country"]), _e(scope), "yes" if law["foreign"] else "no",
-                     str(len(law["reaches_data"]))])
+    for law in v.laws:
+        scope = " + ".join(x for x, on in (("territorial", law.territorial),
+                                          ("extraterritorial", law.extraterritorial)) if on)
+        rows.append([f"{_e(law.label)}<br><span class=\"evidence\">{_e(law.citation)}</span>",
+                     _e(law.country), _e(scope), "yes" if law.foreign else "no",
+                     str(len(law.reaches_data))])
     return ('<h2 id="laws">Laws considered</h2>'
             + _table(["Law", "Country", "Scope", "Foreign", "Data reached"], rows))
 
@@ -386,34 +456,35 @@ def _csp() -> str:
             "base-uri 'none'; form-action 'none'")
 
 
-def render_html(a: Audit) -> str:
+def render_html(a: Audit | AuditView) -> str:
     """The report of ``a`` as one self-contained HTML document ending in a newline."""
-    r = report_dict(a)
-    title = f"Residency audit — policy {r['policy']['name']} (home {r['policy']['home']})"
-    nav = " · ".join(f'<a href="#{k}">{v}</a>' for k, v in (
+    v = as_view(a)
+    title = f"Residency audit — policy {v.policy.name} (home {v.policy.home})"
+    nav = " · ".join(f'<a href="#{k}">{t}</a>' for k, t in (
         ("summary", "Summary"), ("countries", "Countries"), ("graph", "Graph"), ("findings", "Findings"),
         ("data", "Data"), ("mitigations", "Mitigations"), ("gaps", "Coverage gaps"), ("laws", "Laws")))
     body = [
         f"<h1>{_e(title)}</h1>",
-        f'<p class="muted">Evaluated on {_e(r["evaluated_on"])} with residency-audit '
-        f'{_e(r["tool"]["version"])}, catalog {_e(r["catalog_version"])}.</p>',
+        f'<p class="muted">Evaluated on {_e(v.evaluated_on)} with residency-audit '
+        f'{_e(v.tool_version)}, catalog {_e(v.catalog_version)}.</p>',
         f"<nav>{nav}</nav>",
-        _summary(r),
-        _countries_section(a),
-        '<h2 id="graph">Data-flow graph</h2>'
+        _summary(v),
+        _countries_section(v),
+        '<div class="graphpage"><h2 id="graph">Data-flow graph</h2>'
         '<p class="muted">Columns: data → holders → locations → operating entities → parents → '
-        "countries → laws. Red links and outlined nodes are the witness paths of active findings; "
-        "a dashed ring marks a node with a finding. Hover a node for its id.</p>"
-        f'<div class="figure">{_graph_svg(a)}</div>',
-        _findings_section(r),
-        _data_section(r),
-        _mitigations_section(r),
-        _gaps_section(r),
-        _laws_section(r),
+        "countries → laws (only laws that reach some data). Red links and outlined nodes are the "
+        "witness paths of active findings; a dashed ring marks a node with a finding. Hover a node "
+        "for its full name and id, a link for its relation.</p>"
+        f'<div class="figure">{_graph_svg(v)}</div></div>',
+        _findings_section(v),
+        _data_section(v),
+        _mitigations_section(v),
+        _gaps_section(v),
+        _laws_section(v),
     ]
     head = (f'<meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{_e(_csp())}">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<meta name="generator" content="residency-audit {_e(r["tool"]["version"])}">'
+            f'<meta name="generator" content="residency-audit {_e(v.tool_version)}">'
             f"<title>{_e(title)}</title><style>{_CSS}</style>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head>" + head + "</head><body>\n"
             + "\n".join(body) + "\n</body></html>\n")
