@@ -6,23 +6,33 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from residency_audit.demo import demo_estate
 from residency_audit.pipeline import audit
-from residency_audit.report.json_report import json_chunks, render_json
+from residency_audit.report.json_report import (
+    indented_json_chunks,
+    json_chunks,
+    render_json,
+    report_dict,
+)
 from residency_audit.safefile import write_text_chunks
+from residency_audit.textsafe import json_safe
 
 TODAY = dt.date(2026, 11, 24)
 
 
 def test_streamed_json_is_the_rendered_json() -> None:
     a = audit(demo_estate(), today=TODAY)
-    assert "".join(json_chunks(a)) == render_json(a)
+    expected = json.dumps(report_dict(a), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert "".join(json_chunks(a)) == render_json(a) == json_safe(expected)
 
 
 def test_chunked_write_is_atomic_when_the_chunks_fail(tmp_path: Path) -> None:
@@ -55,3 +65,22 @@ def test_audit_objects_are_frozen_while_it_lives() -> None:
     del a
     gc.collect()
     assert gc.get_freeze_count() == 0
+
+
+_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8)
+_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4)
+                       | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=20)
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(value=_values, chunk=st.integers(min_value=1, max_value=64))
+def test_indented_chunks_are_json_dumps(value: object, chunk: int) -> None:
+    expected = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert "".join(indented_json_chunks(value, chunk_chars=chunk)) == expected
+
+
+def test_indented_chunks_refuse_what_json_refuses() -> None:
+    with pytest.raises(TypeError):
+        "".join(indented_json_chunks({"a": [object()]}))
+    with pytest.raises(TypeError):
+        "".join(indented_json_chunks({"a": {1: "x"}}))
