@@ -15,8 +15,8 @@ their parents (one column per level of control), countries, laws — and orders 
 the mean row of its neighbours in the columns before it (ties by node id), so the same audit
 gives the same picture, byte for byte. The nodes and links of the witness paths of active
 findings are drawn highlighted (class ``hl``); nodes with an active finding are ringed
-(class ``flag``). Links are drawn first, as curves, and every label has a halo the colour of the
-background, so no link crosses a label; a label cut short shows in full on hover (SVG
+(class ``flag``). Links are drawn first, as curves, and every label sits on a padded box of the
+background colour, between the rows that links run along, so no link crosses a label; a label cut short shows in full on hover (SVG
 ``<title>``). The picture has its own size and a ``viewBox``, and shrinks to the width of its
 box (``max-width: 100%``), never growing past its own size; a wide one keeps a minimum width
 and scrolls on a narrow screen, and prints on a landscape page of its own, scaled to fit.
@@ -71,7 +71,8 @@ th{background:#f3f3f3}code{font-size:.9em;word-break:break-all}
 svg.graph,svg.countries{display:block;max-width:100%;height:auto}
 svg.graph.wide{min-width:1000px}
 svg text{font-family:system-ui,sans-serif;font-size:12px;fill:#222}
-svg .lbl{paint-order:stroke;stroke:#fcfcfc;stroke-width:4px;stroke-linejoin:round}
+svg .lbl{paint-order:stroke;stroke:#fcfcfc;stroke-width:3px;stroke-linejoin:round}
+svg .lblbox{fill:#fcfcfc;fill-opacity:.88}
 svg .col{font-weight:700;font-size:13px;fill:#444}
 svg .edge{fill:none;stroke:#b5b5b5;stroke-width:1}
 svg .edge.hl{stroke:#c0392b;stroke-width:2.5}
@@ -217,11 +218,11 @@ def graph_layout(a: Audit | AuditView, *, max_nodes: int = MAX_PICTURE_NODES) ->
     tallest = max((len(m) for _, m in ordered), default=0)
     pos: dict[str, tuple[int, int]] = {}
     for c, (_, members) in enumerate(ordered):
-        offset = (tallest - len(members)) * ROW_H // 2
+        offset = (tallest - len(members)) // 2 * ROW_H  # whole rows: labels sit between the rows of links
         for i, n in enumerate(members):
             pos[n] = (LEFT + c * COL_W, TOP + 24 + offset + i * ROW_H)
     width = LEFT * 2 + (len(ordered) - 1) * COL_W
-    height = TOP + 40 + max(tallest, 1) * ROW_H
+    height = TOP + 24 + max(tallest - 1, 0) * ROW_H + 24
     return GraphLayout(columns=tuple(ordered), pos=pos, edges=edges, width=width, height=height,
                        omitted=omitted, kinds=kinds, labels=labels)
 
@@ -271,11 +272,19 @@ def _graph_svg(v: AuditView) -> str:
                        f'<circle class="{cls}" cx="{x}" cy="{y}" r="7"></circle>'
                        + (f'<circle class="ring flag" cx="{x}" cy="{y}" r="11"></circle>'
                           if n in flagged else "")
-                       + f'<text class="lbl" x="{x}" y="{y - 13}" text-anchor="middle">{_e(_short(label))}</text></g>')
+                       + _label(x, y, _short(label)) + "</g>")
     out.append("</svg>")
     note = (f'<p class="muted">{lay.omitted} nodes not on a witness path are left out of the picture '
             "to keep it legible; the tables below list everything.</p>") if lay.omitted else ""
     return "".join(out) + note
+
+
+def _label(x: int, y: int, text: str) -> str:
+    """A node's label above it, on a padded box of the background colour that hides any link
+    behind it (the box's width is estimated from the text: 7 px a character at 12 px)."""
+    w = 7 * len(text) + 8
+    return (f'<rect class="lblbox" x="{x - w // 2}" y="{y - 26}" width="{w}" height="16" rx="3"></rect>'
+            f'<text class="lbl" x="{x}" y="{y - 13}" text-anchor="middle">{_e(text)}</text>')
 
 
 def _country_svg(rows: list[CountryCopies]) -> str:
