@@ -151,6 +151,7 @@ def run_config(config: RunConfig, *, today: dt.date | None = None,
     """
     from residency_audit.catalog import default_catalog, load_catalog
     from residency_audit.report import render
+    from residency_audit.view import build_view
 
     started = utc_now()
     clock = time.perf_counter()
@@ -164,11 +165,13 @@ def run_config(config: RunConfig, *, today: dt.date | None = None,
     with _timed(timings, "audit"):
         result = audit(estate, policy=config.policy or DEFAULT_POLICY, catalog=catalog, today=today)
     with _timed(timings, "report"):
+        view = build_view(result)  # once: every output and the history record read it
         for output in config.outputs:
-            write_text(output.path, render(result, output.format), inputs=inputs, make_folders=True)
+            write_text(output.path, render(view, output.format, fail_on=config.fail_on), inputs=inputs,
+                       make_folders=True)
     exit_code = 0 if config.fail_on == "none" else int(result.failed(config.fail_on))
     record = record_from_audit(result, started=started, finished=utc_now(), timings=timings,
-                               fail_on=config.fail_on, exit_code=exit_code)
+                               fail_on=config.fail_on, exit_code=exit_code, view=view)
     with History(config.history) as history:
         run_id = history.record(record)
     return RunOutcome(run_id=run_id, audit=result, record=record, exit_code=exit_code,
