@@ -20,6 +20,7 @@ from residency_audit.errors import InputError
 from residency_audit.estate_io import estate_from_dict
 from residency_audit.history import (
     MIGRATIONS,
+    SCHEMA_VERSION,
     FindingRow,
     GapRow,
     History,
@@ -36,7 +37,9 @@ from residency_audit.pipeline import audit
 
 SPAWN = multiprocessing.get_context("spawn")
 CHILD_TABLES = {"n_findings": "findings", "n_gaps": "gaps", "n_holders": "holders",
-                "n_placements": "placements", "n_reach": "reach", "n_timings": "timings"}
+                "n_placements": "placements", "n_reach": "reach", "n_timings": "timings",
+                "coalesce(n_facts, 0)": "facts"}
+NEXT = SCHEMA_VERSION + 1  # a migration step beyond the current schema
 
 
 def big_run(n: int, tag: str = "") -> RunRecord:
@@ -112,7 +115,7 @@ def test_a_run_round_trips_and_the_file_is_owner_only(tmp_path: Path, demo_recor
     with History(path) as h:
         run_id = h.record(demo_record)
         loaded = h.load(run_id)
-        assert h.schema_version == 1
+        assert h.schema_version == SCHEMA_VERSION == 2
         assert h.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         [summary] = h.runs()
         for suffix in ("-wal", "-shm"):  # SQLite gives its side files the database's mode
@@ -149,9 +152,9 @@ def test_the_migration_hook_upgrades_once_and_a_newer_schema_is_refused(tmp_path
     def add_note(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE runs ADD COLUMN note TEXT NOT NULL DEFAULT ''")
 
-    for _ in range(2):  # the second open finds version 2 and migrates nothing
-        with History(path, migrations={**MIGRATIONS, 2: add_note}) as h:
-            assert h.schema_version == 2
+    for _ in range(2):  # the second open finds the next version and migrates nothing
+        with History(path, migrations={**MIGRATIONS, NEXT: add_note}) as h:
+            assert h.schema_version == NEXT
             assert h.conn.execute("SELECT note FROM runs").fetchall() == [("",)]
             assert h.load(1).policy == demo_record.policy
     with pytest.raises(InputError, match="newer than"):
@@ -167,9 +170,9 @@ def test_a_failing_migration_leaves_the_schema_as_it_was(tmp_path: Path) -> None
         raise sqlite3.OperationalError("disk on fire")
 
     with pytest.raises(HistoryError, match="disk on fire"):
-        History(path, migrations={**MIGRATIONS, 2: broken})
+        History(path, migrations={**MIGRATIONS, NEXT: broken})
     with History(path) as h:
-        assert h.schema_version == 1
+        assert h.schema_version == SCHEMA_VERSION
         assert h.conn.execute("SELECT name FROM sqlite_master WHERE name = 'extra'").fetchone() is None
 
 
