@@ -64,7 +64,8 @@ def plan_estate(n: int) -> dict[str, dict[str, Any]]:
             dests.append(names[(i + 3) % n])
             if i % 25 == 1:
                 dests.append(names[(i + 7) % n])
-        key[name] = {"region": region, "legacy": legacy, "dests": sorted(dests)}
+        key[name] = {"region": region, "legacy": legacy, "dests": sorted(dests),
+                     "tags": {"data-class": ("patient", "lab", "public")[i % 3], "owner": f"team-{i % 7}"}}
     return key
 
 
@@ -87,6 +88,8 @@ def seed(endpoint: str, key: dict[str, dict[str, Any]]) -> None:
             clients[spec["region"]].create_bucket(
                 Bucket=name, CreateBucketConfiguration={"LocationConstraint": spec["region"]})
         clients["us-east-1"].put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        clients["us-east-1"].put_bucket_tagging(Bucket=name, Tagging={"TagSet": [
+            {"Key": k, "Value": v} for k, v in sorted(spec["tags"].items())]})
 
     def replicate(name: str) -> None:
         rules = [{"ID": f"r{i}", "Priority": i + 1, "Status": "Enabled", "Filter": {"Prefix": ""},
@@ -126,7 +129,7 @@ def _normalize(constraint: str | None) -> str:
     return {"": "us-east-1", "EU": "eu-west-1"}.get(constraint or "", constraint or "")
 
 
-def run_ours(workers: int) -> dict[str, dict[str, Any]]:
+def run_ours(workers: int, *, tags: bool = True) -> dict[str, dict[str, Any]]:
     sys.path.insert(0, str(ROOT / "src"))
     import boto3
     from botocore.awsrequest import AWSResponse
@@ -142,12 +145,12 @@ def run_ours(workers: int) -> dict[str, dict[str, Any]]:
         return AWSResponse("http://127.0.0.1/", 200, {}, None), parsed
 
     session.events.register("before-call.s3-control.ListMultiRegionAccessPoints", no_mraps)
-    estate = scan_aws(session=session, regions=list(REGIONS), services=["s3"], max_workers=workers)
+    estate = scan_aws(session=session, regions=list(REGIONS), services=["s3"], max_workers=workers, tags=tags)
     found: dict[str, dict[str, Any]] = {}
     for r in estate.resources:
         if r.kind == "bucket":
             found[r.name] = {"region": ",".join(sorted(p.code for p in r.placements)),
-                             "dests": sorted(x.target.split(":::", 1)[1] for x in r.links)}
+                             "dests": sorted(x.target.split(":::", 1)[1] for x in r.links), "tags": dict(r.tags)}
     found["__gaps__"] = {"region": str(len(estate.gaps)), "dests": []}
     return found
 
@@ -221,12 +224,13 @@ def child(name: str, workers: int) -> None:
     elif name == "c7n":
         import c7n.resources.s3  # noqa: F401
     counter = _count_sends()
-    fn = {"ours": run_ours, "plain": run_plain, "c7n": run_c7n}[name]
-    started = time.perf_counter()
+    fn = {"ours": run_ours, "ours-no-tags": lambda w: run_ours(w, tags=False), "plain": run_plain,
+          "c7n": run_c7n}[name]
+    started, cpu = time.perf_counter(), time.process_time()
     found = fn(workers)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     peak = _peak_rss_kib() or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "peak_kib": peak, "calls": counter["calls"], "found": found}))
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "peak_kib": peak, "calls": counter["calls"], "found": found}))
 
 
 # ---------------------------------------------------------------- parent
@@ -275,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--c7n-python", default=os.environ.get("C7N_PYTHON", ""),
                         help="an interpreter with c7n installed (c7n pins an older boto3)")
-    parser.add_argument("--child", choices=("ours", "plain", "c7n"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("ours", "ours-no-tags", "plain", "c7n"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(args.child, args.workers)
@@ -287,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     env = {**os.environ, **CREDS, "AWS_ENDPOINT_URL": url}
     os.environ.update({**CREDS, "AWS_ENDPOINT_URL": url})
-    contenders = [("plain", sys.executable), ("ours", sys.executable)]
+    contenders = [("plain", sys.executable), ("ours", sys.executable), ("ours-no-tags", sys.executable)]
     if args.c7n_python:
         contenders.append(("c7n", args.c7n_python))
     rows: list[tuple[Any, ...]] = []
@@ -307,15 +311,19 @@ def main(argv: list[str] | None = None) -> int:
             for name, _ in contenders:
                 runs = results[name]
                 secs = statistics.median(r["seconds"] for r in runs)
+                cpu = statistics.median(r["cpu"] / max(1, r["calls"]) * 1000 for r in runs)
+                tagged = sum(1 for b, spec in key.items() if runs[0]["found"].get(b, {}).get("tags") == spec["tags"])
                 rows.append((n, name, secs, base / secs, max(r["peak_kib"] for r in runs) / 1024,
-                             runs[0]["calls"] / n, score(runs[0]["found"], key), n))
+                             runs[0]["calls"] / n, cpu, score(runs[0]["found"], key), n,
+                             tagged if name == "ours" else None))
     finally:
         server.terminate()
         server.wait(timeout=10)
-    print(f"{'buckets':>7}  {'contender':<9} {'wall s':>7} {'plain/x':>7} {'peak MB':>8} "
-          f"{'calls/bucket':>12} {'correct':>11}")
-    for n, name, secs, ratio, mb, cpb, ok, total in rows:
-        print(f"{n:>7}  {name:<9} {secs:>7.2f} {ratio:>7.2f} {mb:>8.1f} {cpb:>12.2f} {ok:>5}/{total:<5}")
+    print(f"{'buckets':>7}  {'contender':<12} {'wall s':>7} {'plain/x':>7} {'peak MB':>8} "
+          f"{'calls/bucket':>12} {'CPU ms/call':>11} {'correct':>11} {'tags right':>10}")
+    for n, name, secs, ratio, mb, cpb, cpu, ok, total, tagged in rows:
+        print(f"{n:>7}  {name:<12} {secs:>7.2f} {ratio:>7.2f} {mb:>8.1f} {cpb:>12.2f} {cpu:>11.2f} "
+              f"{ok:>5}/{total:<5} {'-' if tagged is None else tagged:>10}")
     if not args.c7n_python:
         print("c7n: skipped (it pins an older boto3 than this project; pass --c7n-python or C7N_PYTHON)")
     return 0

@@ -81,6 +81,8 @@ class AwsSource(_Model):
     services: list[Text] = []
     org_role: Text | None = None
     external_id: Text | None = None
+    tags: bool = True
+    config_aggregator: bool | Text = True
 
 
 class AzureSource(_Model):

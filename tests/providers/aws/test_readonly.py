@@ -29,9 +29,11 @@ def test_shipped_policy_is_exactly_the_allow_list() -> None:
 
 
 def test_every_operation_reads() -> None:
-    """Only List/Get/Describe, plus AssumeRole (which grants nothing in the scanned account)."""
+    """Only List/Get/Describe, plus AssumeRole (which grants nothing in the scanned account) and
+    AWS Config's aggregate query (a read of recorded configuration items)."""
     for op in ALL_OPERATIONS:
-        assert _READ_VERB.match(op.operation) or (op.service, op.operation) == ("sts", "AssumeRole"), op
+        assert _READ_VERB.match(op.operation) or (op.service, op.operation) in {
+            ("sts", "AssumeRole"), ("config", "SelectAggregateResourceConfig")}, op
         assert op.provider == "aws"
 
 

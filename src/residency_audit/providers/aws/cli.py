@@ -44,6 +44,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help=f"attempts per call, the first included (default: AWS_MAX_ATTEMPTS or the "
                         f"profile's max_attempts, else {MAX_ATTEMPTS}); with the defaults an endpoint that "
                         "never answers is given up within 85 s")
+    g.add_argument("--aws-no-tags", action="store_true",
+                   help="read no bucket tags (one tag:GetResources call per region fewer)")
+    g.add_argument("--aws-config-aggregator", metavar="NAME",
+                   help="with --aws-org-role: the AWS Config aggregator to read (default: the first "
+                        "with an organisation source, when there is one)")
+    g.add_argument("--aws-no-config", action="store_true",
+                   help="with --aws-org-role: do not read AWS Config aggregators; enter every account")
 
 
 def is_requested(args: argparse.Namespace) -> bool:
@@ -78,6 +85,8 @@ class ScanOptions:
     max_attempts: int | None = None
     connect_timeout: float = CONNECT_TIMEOUT
     read_timeout: float = READ_TIMEOUT
+    tags: bool = True
+    config_aggregator: str | bool = True
 
 
 def _items(values: Sequence[str] | None) -> tuple[str, ...] | None:
@@ -91,7 +100,9 @@ def options_from_args(args: argparse.Namespace) -> ScanOptions:
                        services=_items(args.aws_services), org_role=args.aws_org_role,
                        external_id=args.aws_external_id, max_workers=args.aws_max_workers,
                        max_attempts=args.aws_max_attempts, connect_timeout=args.aws_connect_timeout,
-                       read_timeout=args.aws_read_timeout)
+                       read_timeout=args.aws_read_timeout, tags=not getattr(args, "aws_no_tags", False),
+                       config_aggregator=False if getattr(args, "aws_no_config", False)
+                       else getattr(args, "aws_config_aggregator", None) or True)
 
 
 def options_from_config(section: Mapping[str, Any]) -> ScanOptions:
@@ -102,7 +113,22 @@ def options_from_config(section: Mapping[str, Any]) -> ScanOptions:
     """
     return ScanOptions(profile=section.get("profile"), regions=_items(section.get("regions")),
                        services=_items(section.get("services")), org_role=section.get("org_role"),
-                       external_id=section.get("external_id"))
+                       external_id=section.get("external_id"), tags=_flag(section, "tags"),
+                       config_aggregator=_aggregator(section.get("config_aggregator", True)))
+
+
+def _flag(section: Mapping[str, Any], key: str) -> bool:
+    value = section.get(key, True)
+    if not isinstance(value, bool):
+        raise InputError("[sources.aws]", None, key, f"must be true or false, not {value!r}")
+    return value
+
+
+def _aggregator(value: Any) -> str | bool:
+    if isinstance(value, bool) or (isinstance(value, str) and value):
+        return value
+    raise InputError("[sources.aws]", None, "config_aggregator",
+                     f"must be true, false or an aggregator name, not {value!r}")
 
 
 def scan_with_options(options: ScanOptions, *, progress: ProgressCallback | None) -> Estate:
@@ -118,7 +144,7 @@ def scan_with_options(options: ScanOptions, *, progress: ProgressCallback | None
                     org_role=options.org_role, external_id=options.external_id,
                     max_workers=options.max_workers, max_attempts=options.max_attempts,
                     connect_timeout=options.connect_timeout, read_timeout=options.read_timeout,
-                    progress=progress)
+                    tags=options.tags, config_aggregator=options.config_aggregator, progress=progress)
 
 
 def permissions_text() -> str:

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 from residency_audit.providers.aws import backup, discovery, dynamodb, efs, kms, rds, s3
+from residency_audit.providers.aws import config as aws_config
 from residency_audit.providers.base import ReadOperation
 from residency_audit.providers.service import ServiceSpec
 
@@ -28,7 +29,7 @@ SPECS: tuple[ServiceSpec, ...] = (s3.SPEC, dynamodb.SPEC, rds.SPEC, backup.SPEC,
 
 
 def _gather() -> tuple[ReadOperation, ...]:
-    ops = {(o.service, o.operation): o for o in (*discovery.OPERATIONS, *(o for spec in SPECS for o in spec.operations))}
+    ops = {(o.service, o.operation): o for o in (*discovery.OPERATIONS, *aws_config.OPERATIONS, *(o for spec in SPECS for o in spec.operations))}
     return tuple(ops[k] for k in sorted(ops))
 
 

@@ -177,8 +177,10 @@ def fetch_bucket_replication(client: Any, attempt: Attempt, bucket: str) -> dict
 
 
 def fetch_tags(client: Any, attempt: Attempt) -> list[dict[str, Any]] | None:
-    """``GetResources`` pages for S3 resources in the client's region."""
-    return attempt.pages(client, "get_resources", "GetResources", ResourceTypeFilters=["s3"])
+    """``GetResources`` pages for S3 resources in the client's region, 100 resources a page (the
+    most the API gives; its default pages by tag count, fewer buckets a page)."""
+    return attempt.pages(client, "get_resources", "GetResources", ResourceTypeFilters=["s3"],
+                         PaginationConfig={"PageSize": 100})
 
 
 def fetch_multi_region_access_points(client: Any, attempt: Attempt) -> list[Any] | None:

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 from residency_audit.errors import InputError
 from residency_audit.model import CoverageGap, Estate, GapLevel, Resource, ScanMetadata
 from residency_audit.providers import service as shared
+from residency_audit.providers.aws import config as aws_config
 from residency_audit.providers.aws import discovery, s3
 from residency_audit.providers.aws.faults import Attempt, Ledger, Scope
 from residency_audit.providers.aws.operations import SPECS
@@ -155,6 +156,16 @@ class _Run:
     resources: list[Resource] = field(default_factory=list)
     done: int = 0
     total: int = 0
+    tags: bool = True
+    coverage: aws_config.Coverage | None = None
+    config_pending: dict[str, tuple[s3.ReplicationTarget, str]] = field(default_factory=dict)
+    config_plan: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Accounts the aggregator answers for in whole (not entered): their regions."""
+
+    def covered(self, account: str, region: str, service: str) -> bool:
+        """Whether the aggregator's items stand for ``service`` in (account, region)."""
+        return (self.coverage is not None and service in aws_config.SERVICES
+                and self.coverage.covered(account, region))
 
     def client(self, account: str, region: str, service: str) -> Any:
         """The client for (account, region, service), created on first use (calling thread only)."""
@@ -232,7 +243,8 @@ def scan_aws(*, session: Any = None, profile: str | None = None, regions: Sequen
              services: Sequence[str] | None = None, org_role: str | None = None,
              external_id: str | None = None, max_workers: int = DEFAULT_MAX_WORKERS,
              max_attempts: int | None = None, connect_timeout: float = shared.CONNECT_TIMEOUT,
-             read_timeout: float = shared.READ_TIMEOUT,
+             read_timeout: float = shared.READ_TIMEOUT, tags: bool = True,
+             config_aggregator: str | bool = True,
              config: Any = None, progress: ProgressCallback | None = None) -> Estate:
     """Scan AWS and return what was found, with a coverage gap for everything not seen.
 
@@ -245,6 +257,12 @@ def scan_aws(*, session: Any = None, profile: str | None = None, regions: Sequen
     ``max_attempts`` setting, else :data:`DEFAULT_MAX_ATTEMPTS`) bound the time a call can take:
     see :func:`dead_endpoint_seconds`. ``config`` is a botocore ``Config`` merged over the
     adapter's. ``progress(label, done, total)`` is called as tasks finish.
+
+    ``tags=False`` reads no bucket tags (no ``tag:GetResources`` call per region): use it when no
+    policy or data category selects buckets by tag. In organisation mode, an AWS Config
+    aggregator of the calling account (``config_aggregator=True``: the first with an organisation
+    source; a name: that one; ``False``: none) stands in for the S3, DynamoDB and RDS listings of
+    every account and region it covers (see :mod:`residency_audit.providers.aws.config`).
 
     Example (against a moto-mocked AWS)::
 
@@ -260,23 +278,33 @@ def scan_aws(*, session: Any = None, profile: str | None = None, regions: Sequen
         run = _Run(session=sess, pool=pool,
                    config=build_config(config, max_workers=max_workers, max_attempts=max_attempts,
                                        connect_timeout=connect_timeout, read_timeout=read_timeout),
-                   progress=progress, home_region=sess.region_name or "us-east-1")
-        accounts = _accounts(run, org_role=org_role, external_id=external_id)
+                   progress=progress, home_region=sess.region_name or "us-east-1", tags=tags)
+        use_config = (config_aggregator if isinstance(config_aggregator, str) and config_aggregator
+                      else bool(config_aggregator)) if org_role and set(chosen) & aws_config.SERVICES else False
+        accounts = _accounts(run, org_role=org_role, external_id=external_id, use_config=use_config,
+                             chosen=chosen, requested=regions)
         # The plain bucket listings need no region list: they run while regions are discovered.
         early = {a: pool.submit(_s3_list, run, a, run.client(a, run.home_region, "s3"), None)
                  for a in accounts} if "s3" in chosen else {}
         regions_by_account = _regions(run, accounts, requested=regions)
         regional = _start_regional(run, regions_by_account, [s for s in chosen if s in _REGIONAL])
         if "s3" in chosen:
-            _scan_s3(run, regions_by_account, early)
+            s3_plan = {a: rs for a, rs in regions_by_account.items()
+                       if not all(run.covered(a, r, "s3") for r in rs)}
+            _scan_s3(run, s3_plan, {a: f for a, f in early.items() if a in s3_plan})
+            _config_destinations(run)
         _finish_regional(run, regional)
+    if run.coverage is not None:
+        plan = {**run.config_plan, **regions_by_account}
+        run.gaps.extend(aws_config.uncovered_gaps(run.coverage, plan, caller=accounts[0],
+                                                  home_region=run.home_region))
     run.gaps.extend(_scopes_not_read(run.ledger, regions_by_account))
     gaps = {g.key: g for g in run.gaps}
     return Estate(
         resources=merge_resources(run.resources),
         gaps=tuple(gaps[k] for k in sorted(gaps)),
         metadata=ScanMetadata(sources=("aws",), started=started, finished=_now(),
-                              scopes=tuple(sorted(f"aws:{a}" for a in regions_by_account))))
+                              scopes=tuple(sorted(f"aws:{a}" for a in {*regions_by_account, *run.config_plan}))))
 
 
 def _scopes_not_read(ledger: Ledger, regions_by_account: Mapping[str, Sequence[str]]) -> list[CoverageGap]:
@@ -297,7 +325,8 @@ def _scopes_not_read(ledger: Ledger, regions_by_account: Mapping[str, Sequence[s
 
 # ---------------------------------------------------------------- accounts and regions
 
-def _accounts(run: _Run, *, org_role: str | None, external_id: str | None) -> list[str]:
+def _accounts(run: _Run, *, org_role: str | None, external_id: str | None, use_config: str | bool = False,
+              chosen: Sequence[str] = (), requested: Sequence[str] | None = None) -> list[str]:
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     sts = run.client("", run.home_region, "sts")
@@ -334,6 +363,10 @@ def _accounts(run: _Run, *, org_role: str | None, external_id: str | None) -> li
     listed, gaps = discovery.parse_accounts(pages or [], attempt.scope)
     run.gaps.extend(_as_scope(g, **organisation) for g in gaps)
     members = [a for a, _ in listed if a != caller]
+    if use_config and members:  # no member known: nothing for an aggregator to spare
+        whole = _scan_config(run, [caller, *members], name=use_config if isinstance(use_config, str) else None,
+                             chosen=chosen, requested=requested)
+        members = [m for m in members if m not in whole]
 
     def assume(account: str) -> tuple[str, Mapping[str, str] | None, list[CoverageGap]]:
         a = run.attempt(account, run.home_region, "sts")
@@ -348,6 +381,67 @@ def _accounts(run: _Run, *, org_role: str | None, external_id: str | None) -> li
             run.credentials[account] = creds
             accounts.append(account)
     return accounts
+
+
+def _scan_config(run: _Run, accounts: Sequence[str], *, name: str | None, chosen: Sequence[str],
+                 requested: Sequence[str] | None) -> set[str]:
+    """Read the aggregator's items; the accounts (other than the caller) it answers for in whole.
+
+    An account is answered for in whole when every chosen service is one the aggregator stands
+    in for and every region to scan (the requested ones, or, for sources of every region, the
+    regions the aggregator has data from) is covered: it is then not entered at all.
+    """
+    caller = accounts[0]
+    client = run.client(caller, run.home_region, "config")
+    attempt = run.attempt(caller, run.home_region, "config")
+    listed = aws_config.fetch_aggregators(client, attempt, name=name)
+    chosen_agg = aws_config.choose_aggregator(listed or [])
+    if chosen_agg is None:
+        if name or listed is None:  # asked for by name, or not listable: say so; the fan-out follows
+            run.gaps.extend(attempt.gaps or [CoverageGap(
+                provider="aws", scope=caller, region=run.home_region, service="config",
+                operation="DescribeConfigurationAggregators", error="NoSuchConfigurationAggregatorException",
+                message=f"no configuration aggregator {name!r}; every account is scanned in turn")])
+        return set()
+    agg_name = str(chosen_agg["ConfigurationAggregatorName"])
+    statuses = aws_config.fetch_source_status(client, attempt, agg_name)
+    items = aws_config.fetch_items(client, attempt, agg_name) if statuses is not None else None
+    run.gaps.extend(attempt.gaps)
+    if statuses is None or items is None:
+        return set()
+    coverage = aws_config.parse_coverage(chosen_agg, statuses, accounts)
+    found = aws_config.parse_items(items, coverage=coverage, scope=attempt.scope)
+    run.coverage = coverage
+    run.resources.extend(found.resources)
+    run.gaps.extend(found.gaps)
+    run.config_pending = found.pending
+    whole: set[str] = set()
+    if not set(chosen) <= aws_config.SERVICES:
+        return whole
+    for account in accounts[1:]:
+        regions = coverage.regions.get(account, frozenset())
+        target = tuple(sorted(set(requested))) if requested else (
+            tuple(sorted(regions)) if coverage.all_regions else ())
+        if target and all(coverage.covered(account, r) for r in target):
+            whole.add(account)
+            run.config_plan[account] = target
+    return whole
+
+
+def _config_destinations(run: _Run) -> None:
+    """Replication destinations of the aggregator's buckets that no bucket scanned is."""
+    known = {r.id for r in run.resources if r.kind == "bucket" and r.attributes.get("observed") != "referenced"}
+    tasks = []
+    for arn in sorted(run.config_pending):
+        if arn in known:
+            continue
+        target, source_account = run.config_pending[arn]
+        account = source_account if source_account in run.credentials else next(iter(run.credentials))
+        client = run.client(account, run.home_region, "s3")
+        tasks.append(partial(_s3_destination, run, target, account, client))
+    for resource, gaps in run.run("aws: s3 destinations", tasks):
+        run.resources.append(resource)
+        run.gaps.extend(gaps)
 
 
 def _as_scope(gap: CoverageGap, **changes: str) -> CoverageGap:
@@ -393,6 +487,8 @@ def _start_regional(run: _Run, regions_by_account: Mapping[str, Sequence[str]], 
     for account in sorted(regions_by_account):
         for region in regions_by_account[account]:
             for service in services:
+                if run.covered(account, region, service):
+                    continue
                 client = run.client(account, region, service)
                 futures.append(run.pool.submit(_regional_task, run, account, region, _REGIONAL[service], client))
     run.total += len(futures)
@@ -449,7 +545,7 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
     for account in sorted(regions_by_account):  # every client first, in this thread
         for region in (run.home_region, *regions_by_account[account]):
             run.client(account, region, "s3")
-        for region in regions_by_account[account]:
+        for region in regions_by_account[account] if run.tags else ():
             run.client(account, region, "resourcegroupstaggingapi")
         run.client(account, s3.MRAP_CONTROL_REGION, "s3control")
     for account in sorted(regions_by_account):
@@ -458,8 +554,9 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
         for region in regions_by_account[account]:
             c = run.client(account, region, "s3")
             submit("list-region", (account, region), partial(_s3_list, run, account, c, region))
-            t = run.client(account, region, "resourcegroupstaggingapi")
-            submit("tags", (account, region), partial(_s3_tags, run, account, region, t))
+            if run.tags:
+                t = run.client(account, region, "resourcegroupstaggingapi")
+                submit("tags", (account, region), partial(_s3_tags, run, account, region, t))
         ctl = run.client(account, s3.MRAP_CONTROL_REGION, "s3control")
         submit("mrap", account, partial(_s3_mraps, run, account, ctl))
     # Clients for every region a bucket may be in are made now, in this thread.
