@@ -30,10 +30,71 @@ HEADER = """\
 residency-audit [GLOBAL OPTIONS] COMMAND [OPTIONS]
 ```
 
+The global options `-q` and `-v` may also come after the command (`residency-audit scan -q …`).
+
 Exit codes: `0` the policy holds (or the command succeeded), `1` active findings at or above
 `--fail-on`, `2` bad usage or input (the file, line and field are named, with no traceback).
 Reports and estate files are written readable by their owner only. The same estate, policy and
 `--today` give byte-identical output in every format.
+"""
+
+
+CONVENTIONS = """\
+## Conventions
+
+### Output files and formats
+
+- `-o -` writes to standard output (for `scan` too: the estate JSON).
+- Without `--format`, the format is the one the output file's name ends in: `.md` (Markdown),
+  `.json` (JSON), `.html`, `.csv`, `.sarif`, `.xml` (JUnit XML), `.ocsf.json` (OCSF),
+  `.placements.csv` (csv-placements), `.sarif.json`. A name that ends in none of them, and
+  standard output, get Markdown.
+- With `--format`, a file name whose ending names another format is an error (exit 2, one
+  line): `--format md -o report.html` is refused rather than writing Markdown into an `.html`
+  file. JSON-based formats (SARIF, OCSF) may also be written to a `.json` file.
+- Several `-o` in one run write several formats from one audit: the estate is read and audited
+  once, the report view built once, and each format rendered from it:
+  `residency-audit audit --inventory inv.yaml -o r.json -o r.html -o r.sarif`.
+  Every output is checked before the audit starts; each is written atomically and readable by
+  its owner only, and never through a link, onto a device or over an input file.
+
+### Environment variables
+
+Options that an ops team sets once per host can come from the environment. The order is: a
+flag on the command line, then the environment variable, then the config file (`run`), then
+the default. An empty variable counts as unset.
+
+| Variable | Stands for | Commands |
+|---|---|---|
+| `RESIDENCY_AUDIT_POLICY` | `--policy` | demo, audit, explain, assess, run |
+| `RESIDENCY_AUDIT_CATALOG` | `--catalog` (a list separated by `:`) | every command with `--catalog`, run |
+| `RESIDENCY_AUDIT_CONFIG` | `--config` | run, history, diff |
+| `RESIDENCY_AUDIT_FAIL_ON` | `--fail-on` | demo, audit, run |
+| `RESIDENCY_AUDIT_OUTPUT_DIR` | `--output-dir`: the folder relative `-o` paths (and `--graph-output`, and the config's relative `[[outputs]]` paths) are written in; it must exist | demo, audit, scan, run |
+
+`--catalog` given on the command line replaces the variable's list (it does not add to it);
+for `run`, a flag or variable replaces the config's own `policy`, `catalog`, `fail_on` and
+`output_dir`. A value that is not allowed (`RESIDENCY_AUDIT_FAIL_ON=urgent`) is one error line
+naming the variable, exit 2.
+
+### Shell completion
+
+```sh
+source <(residency-audit completion bash)         # or save it in /etc/bash_completion.d/
+residency-audit completion zsh > ~/.zfunc/_residency-audit   # a folder of $fpath
+```
+
+The scripts are generated from the same parser that runs the command, so every command, option
+and choice completes and none goes stale; completing runs no Python. This is built in rather
+than taken from `shtab` or `argcomplete`: a few dozen lines over argparse cover bash and zsh
+without a new runtime dependency, and `argcomplete` would start Python on every Tab.
+
+### Tables
+
+`regions` and `history` print tables as wide as the terminal: `COLUMNS` when set, else the
+terminal's width; cells wrap (long codes fold) so that no line is wider. Piped to a file
+without `COLUMNS`, they keep a stable width (140 and 160 columns). `--format json` is the
+form for scripts.
 """
 
 
@@ -93,12 +154,12 @@ def _default(action: argparse.Action) -> str:
     return f"`{action.default}`"
 
 
-def _table(parser: argparse.ArgumentParser, prog: str) -> list[str]:
+def _table(parser: argparse.ArgumentParser, prog: str, skip: frozenset[str] = frozenset()) -> list[str]:
     rows = []
     for action in parser._actions:
         if action.help == argparse.SUPPRESS or isinstance(action, argparse._SubParsersAction):
             continue
-        if isinstance(action, argparse._HelpAction):
+        if isinstance(action, argparse._HelpAction) or skip.intersection(action.option_strings):
             continue
         if action.option_strings:
             name, value = ", ".join(action.option_strings), _value(action)
@@ -139,6 +200,10 @@ def render(parser: argparse.ArgumentParser | None = None) -> str:
         parser = build_parser()
     out = [HEADER.format(description=parser.description or "").rstrip(), ""]
     out += ["## Global options", "", *_table(parser, parser.prog), ""]
+    if "completion" in _subparsers(parser):
+        out += [CONVENTIONS.rstrip(), ""]
+    top = frozenset(f for a in parser._actions if not isinstance(a, argparse._HelpAction)
+                    for f in a.option_strings)
     commands = _subparsers(parser)
     helps = _command_help(parser)
     out += ["## Commands", ""]
@@ -151,7 +216,7 @@ def render(parser: argparse.ArgumentParser | None = None) -> str:
         if sub.description:
             out += [_cell(sub.description), ""]
         out += ["```text", _synopsis(name, sub), "```", ""]
-        table = _table(sub, sub.prog)
+        table = _table(sub, sub.prog, top)
         if table:
             out += [*table, ""]
     return "\n".join(out).rstrip() + "\n"

@@ -25,11 +25,19 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any, TextIO
 
 from residency_audit import __version__
+from residency_audit.cliopts import (
+    STDOUT,
+    environment_list,
+    environment_value,
+    in_output_dir,
+    plan_outputs,
+    terminal_width,
+)
 from residency_audit.errors import InputError, ResidencyAuditError
 
 __all__ = ["main"]
@@ -60,16 +68,26 @@ def _add_report_options(p: argparse.ArgumentParser, *, fail_on: str) -> None:
     from residency_audit.report import FORMATS
 
     p.add_argument("--policy", default=None,
-                   help="a preset name or a policy YAML file (default: swedish-public-sector)")
-    p.add_argument("--format", choices=sorted(FORMATS), default="md", help="report format")
-    p.add_argument("-o", "--output", help="write the report here (owner-readable only) "
-                   "instead of standard output")
-    p.add_argument("--fail-on", choices=SEVERITIES, default=fail_on,
-                   help=f"exit 1 when an active finding is at or above this severity (default {fail_on})")
+                   help="a preset name or a policy YAML file (env RESIDENCY_AUDIT_POLICY; default: "
+                   "swedish-public-sector)")
+    p.add_argument("--format", choices=sorted(FORMATS), default=None,
+                   help="report format (default: the one the output file's extension names "
+                   "(.md .json .html .csv .sarif .xml .ocsf.json), else md)")
+    p.add_argument("-o", "--output", action="append", default=[], metavar="PATH",
+                   help="write the report here (owner-readable only); '-' is standard output; "
+                   "repeat for several formats from one audit (default: standard output)")
+    p.add_argument("--output-dir", default=None, metavar="DIR",
+                   help="the folder relative -o and --graph-output paths are written in "
+                   "(env RESIDENCY_AUDIT_OUTPUT_DIR; default: the working folder)")
+    p.add_argument("--fail-on", choices=SEVERITIES, default=None,
+                   help="exit 1 when an active finding is at or above this severity "
+                   f"(env RESIDENCY_AUDIT_FAIL_ON; default {fail_on})")
+    p.set_defaults(fail_on_default=fail_on)
     p.add_argument("--today", type=_date, default=None,
                    help="the evaluation date (YYYY-MM-DD), to reproduce a report; default today")
     p.add_argument("--catalog", action="append", default=[], metavar="FILE",
-                   help="a catalog YAML file that adds or overrides facts (repeatable)")
+                   help="a catalog YAML file that adds or overrides facts (repeatable; env "
+                   "RESIDENCY_AUDIT_CATALOG, a list separated by ':')")
     p.add_argument("--graph-output", metavar="PATH",
                    help="also write the graph (.graphml or .json node-link)")
 
@@ -147,7 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scan", help="read the clouds (read-only) and write an estate file",
                        description="Example: residency-audit scan --aws --aws-profile audit "
                        "-o estate.json")
-    p.add_argument("-o", "--output", required=True, help="the estate JSON file to write")
+    p.add_argument("-o", "--output", required=True, metavar="PATH",
+                   help="the estate JSON file to write ('-': standard output)")
+    p.add_argument("--output-dir", default=None, metavar="DIR",
+                   help="the folder a relative -o path is written in (env RESIDENCY_AUDIT_OUTPUT_DIR)")
     p.add_argument("--inventory", action="append", default=[], metavar="FILE",
                    help="also merge these inventory files into the estate")
     for name in PROVIDERS:
@@ -159,7 +180,24 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Example: residency-audit permissions aws")
     p.add_argument("provider", choices=PROVIDERS, help="the provider whose permissions to print")
     _add_scheduled_commands(sub)
+    from residency_audit.completion import SHELLS
+
+    p = sub.add_parser("completion", help="print a shell completion script (bash or zsh)",
+                       description="Example: source <(residency-audit completion bash); for zsh save "
+                       "'residency-audit completion zsh' as _residency-audit in a folder of $fpath")
+    p.add_argument("shell", choices=SHELLS, help="the shell to complete in")
+    _add_global_options(sub)
     return parser
+
+
+def _add_global_options(sub: Any) -> None:
+    """``-q`` and ``-v`` after the subcommand too (``scan -q``): the subcommand's copies leave the
+    namespace alone unless given, so the ones before the subcommand still count."""
+    for p in sub.choices.values():
+        p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                       help="only errors on standard error")
+        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="more detail on standard error")
 
 
 def _add_scheduled_commands(sub: Any) -> None:
@@ -167,17 +205,30 @@ def _add_scheduled_commands(sub: Any) -> None:
     p = sub.add_parser("run", help="scan, audit, write the reports and store the run, from one config",
                        description="Example: residency-audit run --config residency.toml "
                        "(the file is described in docs/config.md)")
-    p.add_argument("--config", required=True, metavar="FILE", help="the TOML config file")
+    p.add_argument("--config", default=None, metavar="FILE",
+                   help="the TOML config file (env RESIDENCY_AUDIT_CONFIG)")
     p.add_argument("--today", type=_date, default=None,
                    help="the evaluation date (YYYY-MM-DD); default today")
+    p.add_argument("--policy", default=None, help="a preset name or a policy YAML file, instead of "
+                   "the config's (env RESIDENCY_AUDIT_POLICY)")
+    p.add_argument("--catalog", action="append", default=[], metavar="FILE",
+                   help="catalog YAML files instead of the config's (repeatable; env "
+                   "RESIDENCY_AUDIT_CATALOG)")
+    p.add_argument("--fail-on", choices=SEVERITIES, default=None,
+                   help="instead of the config's fail_on (env RESIDENCY_AUDIT_FAIL_ON)")
+    p.add_argument("--output-dir", default=None, metavar="DIR",
+                   help="the folder the config's relative output paths are written in, instead "
+                   "of its output_dir (env RESIDENCY_AUDIT_OUTPUT_DIR)")
+    p.set_defaults(fail_on_default=None)
     for name, help_text, example in (
             ("history", "list the stored runs", "residency-audit history --config residency.toml"),
             ("diff", "what appeared, disappeared or moved between two stored runs "
              "(exit 1 when something changed)", "residency-audit diff --config residency.toml")):
         p = sub.add_parser(name, help=help_text, description=f"Example: {example}")
-        where = p.add_mutually_exclusive_group(required=True)
+        where = p.add_mutually_exclusive_group()
         where.add_argument("--history", metavar="FILE", help="the history SQLite file")
-        where.add_argument("--config", metavar="FILE", help="read the history path from this config")
+        where.add_argument("--config", metavar="FILE", help="read the history path from this config "
+                           "(env RESIDENCY_AUDIT_CONFIG)")
         if name == "history":
             p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
         else:
@@ -189,12 +240,17 @@ def _add_scheduled_commands(sub: Any) -> None:
 
 
 def _cmd_run(args: argparse.Namespace, stdout: TextIO) -> int:
-    from residency_audit.config import load_config
+    from residency_audit.config import load_config, with_overrides
     from residency_audit.scheduled import run_config, summary_line
 
+    if not args.config:
+        raise InputError("<command line>", None, "--config",
+                         "give --config FILE (or set RESIDENCY_AUDIT_CONFIG)")
+    config = with_overrides(load_config(args.config), policy=args.policy, fail_on=args.fail_on,
+                            catalog=args.catalog, output_dir=args.output_dir)
     progress = _progress_callback(args.quiet)
     try:
-        outcome = run_config(load_config(args.config), today=args.today, progress=progress)
+        outcome = run_config(config, today=args.today, progress=progress)
     finally:
         live = getattr(progress, "progress", None)
         if live is not None and live.live.is_started:
@@ -207,6 +263,9 @@ def _cmd_run(args: argparse.Namespace, stdout: TextIO) -> int:
 def _history_path(args: argparse.Namespace) -> str:
     if args.history:
         return str(args.history)
+    if not args.config:
+        raise InputError("<command line>", None, "--history",
+                         "give --history FILE or --config FILE (or set RESIDENCY_AUDIT_CONFIG)")
     from residency_audit.config import load_config
 
     return str(load_config(args.config).history)
@@ -236,7 +295,8 @@ def _cmd_history(args: argparse.Namespace, stdout: TextIO) -> int:
                      str(s.get("resources", "")), " ".join(s.get("countries", [])), counts,
                      str(s.get("gaps", "")), "" if r.exit_code is None else str(r.exit_code)])
     print_table(stdout, ["run", "started (UTC)", "seconds", "policy", "evaluated on", "resources",
-                         "countries", "findings c/h/m/l/i", "gaps", "exit"], rows, width=160)
+                         "countries", "findings c/h/m/l/i", "gaps", "exit"], rows,
+                width=terminal_width(stdout, default=160))
     return 2 if damaged else 0
 
 
@@ -304,7 +364,7 @@ def _input_files(args: argparse.Namespace) -> list[str]:
 
 
 def _write(text: str, output: str | None, stdout: TextIO, inputs: Sequence[str] = ()) -> None:
-    if output:
+    if output and output != STDOUT:
         from residency_audit.safefile import write_text
 
         write_text(output, text, inputs=inputs)
@@ -331,34 +391,38 @@ def _run_audit(args: argparse.Namespace, estate: Any, catalog: Any, stdout: Text
 
     from residency_audit.pipeline import DEFAULT_POLICY, audit
     from residency_audit.report import render
+    from residency_audit.safefile import check_output
     from residency_audit.view import build_view
 
     clock = time.perf_counter()
     inputs = _input_files(args)
-    if args.graph_output:
-        from residency_audit.safefile import check_output
-
-        if args.output and os.path.realpath(args.output) == os.path.realpath(args.graph_output):
-            raise InputError("<command line>", None, "--graph-output", "names the same file as -o")
-        check_output(args.graph_output, inputs=inputs)
+    plan = plan_outputs([in_output_dir(o, args.output_dir) or o for o in args.output], fmt=args.format,
+                        default="md")
+    files = [o.path for o in plan if o.path is not None]
+    graph_output = in_output_dir(args.graph_output, args.output_dir)
+    if graph_output and any(os.path.realpath(f) == os.path.realpath(graph_output) for f in files):
+        raise InputError("<command line>", None, "--graph-output", "names the same file as -o")
+    for i, path in enumerate([*files, *([graph_output] if graph_output else [])]):
+        check_output(path, inputs=[*inputs, *files[:i]])  # every output checked before the audit
     result = audit(estate, policy=args.policy or DEFAULT_POLICY, catalog=catalog, today=args.today)
-    view = build_view(result)
-    if args.format == "json" and args.output:  # written as it is made: a large report is never held whole
-        from residency_audit.report.json_report import json_chunks
-        from residency_audit.safefile import write_text_chunks
+    view = build_view(result)  # once: every format is rendered from the same view
+    for output in plan:
+        if output.format == "json" and output.path:  # written as it is made: never held whole
+            from residency_audit.report.json_report import json_chunks
+            from residency_audit.safefile import write_text_chunks
 
-        write_text_chunks(args.output, json_chunks(view), inputs=inputs)
-    else:
-        _write(render(view, args.format, fail_on=args.fail_on, estates=_estate_texts(args, args.format)),
-               args.output, stdout, inputs)
-    if args.graph_output:
+            write_text_chunks(output.path, json_chunks(view), inputs=inputs)
+        else:
+            _write(render(view, output.format, fail_on=args.fail_on,
+                          estates=_estate_texts(args, output.format)), output.path, stdout, inputs)
+    if graph_output:
         from residency_audit.graph import write_graphml, write_node_link
 
-        graph_inputs = [*inputs, *([args.output] if args.output else [])]
-        if args.graph_output.endswith(".graphml"):
-            write_graphml(result.graph, args.graph_output, inputs=graph_inputs)
+        graph_inputs = [*inputs, *files]
+        if graph_output.endswith(".graphml"):
+            write_graphml(result.graph, graph_output, inputs=graph_inputs)
         else:
-            write_node_link(result.graph, args.graph_output, inputs=graph_inputs)
+            write_node_link(result.graph, graph_output, inputs=graph_inputs)
     counts = ", ".join(f"{k} {v}" for k, v in result.counts().items())
     countries = result.countries()
     log.info("%d resources, %d subprocessors, %d countries (%s), findings: %s, %d gaps, %.2f s",
@@ -397,7 +461,8 @@ def _regions(args: argparse.Namespace, stdout: TextIO) -> int:
     print_table(stdout, ["provider", "code", "kind", "country", "city", "members", "pair"], [
         [row["provider"], row["code"] + (f" ({row['service']})" if row["service"] else ""),
          row["kind"], row["country"] or "/".join(row["countries"]), row["city"] or "",
-         " ".join(row["members"]), row["pair"] or ""] for row in rows], width=140)
+         " ".join(row["members"]), row["pair"] or ""] for row in rows],
+        width=terminal_width(stdout, default=140))
     return 0
 
 
@@ -432,13 +497,15 @@ def _progress_callback(quiet: bool) -> Any:
     return plain
 
 
-def _scan(args: argparse.Namespace) -> int:
+def _scan(args: argparse.Namespace, stdout: TextIO) -> int:
     from residency_audit.estate_io import write_estate
     from residency_audit.model import Estate
     from residency_audit.providers.inventory import load_inventory
     from residency_audit.safefile import check_output
 
-    check_output(args.output, inputs=_input_files(args))  # before a long scan, not after it
+    output = in_output_dir(args.output, args.output_dir) or args.output
+    if output != STDOUT:
+        check_output(output, inputs=_input_files(args))  # before a long scan, not after it
     progress = _progress_callback(args.quiet)
     parts: list[Estate] = []
     for name in PROVIDERS:
@@ -458,8 +525,14 @@ def _scan(args: argparse.Namespace) -> int:
                          "name at least one source: " + ", ".join(f"--{p}" for p in PROVIDERS
                                                                   if _provider_cli(p) is not None))
     estate = parts[0].merge(*parts[1:]) if len(parts) > 1 else parts[0]
-    write_estate(estate, args.output, inputs=_input_files(args))
-    log.info("wrote %s: %d resources, %d gaps", args.output, len(estate.resources), len(estate.gaps))
+    if output == STDOUT:
+        from residency_audit.estate_io import estate_to_dict
+
+        stdout.write(json.dumps(estate_to_dict(estate), indent=2, sort_keys=True) + "\n")
+    else:
+        write_estate(estate, output, inputs=_input_files(args))
+    log.info("wrote %s: %d resources, %d gaps", "standard output" if output == STDOUT else output,
+             len(estate.resources), len(estate.gaps))
     return 0
 
 
@@ -479,6 +552,26 @@ def _visible(text: object) -> str:
     return visible(text)
 
 
+def _apply_environment(args: argparse.Namespace, env: Mapping[str, str]) -> None:
+    """Fill the options not given on the command line from ``RESIDENCY_AUDIT_*`` variables, then
+    the command's default: flag > environment > config file (``run``) > default."""
+    from residency_audit.cliopts import ENVIRONMENT
+
+    for name in ("policy", "output_dir"):
+        if hasattr(args, name) and getattr(args, name) is None:
+            setattr(args, name, environment_value(env, name))
+    if hasattr(args, "config") and args.config is None and getattr(args, "history", None) is None:
+        args.config = environment_value(env, "config")
+    if hasattr(args, "catalog") and not args.catalog:
+        args.catalog = environment_list(env, "catalog")
+    if hasattr(args, "fail_on") and args.fail_on is None:
+        value = environment_value(env, "fail_on")
+        if value is not None and value not in SEVERITIES:
+            raise InputError(ENVIRONMENT["fail_on"], None, None,
+                             f"{value!r} is not a severity; choose from {', '.join(SEVERITIES)}")
+        args.fail_on = value or getattr(args, "fail_on_default", None)
+
+
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
     out = stdout or sys.stdout
@@ -489,6 +582,12 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         return int(exc.code or 0) if isinstance(exc.code, int) else 2
     _setup_logging(args)
     try:
+        _apply_environment(args, os.environ)
+        if args.command == "completion":
+            from residency_audit.completion import write_script
+
+            out.write(write_script(parser, args.shell))
+            return 0
         if args.command == "regions":
             return _regions(args, out)
         if args.command == "catalog":
@@ -507,7 +606,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         if args.command == "permissions":
             return _permissions(args, out)
         if args.command == "scan":
-            return _scan(args)
+            return _scan(args, out)
         if args.command in _SCHEDULED:
             return _SCHEDULED[args.command](args, out)
         catalog = _catalog(args)

@@ -27,7 +27,7 @@ import os
 import re
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
@@ -44,7 +44,7 @@ from residency_audit.errors import InputError
 from residency_audit.yamlfile import first_error, read_user_text
 
 __all__ = ["DEFAULT_HISTORY_NAME", "Output", "RunConfig", "load_config", "parse_config",
-           "provider_argv", "provider_namespace"]
+           "provider_argv", "provider_namespace", "with_overrides"]
 
 DEFAULT_HISTORY_NAME = "residency-audit-history.sqlite"
 MAX_BYTES = 1024 * 1024
@@ -153,6 +153,7 @@ class ConfigIn(_Model):
     outputs: list[OutputIn] = []
     fail_on: Literal["info", "low", "medium", "high", "critical", "none"] = "high"
     history: FileName | None = None
+    output_dir: FileName | None = None
 
     one_or_many = field_validator("catalog", mode="before")(_as_list)
 
@@ -163,6 +164,8 @@ class Output:
 
     format: str
     path: Path
+    given: str = ""
+    """The path as the config file gave it (a relative one moves with ``output_dir``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -181,6 +184,7 @@ class RunConfig:
     outputs: tuple[Output, ...]
     fail_on: str
     history: Path
+    output_dir: Path | None = None
 
     @property
     def cloud_sources(self) -> tuple[str, ...]:
@@ -364,6 +368,7 @@ def parse_config(text: str, origin: str | os.PathLike[str]) -> RunConfig:
     except ValidationError as exc:
         _fail(name, text, exc)
     base = Path(origin).expanduser().absolute().parent
+    out_base = _resolve(base, cfg.output_dir) if cfg.output_dir else base
     s = cfg.sources
     if s.aws and s.aws.external_id and not s.aws.org_role:
         raise InputError(name, _line_for(key_lines(text), ["sources", "aws", "external_id"]),
@@ -384,10 +389,44 @@ def parse_config(text: str, origin: str | os.PathLike[str]) -> RunConfig:
         estates=tuple(_resolve(base, p) for p in s.estates),
         policy=_policy(base, cfg.policy),
         catalog=tuple(_resolve(base, p) for p in cfg.catalog),
-        outputs=tuple(Output(format=o.format, path=_resolve(base, o.path)) for o in cfg.outputs),
+        outputs=tuple(Output(format=o.format, path=_resolve(out_base, o.path), given=o.path)
+                      for o in cfg.outputs),
         fail_on=cfg.fail_on,
         history=_resolve(base, cfg.history or DEFAULT_HISTORY_NAME),
+        output_dir=out_base if cfg.output_dir else None,
     )
+
+
+def with_overrides(config: RunConfig, *, policy: str | None = None, fail_on: str | None = None,
+                   catalog: Sequence[str] = (), output_dir: str | None = None,
+                   base: str | os.PathLike[str] = ".") -> RunConfig:
+    """``config`` with the values a command-line flag or an environment variable gave (None or
+    empty: the config's own value stays). Paths given here are read against ``base`` (the
+    working folder), not the config file's folder; ``output_dir`` moves every output the config
+    names by a relative path.
+
+    >>> cfg = parse_config('[sources]\\nestates = ["e.json"]\\n[[outputs]]\\nformat = "md"\\npath = "r.md"\\n',
+    ...                    "/srv/audit/residency.toml")
+    >>> new = with_overrides(cfg, fail_on="critical", output_dir="/var/reports")
+    >>> new.fail_on, str(new.outputs[0].path), str(cfg.outputs[0].path)
+    ('critical', '/var/reports/r.md', '/srv/audit/r.md')
+    """
+    folder = Path(base).expanduser().absolute()
+    changes: dict[str, Any] = {}
+    if policy:
+        changes["policy"] = _policy(folder, policy)
+    if fail_on:
+        changes["fail_on"] = fail_on
+    if catalog:
+        changes["catalog"] = tuple(_resolve(folder, p) for p in catalog)
+    if output_dir:
+        out = _resolve(folder, output_dir)
+        changes["output_dir"] = out
+        changes["outputs"] = tuple(
+            o if o.given and Path(o.given).expanduser().is_absolute()
+            else Output(format=o.format, path=_resolve(out, o.given or o.path.name), given=o.given)
+            for o in config.outputs)
+    return replace(config, **changes)
 
 
 def load_config(path: str | os.PathLike[str]) -> RunConfig:
