@@ -230,3 +230,18 @@ def test_typed_options_refuse_a_source_whose_adapter_is_not_installed(tmp_path: 
     with pytest.raises(InputError, match="not part of this installation") as info:
         provider_options(cfg, {"aws": None})
     assert info.value.field == "sources.aws"
+
+
+def test_output_dir_moves_relative_outputs_and_an_override_moves_them_again(tmp_path: Path) -> None:
+    from residency_audit.config import with_overrides
+
+    text = ('output_dir = "reports"\n[sources]\ninventory = ["inventory.yaml"]\n'
+            '[[outputs]]\nformat = "json"\npath = "r.json"\n'
+            f'[[outputs]]\nformat = "md"\npath = "{(tmp_path / "abs.md").as_posix()}"\n')
+    cfg = load_config(write(tmp_path, text))
+    assert [o.path for o in cfg.outputs] == [tmp_path / "reports" / "r.json", tmp_path / "abs.md"]
+    moved = with_overrides(cfg, output_dir=str(tmp_path / "elsewhere"), policy="esam",
+                           catalog=["extra.yaml"], base=tmp_path / "cwd")
+    assert [o.path for o in moved.outputs] == [tmp_path / "elsewhere" / "r.json", tmp_path / "abs.md"]
+    assert moved.policy == "esam" and moved.catalog == (tmp_path / "cwd" / "extra.yaml",)
+    assert with_overrides(cfg) == cfg  # nothing given: the config's own values stay
