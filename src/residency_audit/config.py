@@ -442,6 +442,10 @@ def load_config(path: str | os.PathLike[str]) -> RunConfig:
 def provider_argv(config: RunConfig) -> list[str]:
     """The ``scan`` command-line options that ask for the cloud scans ``config`` names.
 
+    A scheduled run does not use this: it builds each adapter's typed options from the config
+    section (:func:`residency_audit.scheduled.provider_options`). This shows the equivalent
+    command line, and the tests use it to check that both give the same options.
+
     >>> cfg = parse_config('[sources.aws]\\nprofile = "audit"\\nregions = ["eu-north-1"]\\n', "c.toml")
     >>> provider_argv(cfg)
     ['--aws', '--aws-profile', 'audit', '--aws-regions', 'eu-north-1']
