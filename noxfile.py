@@ -45,8 +45,8 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks: `nox -s bench -- core|aws|azure|gcp|oci` (default core). Prints ratios."""
+    """Benchmarks: `nox -s bench -- core|aws|aws-org|azure|gcp|oci` (default core). Prints ratios."""
     session.install("-e", ".[all,dev]")
     names = session.posargs or ["core"]
     for name in names:
-        session.run("python", f"bench/bench_{name}.py")
+        session.run("python", f"bench/bench_{name.replace('-', '_')}.py")
