@@ -23,7 +23,15 @@ import pytest
 from residency_audit.cli import main
 from residency_audit.demo import demo_estate
 from residency_audit.estate_io import write_estate
-from residency_audit.model import DataCategory, Estate, Evidence, Placement, Resource, Severity
+from residency_audit.model import (
+    CoverageGap,
+    DataCategory,
+    Estate,
+    Evidence,
+    Placement,
+    Resource,
+    Severity,
+)
 from residency_audit.pipeline import Audit, audit
 from residency_audit.report import FORMATS, render
 from residency_audit.report.copies import copies_by_country
@@ -154,7 +162,9 @@ def _scanned_estate() -> Estate:
     return Estate(
         resources=(Resource(id=BUCKET, provider="aws", service="s3", kind="bucket", name="scanned-bucket",
                             account="111122223333", placements=(Placement(location="aws:us-east-1", evidence=api),)),),
-        data=(DataCategory(id="logs", name="Logs", resources=(BUCKET,), evidence=api),))
+        data=(DataCategory(id="logs", name="Logs", resources=(BUCKET,), evidence=api),),
+        gaps=(CoverageGap(provider="aws", scope="111122223333", region="eu-west-1", service="s3",
+                          operation="ListBuckets", error="AccessDenied", message="denied"),))
 
 
 def test_sarif_locates_api_seen_holders_in_the_estate_file_given(tmp_path: Path) -> None:
@@ -168,10 +178,17 @@ def test_sarif_locates_api_seen_holders_in_the_estate_file_given(tmp_path: Path)
     assert results
     estate_lines = estate.read_text(encoding="utf-8").splitlines()
     want_uri = estate.resolve().as_uri()
+    kinds = set()
     for res in results:
         phys = res["locations"][0]["physicalLocation"]
         assert phys["artifactLocation"]["uri"] == want_uri
-        assert json.dumps(BUCKET) in estate_lines[phys["region"]["startLine"] - 1]
+        kind = res["locations"][0]["logicalLocations"][0]["kind"]
+        kinds.add(kind)
+        if kind == "resource":
+            assert json.dumps(BUCKET) in estate_lines[phys["region"]["startLine"] - 1]
+        else:
+            assert phys["region"]["startLine"] == 1, "a gap is located at the estate file itself"
+    assert {"resource", "gap"} <= kinds
 
 
 def test_sarif_without_an_estate_file_points_to_the_stable_pseudo_artifact() -> None:
