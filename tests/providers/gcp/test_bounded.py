@@ -177,7 +177,8 @@ def test_a_project_the_search_cannot_see_is_a_scope_gap_with_the_reason(
     [part] = _gaps(doc, error="READ_IN_PART", scope="organizations/100")
     assert "1 of 4 project(s) not read (research)" in part["message"]
     checks = [m for m, p in fake_org.requests if p.split("?")[0].endswith(":testIamPermissions")]
-    assert checks == ["POST"] * 4
+    # only the project the search returned nothing from is checked (one with a result is seen)
+    assert checks == ["POST"]
 
 
 def test_a_folder_scope_checks_only_its_projects(
@@ -230,18 +231,40 @@ def test_malformed_search_results_are_record_gaps_and_the_rest_is_read(
     assert len([r for r in doc["resources"] if r["service"] == "storage"]) == 8
 
 
-def test_a_page_the_transport_cannot_parse_is_a_gap(
+def test_a_result_of_the_wrong_shape_is_a_record_gap_and_the_page_is_read(
         fake_org: FakeGcp, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     fake_org.raw_results = [{"name": 3, "assetType": ["not", "a", "string"]}]
     with fake_org.serve() as url:
         code, doc, _, _ = _scan(tmp_path, capsys, "--gcp-organization", "100",
                                 "--gcp-endpoint", url, *FAST)
     assert code == 0
-    [gap] = _gaps(doc, service="cloudasset", scope="organizations/100",
-                  error="UNPARSEABLE_RESPONSE")
-    assert gap["message"].startswith("page 1:")
-    # the first page could not be read: Cloud Storage is listed per project instead
+    [gap] = _gaps(doc, service="cloudasset", level="record")
+    assert gap["field"] == "assetType"
+    assert not _gaps(doc, error="UNPARSEABLE_RESPONSE")
+    # the rest of the page was read through the search, not per project
+    assert not _gaps(doc, error="NOT_SCANNED")
     assert len([r for r in doc["resources"] if r["service"] == "storage"]) == 8
+
+
+def test_a_page_the_protobuf_transport_cannot_parse_is_a_gap(
+        fake_org: FakeGcp, scan: Any) -> None:
+    fake_org.raw_results = [{"name": 3, "assetType": ["not", "a", "string"]}]
+    estate = scan(organization="100", search_format="protobuf")
+    [gap] = [g for g in estate.gaps if g.service == "cloudasset"
+             and g.scope == "organizations/100" and g.error == "UNPARSEABLE_RESPONSE"]
+    assert gap.message.startswith("page 1:")
+    # the first page could not be read: Cloud Storage is listed per project instead
+    assert len([r for r in estate.resources if r.service == "storage"]) == 8
+
+
+def test_a_json_page_not_of_the_api_shape_is_a_gap(fake_org: FakeGcp, scan: Any) -> None:
+    fake_org.faults[("search", "organizations/100")] = [(200, {"results": {"not": "a list"}})]
+    estate = scan(organization="100")
+    [gap] = [g for g in estate.gaps if g.service == "cloudasset"
+             and g.scope == "organizations/100"]
+    assert gap.error == "UNPARSEABLE_RESPONSE"
+    assert gap.message.startswith("page 1: results: expected a list")
+    assert len([r for r in estate.resources if r.service == "storage"]) == 8
 
 
 def test_a_403_reason_behind_a_long_url_keeps_the_permission(
@@ -378,15 +401,18 @@ def test_the_same_faults_give_byte_identical_estates(tmp_path: Path,
 
 def test_a_visibility_check_that_fails_is_a_scope_gap_not_a_pass(
         fake_org: FakeGcp, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    fake_org.fail("testIamPermissions", "projects/1003", "denied")
-    fake_org.fail("testIamPermissions", "projects/1004", "unavailable", times=1000)
+    # only projects the search returned nothing from are checked: two empty ones here
+    fake_org.add_project("empty-a", "1005", parent="folders/13")
+    fake_org.add_project("empty-b", "1006")
+    fake_org.fail("testIamPermissions", "projects/1005", "denied")
+    fake_org.fail("testIamPermissions", "projects/1006", "unavailable", times=1000)
     with fake_org.serve() as url:
         code, doc, _, _ = _scan(tmp_path, capsys, "--gcp-organization", "100",
                                 "--gcp-endpoint", url, *FAST)
     assert code == 0
     scope_gaps = {g["scope"]: g for g in _gaps(doc, level="scope")}
-    assert set(scope_gaps) == {"shared-infra", "locked"}
-    assert scope_gaps["shared-infra"]["error"] == "PERMISSION_DENIED"
-    assert scope_gaps["locked"]["error"] == "UNAVAILABLE"
+    assert set(scope_gaps) == {"empty-a", "empty-b"}
+    assert scope_gaps["empty-a"]["error"] == "PERMISSION_DENIED"
+    assert scope_gaps["empty-b"]["error"] == "UNAVAILABLE"
     assert all(g["message"].startswith("could not check whether Cloud Asset search sees")
                for g in scope_gaps.values())

@@ -77,7 +77,10 @@ def test_a_full_scan_calls_only_allow_listed_operations(fake_org: FakeGcp,
                                                         scan: Callable[..., Estate]) -> None:
     add_services(fake_org)
     fake_org.bucket_versioned = False
+    # a project with nothing in it: the search returns nothing from it, so it is checked
+    fake_org.add_project("empty", "1009", parent="folders/11")
     scan(organization="100")
+    scan(organization="100", search_format="protobuf")
     scan(projects=["ehr-prod", "research"], use_asset_search=False)
     scan(folders=["11"])
     seen = {operation_for_request(m, p) for m, p in fake_org.requests}

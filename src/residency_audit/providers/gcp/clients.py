@@ -20,6 +20,10 @@ __all__ = ["SERVICES", "TRANSPORTS", "ClientConfig", "Clients", "parse_endpoints
 SERVICES = ("cloudasset", "resourcemanager", "storage")
 TRANSPORTS = ("grpc", "rest")
 
+_ASSET_HOST = "cloudasset.googleapis.com"
+_ASSET_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+"""The Cloud Asset client's ``AUTH_SCOPES`` (the only scope the API accepts)."""
+
 
 def parse_endpoints(values: Sequence[str]) -> dict[str, str]:
     """``["URL"]`` → ``{"*": URL}``; ``["storage=URL"]`` → ``{"storage": URL}``.
@@ -127,6 +131,23 @@ class Clients:
         return asset_v1.AssetServiceClient(
             credentials=self.credentials, transport=self.config.transport,
             client_options=self._options("cloudasset"))
+
+    @functools.cached_property
+    def asset_session(self) -> tuple[Any, str]:
+        """An authorised HTTP session for Cloud Asset pages read as JSON, and its base URL:
+        the override (as the REST transport takes it: a URL without scheme is HTTPS), else
+        Google's endpoint. The token asks for the client's own default scope."""
+        from google.auth import credentials as auth_credentials
+        from google.auth.transport.requests import AuthorizedSession
+
+        url = self.config.endpoint("cloudasset") or _ASSET_HOST
+        if "://" not in url:
+            url = f"https://{url}"
+        credentials = auth_credentials.with_scopes_if_required(  # type: ignore[no-untyped-call]
+            self.credentials, None, default_scopes=_ASSET_SCOPES)
+        session = AuthorizedSession(  # type: ignore[no-untyped-call]
+            credentials, default_host=_ASSET_HOST)
+        return session, url.rstrip("/")
 
     @functools.cached_property
     def storage(self) -> Any:

@@ -345,7 +345,7 @@ def _can_search(clients: Any, guard: Guard, project: Project
 
 
 def fetch_search_visibility(clients: Any, projects: Sequence[Project], *, guard: Guard,
-                            workers: int = 8) -> tuple[dict[str, bool], list[CoverageGap]]:
+                            workers: int = 16) -> tuple[dict[str, bool], list[CoverageGap]]:
     """Whether Cloud Asset search can see each project: one ``projects.testIamPermissions``
     per project (no permission needed to call it), ``workers`` at a time.
 

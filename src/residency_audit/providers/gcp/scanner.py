@@ -35,10 +35,14 @@ from residency_audit.providers.gcp.hierarchy import (
     fetch_search_visibility,
 )
 from residency_audit.providers.gcp.records import Context
-from residency_audit.providers.gcp.search import fetch_search
+from residency_audit.providers.gcp.search import SearchOutcome, fetch_search, fetch_search_json
 from residency_audit.providers.service import RecordError, parse_records
 
-__all__ = ["READ_IN_PART", "scan_gcp", "scope_states"]
+__all__ = ["READ_IN_PART", "SEARCH_FORMATS", "scan_gcp", "scope_states"]
+
+SEARCH_FORMATS = ("auto", "json", "protobuf")
+"""How Cloud Asset search pages are read: ``json`` over an authorised HTTP session, ``protobuf``
+through the generated client; ``auto`` is JSON over the REST transport, the client over gRPC."""
 
 _LOG = logging.getLogger(__name__)
 
@@ -79,7 +83,7 @@ def _result_name(result: Any) -> str:
     return name if isinstance(name, str) else ""
 
 
-def _resources_of(result: dict[str, Any], hier: Hierarchy, clients: Clients, guard: Guard
+def _resources_of(result: Any, hier: Hierarchy, clients: Clients, guard: Guard
                   ) -> tuple[list[Resource], list[CoverageGap]]:
     """The Resources of one search result; a bucket without a located representation is read
     with ``buckets.get`` first. A result that cannot be parsed is one RECORD gap."""
@@ -277,6 +281,22 @@ def _collapse_given_up(gaps: Sequence[CoverageGap]) -> list[CoverageGap]:
     return kept
 
 
+def _search(clients: Clients, scope: str, *, json_pages: bool, page_size: int, guard: Guard,
+            consume: Any) -> SearchOutcome:
+    if json_pages:
+        session, base_url = clients.asset_session
+        return fetch_search_json(session, base_url, scope, asset_types=assets.ASSET_TYPES,
+                                 page_size=page_size, guard=guard, consume=consume)
+    return fetch_search(clients.asset, scope, asset_types=assets.ASSET_TYPES,
+                        page_size=page_size, guard=guard, consume=consume)
+
+
+def _unseen(projects: Sequence[Project], seen: set[str]) -> list[Project]:
+    """The projects no search result named (by ``projects/NUMBER`` or id). Pure."""
+    return [p for p in projects
+            if not {p.name, p.project_id, f"projects/{p.project_id}"} & seen]
+
+
 def _guard(config: ClientConfig, limits: Limits) -> Guard:
     endpoints = {s: url for s in SERVICES if (url := config.endpoint(s))}
     return Guard(limits=limits, transport=config.transport, endpoints=endpoints)
@@ -295,6 +315,7 @@ def scan_gcp(
     page_size: int = 500,
     limits: Limits | None = None,
     check_search_visibility: bool = True,
+    search_format: str = "auto",
     progress: ProgressCallback | None = None,
 ) -> Estate:
     """Scan an organisation, folders or projects and return what was found, with gaps.
@@ -308,7 +329,10 @@ def scan_gcp(
     by default a call takes at most 85 s, and an endpoint that never answers is given up
     after one such call. ``check_search_visibility=False`` skips the per-project
     ``testIamPermissions`` check of organisation and folder searches (the projects the search
-    cannot see are then not reported).
+    cannot see are then not reported); the check is made only on projects the search returned
+    nothing from, since a project with a result is one the search sees (permission is
+    checked per scope, not per resource). ``search_format`` (:data:`SEARCH_FORMATS`) chooses how
+    the search pages are read; both ways find the same resources.
 
     Example (against a local fake; see ``tests/providers/gcp``)::
 
@@ -316,6 +340,10 @@ def scan_gcp(
                           transport="rest", endpoints={"*": "http://127.0.0.1:8080"})
     """
     started = _now()
+    if search_format not in SEARCH_FORMATS:
+        raise InputError("gcp", None, "search_format",
+                         f"{search_format!r}; expected one of {', '.join(SEARCH_FORMATS)}")
+    json_pages = search_format == "json" or (search_format == "auto" and transport == "rest")
     scopes = _scopes(organization, folders, projects)
     config = ClientConfig(credentials=credentials, transport=transport,
                           endpoints=dict(endpoints or {}), client_options=client_options)
@@ -331,8 +359,12 @@ def scan_gcp(
     fallback: dict[str, tuple[Project, str]] = {}
     to_check: dict[str, Project] = {}
     searched: set[str] = set()
+    seen: set[str] = set()
 
-    def take(result: dict[str, Any]) -> None:
+    def take(result: Any) -> None:
+        ref = result.get("project") if isinstance(result, Mapping) else None
+        if isinstance(ref, str) and ref:
+            seen.add(ref)
         name = _result_name(result)
         if name and name in found:
             return
@@ -346,8 +378,8 @@ def scan_gcp(
     if use_asset_search:
         for i, scope in enumerate(scopes):
             report("gcp: asset search", i, len(scopes))
-            outcome = fetch_search(clients.asset, scope, asset_types=assets.ASSET_TYPES,
-                                   page_size=page_size, guard=guard, consume=take)
+            outcome = _search(clients, scope, json_pages=json_pages, page_size=page_size,
+                              guard=guard, consume=take)
             gaps.extend(outcome.gaps)
             if outcome.fallback:
                 reason = f"Cloud Asset search of {scope} failed ({outcome.gaps[0].error})"
@@ -362,10 +394,10 @@ def scan_gcp(
             for p in _projects_under(scope, hier):
                 fallback.setdefault(p.name, (p, "Cloud Asset search switched off"))
 
-    if check_search_visibility and to_check:
-        report("gcp: search visibility", 0, len(to_check))
-        _, more = fetch_search_visibility(
-            clients, [p for k, p in sorted(to_check.items()) if k not in fallback], guard=guard)
+    unseen = _unseen([p for k, p in sorted(to_check.items()) if k not in fallback], seen)
+    if check_search_visibility and unseen:
+        report("gcp: search visibility", 0, len(unseen))
+        _, more = fetch_search_visibility(clients, unseen, guard=guard)
         gaps.extend(more)
 
     listed, resources, more = _list_per_project(clients, guard, fallback, report)

@@ -6,6 +6,14 @@ types the service modules declare, asking for the resources' own representations
 disabled API, quota exhausted after retries, no answer) tells the scanner to fall back to
 per-project listing; a later page that fails is a coverage gap, and what was read before it
 is kept. A page the transport cannot parse (a member of the wrong type) is such a failure too.
+
+``fetch_search_json`` reads the same pages as JSON over an authorised HTTP session, with the
+same request, timeouts, retries and give-up: no conversion of every result to protobuf and
+back. It hands each result over in the shape :func:`result_dict` gives (the same members, the
+same defaults, numbers inside a resource as floats, as a protobuf ``Struct`` holds them), so
+both paths find the same resources. A result of the wrong shape is left as it is, and its
+parse makes it one RECORD gap; a page whose ``results`` or ``nextPageToken`` is not the
+API's shape fails as the protobuf path's unparseable page does.
 """
 
 from __future__ import annotations
@@ -19,8 +27,8 @@ from residency_audit.providers.base import ReadOperation
 from residency_audit.providers.gcp.assetdata import SEARCH
 from residency_audit.providers.gcp.faults import Guard, api_errors
 
-__all__ = ["OPERATIONS", "READ_MASK", "ROUTES", "SERVICE", "SearchOutcome", "fetch_search",
-           "result_dict"]
+__all__ = ["JSON_READ_MASK", "OPERATIONS", "READ_MASK", "ROUTES", "SERVICE", "SearchOutcome",
+           "fetch_search", "fetch_search_json", "json_result", "result_dict"]
 
 SERVICE = "cloudasset"
 
@@ -34,6 +42,10 @@ READ_MASK = ("name", "asset_type", "project", "folders", "location", "labels",
              "versioned_resources")
 """Fields asked for (only those read: a smaller answer parses faster); ``versioned_resources``
 is not returned unless named here."""
+
+JSON_READ_MASK = ",".join(
+    p.split("_")[0] + "".join(w.title() for w in p.split("_")[1:]) for p in READ_MASK)
+"""The read mask as the REST transport sends it (a ``FieldMask`` in JSON: camelCase, commas)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,6 +122,126 @@ def fetch_search(client: Any, scope: str, *, asset_types: Sequence[str], guard: 
             for r in page.results:
                 take(result_dict(r))
                 count += 1
+    except api_errors() as exc:
+        gap = guard.fault(SERVICE, scope, SEARCH, exc, prefix=f"page {pages + 1}: ")
+        return SearchOutcome(scope=scope, results=results, count=count, gaps=[gap], pages=pages,
+                             fallback=pages == 0)
+    guard.answered(SERVICE, scope)
+    return SearchOutcome(scope=scope, results=results, count=count, pages=pages)
+
+
+def _floats(value: Any) -> Any:
+    """JSON inside a resource as a protobuf ``Struct`` holds it: every number a float. Pure.
+
+    >>> _floats({"a": [1, True, None, {"b": 2.5}]})
+    {'a': [1.0, True, None, {'b': 2.5}]}
+    """
+    if isinstance(value, dict):
+        return {k: _floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_floats(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+_DEFAULTS: tuple[tuple[str, Any], ...] = (
+    ("name", ""), ("assetType", ""), ("project", ""), ("folders", []), ("organization", ""),
+    ("displayName", ""), ("location", ""), ("labels", {}), ("parentFullResourceName", ""))
+
+
+def _versioned(item: Any) -> Any:
+    if not isinstance(item, dict):
+        return item
+    return {"version": item.get("version", ""), "resource": _floats(item.get("resource", {}))}
+
+
+def json_result(raw: Any) -> Any:
+    """One ``ResourceSearchResult`` of a JSON page in the shape :func:`result_dict` gives.
+    Pure. Members of the wrong type are kept as they are (the parse names them).
+
+    >>> r = json_result({"name": "//x/b", "assetType": "t", "versionedResources": [
+    ...     {"resource": {"size": 3}}]})
+    >>> r["project"], r["labels"], r["versionedResources"]
+    ('', {}, [{'version': '', 'resource': {'size': 3.0}}])
+    """
+    if not isinstance(raw, dict):
+        return raw
+    out = {key: raw.get(key, default) for key, default in _DEFAULTS}
+    for key, default in _DEFAULTS:
+        if out[key] is None:  # JSON null is the default value in protobuf JSON
+            out[key] = default
+    attributes = raw.get("additionalAttributes")
+    if attributes:
+        out["additionalAttributes"] = _floats(attributes)
+    versions = raw.get("versionedResources")
+    if versions:
+        out["versionedResources"] = ([_versioned(v) for v in versions]
+                                     if isinstance(versions, list) else versions)
+    return out
+
+
+def _page_of(payload: Any) -> tuple[list[Any], str]:
+    """The results and next page token of one JSON page; a page not of the API's shape is a
+    ``ParseError``, as the protobuf path's is."""
+    from google.protobuf import json_format
+
+    if not isinstance(payload, dict):
+        raise json_format.ParseError(f"page: expected an object, got {type(payload).__name__}")
+    results = payload.get("results") or []
+    token = payload.get("nextPageToken") or ""
+    if not isinstance(results, list):
+        raise json_format.ParseError(f"results: expected a list, got {type(results).__name__}")
+    if not isinstance(token, str):
+        raise json_format.ParseError(
+            f"nextPageToken: expected a string, got {type(token).__name__}")
+    return results, token
+
+
+def fetch_search_json(session: Any, base_url: str, scope: str, *, asset_types: Sequence[str],
+                      guard: Guard, page_size: int = 500,
+                      consume: Callable[[Any], None] | None = None) -> SearchOutcome:
+    """:func:`fetch_search` reading the pages as JSON over ``session`` (a ``requests`` session
+    that authorises its calls, such as ``google.auth``'s ``AuthorizedSession``) at
+    ``base_url``: the same ``GET /v1/{scope}:searchAllResources`` the REST transport sends.
+
+    Each call is bounded as a generated client's is (``guard.retry()``, the per-attempt
+    ``(connect, read)`` timeout); an error answer becomes the ``google.api_core`` exception
+    the REST transport raises, so that its gap carries the same code.
+    """
+    from google.api_core import exceptions as gexc
+
+    skipped = guard.skipped(SERVICE, scope, SEARCH)
+    if skipped is not None:
+        return SearchOutcome(scope=scope, gaps=[skipped], fallback=True)
+    url = f"{base_url.rstrip('/')}/v1/{scope}:searchAllResources"
+    timeout = guard.limits.attempt_timeout("rest")
+
+    def get_page(token: str) -> Any:
+        params: dict[str, Any] = {"assetTypes": list(asset_types), "pageSize": page_size,
+                                  "readMask": JSON_READ_MASK}
+        if token:
+            params["pageToken"] = token
+        params["$alt"] = "json;enum-encoding=int"
+        response = session.request("GET", url, params=params, timeout=timeout)
+        if response.status_code >= 400:
+            raise gexc.from_http_response(response)  # type: ignore[no-untyped-call]
+        return response.json()
+
+    results: list[Any] = []
+    take = consume or results.append
+    pages = count = 0
+    token = ""
+    fetch_page = guard.retry()(get_page)  # one Retry: the pages share the attempt count
+    try:
+        while True:
+            items, token = _page_of(fetch_page(token))
+            pages += 1
+            for item in items:
+                take(json_result(item))
+                count += 1
+            if not token:
+                break
     except api_errors() as exc:
         gap = guard.fault(SERVICE, scope, SEARCH, exc, prefix=f"page {pages + 1}: ")
         return SearchOutcome(scope=scope, results=results, count=count, gaps=[gap], pages=pages,
