@@ -72,7 +72,7 @@ _values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4)
                        | st.dictionaries(st.text(max_size=6), inner, max_size=4), max_leaves=20)
 
 
-@settings(derandomize=True, max_examples=300, deadline=None)
+@settings(derandomize=True, max_examples=120, deadline=None)
 @given(value=_values, chunk=st.integers(min_value=1, max_value=64))
 def test_indented_chunks_are_json_dumps(value: object, chunk: int) -> None:
     expected = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
