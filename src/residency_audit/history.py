@@ -445,13 +445,7 @@ def _summary(value: Any) -> dict[str, Any]:
     return summary
 
 
-def _truncated(path: Path) -> str:
-    """Why the SQLite file at ``path`` is shorter than its own header says, or "" if it is not.
-
-    The header (bytes 28-31, valid when bytes 24-27 equal bytes 92-95) holds the database size in
-    pages; a file cut short (a copy that stopped, a full disk) holds fewer. Reading only the first
-    100 bytes, this costs nothing for a large history.
-    """
+def _header_mismatch(path: Path) -> str:
     try:
         with open(path, "rb") as fh:
             header = fh.read(100)
@@ -467,6 +461,23 @@ def _truncated(path: Path) -> str:
         return (f"truncated: its header says {pages} pages of {page_size} bytes, "
                 f"the file holds {size} bytes")
     return ""
+
+
+def _truncated(path: Path) -> str:
+    """Why the SQLite file at ``path`` is shorter than its own header says, or "" if it is not.
+
+    The header (bytes 28-31, valid when bytes 24-27 equal bytes 92-95) holds the database size in
+    pages; a file cut short (a copy that stopped, a full disk) holds fewer. Reading only the first
+    100 bytes, this costs nothing for a large history. A checkpoint of another writer writes page 1
+    before it extends the file, so a mismatch counts only when it lasts (a few short looks).
+    """
+    why = _header_mismatch(path)
+    for _ in range(5):
+        if not why.startswith("truncated:"):
+            return why
+        time.sleep(0.02)
+        why = _header_mismatch(path)
+    return why
 
 
 def _dumps(value: Any) -> str:
