@@ -212,3 +212,26 @@ def test_an_unreadable_item_is_a_record_gap_and_the_others_stay(broken: str) -> 
                                    scope=Scope(account="1", region="us-east-1", service="config"))
     assert "good" in [r.name for r in found.resources]
     assert len(found.gaps) == 1 and found.gaps[0].level == GapLevel.RECORD and found.gaps[0].error == "UnparseableRecord"
+
+
+def test_config_section_and_flags_reach_the_options() -> None:
+    import argparse
+
+    from residency_audit.errors import InputError
+    from residency_audit.providers.aws.cli import (
+        add_arguments,
+        options_from_args,
+        options_from_config,
+    )
+
+    opts = options_from_config({"tags": False, "config_aggregator": "org-residency"})
+    assert (opts.tags, opts.config_aggregator) == (False, "org-residency")
+    assert options_from_config({}).config_aggregator is True
+    with pytest.raises(InputError, match="config_aggregator"):
+        options_from_config({"config_aggregator": ""})
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--aws", "--aws-no-tags", "--aws-no-config"])
+    assert (options_from_args(args).tags, options_from_args(args).config_aggregator) == (False, False)
+    args = parser.parse_args(["--aws", "--aws-config-aggregator", "org-a"])
+    assert options_from_args(args).config_aggregator == "org-a"
