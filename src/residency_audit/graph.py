@@ -233,9 +233,10 @@ class _Builder:
             return node
         declared = self.declared_entities.get(eid)
         cat = self.catalog.entities.get(eid)
+        listed = {c.certification for c in self.catalog.certifications_of(eid)}  # valid at the date
         if declared is not None:
             self.g.add_node(node, kind="entity", label=declared.name, country=declared.country,
-                            known=True, certifications=" ".join(sorted(declared.certifications)),
+                            known=True, certifications=" ".join(sorted({*declared.certifications, *listed})),
                             notes=declared.notes)
             self.add_edge(node, self.country(declared.country), "incorporated_in", declared.evidence)
             if declared.controlled_from and declared.controlled_from != declared.country:
@@ -247,7 +248,7 @@ class _Builder:
                               declared.parent_evidence or declared.evidence)
         elif cat is not None:
             self.g.add_node(node, kind="entity", label=cat.name, country=cat.country, known=True,
-                            certifications="", notes=cat.notes)
+                            certifications=" ".join(sorted(listed)), notes=cat.notes)
             self.add_edge(node, self.country(cat.country), "incorporated_in",
                           _catalog_ev(cat.source, f"{cat.id} incorporated in {cat.country}"))
             if cat.controlled_from and cat.controlled_from != cat.country:

@@ -287,3 +287,40 @@ def test_damaged_facts_are_one_line_exit_2(tmp_path: Path, capsys: pytest.Captur
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err and "Traceback" not in err
     assert message in err and str(path) in err
+
+
+DPF_LISTING = """\
+certifications:
+  - entity: amazon-web-services-inc
+    certification: dpf
+    valid_from: 2023-07-17
+    valid_to: 2026-12-31
+    note: Listed on the Data Privacy Framework List until its annual re-certification date.
+    source: https://example.org/dpf-list/amazon-web-services
+    retrieved: 2026-12-01
+"""
+
+
+def test_an_expired_dpf_listing_no_longer_counts_for_the_dpf_adequacy(tmp_path: Path) -> None:
+    config = job(tmp_path, policy="gdpr-transfers", catalog=DPF_LISTING)
+    for day in ("2026-11-24", "2027-02-01"):  # listed, then the listing has expired
+        assert cli("run", "--config", str(config), "--today", day)[0] == 0
+    code, text = cli("diff", "--config", str(config), "--format", "json")
+    drift = json.loads(text)
+    assert code == 1 and no_infrastructure_change(drift)
+    [aws] = [f for f in drift["facts_changed"] if f["key"] == "entity:amazon-web-services-inc"]
+    assert aws["summary"] == ["certification no longer listed dpf"]
+    assert "certified: dpf" in aws["a"]["parts"] and "certified: dpf" not in aws["b"]["parts"]
+    [changed] = [c for c in drift["findings_changed"] if c["id"] in aws["findings_changed"]]
+    assert changed["id"] == "gdpr-transfers|resource:aws:lab-dr|"
+    assert (changed["a"]["severity"], changed["b"]["severity"]) == ("info", "high")
+
+
+def test_a_bad_certification_row_names_its_file_line_and_field(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "catalog.yaml"
+    bad.write_text(DPF_LISTING.replace("valid_to: 2026-12-31", "valid_to: 2020-01-01"), encoding="utf-8")
+    code, _ = cli("laws", "--catalog", str(bad))
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert err.endswith(f"{bad}:2: valid_to: 2020-01-01 is before valid_from 2023-07-17")

@@ -31,6 +31,7 @@ __all__ = [
     "Catalog",
     "CatalogEntity",
     "CatalogSource",
+    "Certification",
     "Country",
     "DatedStatus",
     "Holding",
@@ -218,6 +219,27 @@ class Holding:
                 and (self.valid_to is None or day <= self.valid_to))
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Certification:
+    """An entity's listing under a certification scheme (``dpf``: the EU-US Data Privacy
+    Framework list), valid from ``valid_from`` to ``valid_to`` (inclusive; open when None).
+
+    At an audit's date only the listings valid then count: an expired DPF listing no longer lets a
+    certified-only adequacy decision cover the entity.
+    """
+
+    entity: str
+    certification: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    note: str
+    source: CatalogSource
+
+    def covers(self, day: dt.date) -> bool:
+        return ((self.valid_from is None or self.valid_from <= day)
+                and (self.valid_to is None or day <= self.valid_to))
+
+
 def normalize_region_code(provider: str, code: str) -> str:
     """The spelling used to look a region up: case-insensitive, Azure display names too.
 
@@ -392,8 +414,17 @@ def _holding(row: Mapping[str, Any], file: str, line: int) -> Holding:
                    note=_opt(row, "note"), source=_source(row, file, line))
 
 
+def _certification(row: Mapping[str, Any], file: str, line: int) -> Certification:
+    start, end = _period(row, file, line)
+    return Certification(entity=_req(row, "entity", file, line),
+                         certification=_req(row, "certification", file, line).lower(),
+                         valid_from=start, valid_to=end, note=_opt(row, "note"),
+                         source=_source(row, file, line))
+
+
 _PARSERS = {"regions": _region, "entities": _entity, "laws": _law, "countries": _country,
-            "law_status": _law_status, "adequacy": _adequacy, "holdings": _holding}
+            "law_status": _law_status, "adequacy": _adequacy, "holdings": _holding,
+            "certifications": _certification}
 
 
 def _by_subject(items: Iterable[Any], key: Any) -> dict[str, tuple[Any, ...]]:
@@ -441,6 +472,8 @@ class Catalog:
     law_statuses: Mapping[str, tuple[DatedStatus, ...]] = field(default_factory=dict)
     adequacy: Mapping[str, tuple[DatedStatus, ...]] = field(default_factory=dict)
     holdings: Mapping[str, tuple[Holding, ...]] = field(default_factory=dict)
+    #: Entities' certification listings (e.g. ``dpf``), by entity, oldest first.
+    certifications: Mapping[str, tuple[Certification, ...]] = field(default_factory=dict)
     #: The date the facts were evaluated at (:meth:`at`); None for the undated catalog.
     day: dt.date | None = None
 
@@ -463,6 +496,11 @@ class Catalog:
     def holdings_of(self, entity: str) -> tuple[Holding, ...]:
         """The holdings in ``entity`` (at the catalog's date when it has one)."""
         return self.holdings.get(entity, ())
+
+    def certifications_of(self, entity: str) -> tuple[Certification, ...]:
+        """The certification listings of ``entity`` (only those valid at the catalog's date when
+        it has one)."""
+        return self.certifications.get(entity, ())
 
     def at(self, day: dt.date) -> Catalog:
         """The facts that held on ``day``: each law with its status (a law not in force reaches
@@ -490,6 +528,8 @@ class Catalog:
                 countries[code] = replace(c, adequacy="", adequacy_scope="", adequacy_status=status)
         holdings = {k: kept for k, v in self.holdings.items()
                     if (kept := tuple(h for h in v if h.covers(day)))}
+        certifications = {k: listed for k, v in self.certifications.items()
+                          if (listed := tuple(c for c in v if c.covers(day)))}
         entities = dict(self.entities)
         for eid, current in holdings.items():
             e = entities.get(eid)
@@ -497,7 +537,7 @@ class Catalog:
             if e is not None and len(controlling) == 1 and e.parent != controlling[0]:
                 entities[eid] = replace(e, parent=controlling[0])
         return replace(self, laws=laws, countries=countries, entities=entities, holdings=holdings,
-                       day=day)
+                       certifications=certifications, day=day)
 
     def region(self, location: str, *, service: str = "") -> Region | None:
         """The region for ``"provider:code"``, preferring ``service``'s own codes; else None."""
@@ -554,7 +594,7 @@ class Catalog:
 
         h = hashlib.sha256()
         for group in (self.regions, self.entities, self.laws, self.countries, self.law_statuses,
-                      self.adequacy, self.holdings):
+                      self.adequacy, self.holdings, self.certifications):
             for key in sorted(group, key=str):
                 h.update(repr((key, group[key])).encode())  # type: ignore[index]
         return h.hexdigest()[:12]
@@ -737,6 +777,8 @@ def load_catalog(*, extra: Sequence[str | os.PathLike[str]] = (), packaged: bool
                     key = (item.subject, item.valid_from)
                 elif isinstance(item, Holding):
                     key = (item.entity, item.parent, item.valid_from)
+                elif isinstance(item, Certification):
+                    key = (item.entity, item.certification, item.valid_from)
                 else:
                     key = item.id
                 groups[name][key] = item
@@ -745,7 +787,8 @@ def load_catalog(*, extra: Sequence[str | os.PathLike[str]] = (), packaged: bool
                    countries=groups["countries"], files=tuple(str(p) for p in extra),
                    law_statuses=_by_subject(groups["law_status"].values(), lambda s: s.subject),
                    adequacy=_by_subject(groups["adequacy"].values(), lambda s: s.subject),
-                   holdings=_by_subject(groups["holdings"].values(), lambda h: h.entity))
+                   holdings=_by_subject(groups["holdings"].values(), lambda h: h.entity),
+                   certifications=_by_subject(groups["certifications"].values(), lambda c: c.entity))
 
 
 @functools.cache
