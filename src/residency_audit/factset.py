@@ -184,21 +184,39 @@ def _entity_parts(g: Any, node: str) -> tuple[str, ...]:
     return tuple(sorted(parts))
 
 
-def _chains(g: Any, holders: Iterable[str]) -> dict[str, set[str]]:
+def _related(g: Any, node: str, relation: str) -> list[str]:
+    """The targets of ``node``'s links of ``relation`` (read from the adjacency, once per node)."""
+    return sorted(t for t, keyed in g._succ[node].items()
+                  if any(d.get("relation") == relation for d in keyed.values()))
+
+
+def _chains(g: Any, holders: Iterable[str]) -> dict[str, frozenset[str]]:
     """Each holder's operator chain: the entities operating it and all their parents."""
-    out: dict[str, set[str]] = {}
+    of_entity: dict[str, frozenset[str]] = {}
+
+    def chain(entity: str) -> frozenset[str]:
+        found = of_entity.get(entity)
+        if found is None:
+            seen: set[str] = set()
+            todo = [entity]
+            while todo:  # iterative, each entity once: a parent cycle cannot loop
+                e = todo.pop()
+                if e not in seen:
+                    seen.add(e)
+                    todo.extend(_related(g, e, "controlled_by"))
+            found = of_entity[entity] = frozenset(seen)
+        return found
+
+    out: dict[str, frozenset[str]] = {}
+    by_operators: dict[tuple[str, ...], frozenset[str]] = {}
     for holder in holders:
         if holder not in g:
             continue
-        todo = [t for _, t, rel in g.out_edges(holder, data="relation") if rel == "operated_by"]
-        seen: set[str] = set()
-        while todo:
-            e = todo.pop()
-            if e in seen:
-                continue
-            seen.add(e)
-            todo.extend(t for _, t, rel in g.out_edges(e, data="relation") if rel == "controlled_by")
-        out[holder] = seen
+        operators = tuple(_related(g, holder, "operated_by"))
+        union = by_operators.get(operators)
+        if union is None:
+            union = by_operators[operators] = frozenset().union(*(chain(o) for o in operators))
+        out[holder] = union
     return out
 
 
@@ -233,15 +251,16 @@ def build_facts(audit: Audit) -> tuple[Fact, ...]:
         if f.rule in transfer_rules:  # only a transfer rule weighs adequacy decisions
             for c in f.countries:
                 by_country.setdefault(c, set()).add(f.id)
-        for h in f.all_holders:
-            for e in chains.get(h, ()):
+        for chain in {chains[h] for h in f.all_holders if h in chains}:
+            for e in chain:
                 by_entity.setdefault(e, set()).add(f.id)
-    used = {e for chain in chains.values() for e in chain}
+    used = {e for chain in set(chains.values()) for e in chain}
     facts = [Fact(key="catalog", kind="catalog", label="Catalog version", value=catalog.version(),
                   detail=", ".join(catalog.files))]
     facts += _law_facts(g, catalog, day, by_law)
-    facts += _adequacy_facts(catalog, day, by_country,
-                             set(audit.countries()) | set(by_country))
+    copies_in = {c for _, attrs in g.nodes(data=True) if attrs.get("kind") == "location"
+                 for c in str(attrs.get("countries") or "").split()}
+    facts += _adequacy_facts(catalog, day, by_country, copies_in | set(by_country))
     facts += _entity_facts(g, catalog, by_entity, used)
     return tuple(sorted(facts, key=fact_order))
 
