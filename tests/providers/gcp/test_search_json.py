@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from residency_audit.model import Estate
-from residency_audit.providers.gcp.search import json_result, result_dict
+from residency_audit.providers.gcp.search import decode_page, json_result, result_dict
 from tests.providers.gcp.conftest import add_services
 from tests.providers.gcp.fakes import FakeGcp
 
@@ -61,7 +61,7 @@ def test_a_json_result_has_the_shape_of_a_protobuf_result() -> None:
            "versionedResources": [{"version": "v1", "resource": {
                "location": "EU", "n": 3, "xs": [1, {"y": None}], "ok": True}}]}
     message = asset_v1.ResourceSearchResult.from_json(json.dumps(raw))
-    assert json_result(raw) == result_dict(message)
+    assert json_result(decode_page(json.dumps(raw))) == result_dict(message)
     assert json_result({"name": "x"}) == result_dict(
         asset_v1.ResourceSearchResult.from_json('{"name": "x"}'))
 
@@ -71,3 +71,23 @@ def test_an_unknown_search_format_is_one_clear_error(scan: Callable[..., Estate]
 
     with pytest.raises(InputError, match="search_format"):
         scan(organization="100", search_format="xml")
+
+
+def test_a_page_that_is_not_json_is_a_gap_not_a_traceback(fake_org: FakeGcp,
+                                                           scan: Callable[..., Estate]) -> None:
+    from residency_audit.providers.gcp.faults import Guard
+    from residency_audit.providers.gcp.search import fetch_search_json
+
+    class Answer:
+        status_code = 200
+        content = b"<html>not json"
+
+    class Session:
+        def request(self, *args: object, **kwargs: object) -> Answer:
+            return Answer()
+
+    outcome = fetch_search_json(Session(), "http://127.0.0.1:9", "organizations/100",
+                                asset_types=["storage.googleapis.com/Bucket"], guard=Guard())
+    [gap] = outcome.gaps
+    assert outcome.fallback and gap.error == "UNPARSEABLE_RESPONSE"
+    assert gap.message.startswith("page 1: page: not JSON")

@@ -10,7 +10,7 @@ is kept. A page the transport cannot parse (a member of the wrong type) is such 
 ``fetch_search_json`` reads the same pages as JSON over an authorised HTTP session, with the
 same request, timeouts, retries and give-up: no conversion of every result to protobuf and
 back. It hands each result over in the shape :func:`result_dict` gives (the same members, the
-same defaults, numbers inside a resource as floats, as a protobuf ``Struct`` holds them), so
+same defaults, numbers as floats, as a protobuf ``Struct`` holds them), so
 both paths find the same resources. A result of the wrong shape is left as it is, and its
 parse makes it one RECORD gap; a page whose ``results`` or ``nextPageToken`` is not the
 API's shape fails as the protobuf path's unparseable page does.
@@ -18,6 +18,7 @@ API's shape fails as the protobuf path's unparseable page does.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ from residency_audit.providers.gcp.assetdata import SEARCH
 from residency_audit.providers.gcp.faults import Guard, api_errors
 
 __all__ = ["JSON_READ_MASK", "OPERATIONS", "READ_MASK", "ROUTES", "SERVICE", "SearchOutcome",
-           "fetch_search", "fetch_search_json", "json_result", "result_dict"]
+           "decode_page", "fetch_search", "fetch_search_json", "json_result", "result_dict"]
 
 SERVICE = "cloudasset"
 
@@ -130,19 +131,14 @@ def fetch_search(client: Any, scope: str, *, asset_types: Sequence[str], guard: 
     return SearchOutcome(scope=scope, results=results, count=count, pages=pages)
 
 
-def _floats(value: Any) -> Any:
-    """JSON inside a resource as a protobuf ``Struct`` holds it: every number a float. Pure.
+def decode_page(body: bytes | str) -> Any:
+    """One JSON page, every number a float, as a protobuf ``Struct`` holds the numbers of a
+    resource (the members of a result read here are strings, lists and maps). Pure.
 
-    >>> _floats({"a": [1, True, None, {"b": 2.5}]})
-    {'a': [1.0, True, None, {'b': 2.5}]}
+    >>> decode_page('{"results": [{"resource": {"size": 3, "ok": true}}]}')
+    {'results': [{'resource': {'size': 3.0, 'ok': True}}]}
     """
-    if isinstance(value, dict):
-        return {k: _floats(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_floats(v) for v in value]
-    if isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    return value
+    return json.loads(body, parse_int=float)
 
 
 _DEFAULTS: tuple[tuple[str, Any], ...] = (
@@ -153,15 +149,15 @@ _DEFAULTS: tuple[tuple[str, Any], ...] = (
 def _versioned(item: Any) -> Any:
     if not isinstance(item, dict):
         return item
-    return {"version": item.get("version", ""), "resource": _floats(item.get("resource", {}))}
+    return {"version": item.get("version", ""), "resource": item.get("resource", {})}
 
 
 def json_result(raw: Any) -> Any:
-    """One ``ResourceSearchResult`` of a JSON page in the shape :func:`result_dict` gives.
-    Pure. Members of the wrong type are kept as they are (the parse names them).
+    """One ``ResourceSearchResult`` of a page (:func:`decode_page`) in the shape
+    :func:`result_dict` gives. Pure. Members of the wrong type are kept as they are (the parse names them).
 
     >>> r = json_result({"name": "//x/b", "assetType": "t", "versionedResources": [
-    ...     {"resource": {"size": 3}}]})
+    ...     {"resource": {"size": 3.0}}]})
     >>> r["project"], r["labels"], r["versionedResources"]
     ('', {}, [{'version': '', 'resource': {'size': 3.0}}])
     """
@@ -173,7 +169,7 @@ def json_result(raw: Any) -> Any:
             out[key] = default
     attributes = raw.get("additionalAttributes")
     if attributes:
-        out["additionalAttributes"] = _floats(attributes)
+        out["additionalAttributes"] = attributes
     versions = raw.get("versionedResources")
     if versions:
         out["versionedResources"] = ([_versioned(v) for v in versions]
@@ -210,6 +206,7 @@ def fetch_search_json(session: Any, base_url: str, scope: str, *, asset_types: S
     the REST transport raises, so that its gap carries the same code.
     """
     from google.api_core import exceptions as gexc
+    from google.protobuf import json_format
 
     skipped = guard.skipped(SERVICE, scope, SEARCH)
     if skipped is not None:
@@ -226,7 +223,10 @@ def fetch_search_json(session: Any, base_url: str, scope: str, *, asset_types: S
         response = session.request("GET", url, params=params, timeout=timeout)
         if response.status_code >= 400:
             raise gexc.from_http_response(response)  # type: ignore[no-untyped-call]
-        return response.json()
+        try:
+            return decode_page(response.content)
+        except ValueError as exc:  # not JSON, or not UTF-8: an answer we cannot read
+            raise json_format.ParseError(f"page: not JSON ({type(exc).__name__})") from exc
 
     results: list[Any] = []
     take = consume or results.append
