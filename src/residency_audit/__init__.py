@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
+    "AgreedLocations",
     "Audit",
     "Catalog",
     "CoverageGap",
@@ -27,6 +28,7 @@ __all__ = [
     "Estate",
     "Evidence",
     "Finding",
+    "GapLevel",
     "InputError",
     "Link",
     "LinkRelation",
@@ -35,6 +37,7 @@ __all__ = [
     "Policy",
     "Resource",
     "Role",
+    "ScanMetadata",
     "Severity",
     "Subprocessor",
     "__version__",
@@ -66,8 +69,9 @@ _LAZY = {
     "read_estate": ("residency_audit.estate_io", "read_estate"),
     "write_estate": ("residency_audit.estate_io", "write_estate"),
 }
-_MODEL = {"CoverageGap", "DataCategory", "Entity", "Estate", "Evidence", "Finding", "Link",
-          "LinkRelation", "Mitigation", "Placement", "Resource", "Role", "Severity", "Subprocessor"}
+_MODEL = {"AgreedLocations", "CoverageGap", "DataCategory", "Entity", "Estate", "Evidence", "Finding",
+          "GapLevel", "Link", "LinkRelation", "Mitigation", "Placement", "Resource", "Role", "ScanMetadata",
+          "Severity", "Subprocessor"}
 
 if TYPE_CHECKING:
     from residency_audit.catalog import Catalog, default_catalog, load_catalog
@@ -77,18 +81,21 @@ if TYPE_CHECKING:
     from residency_audit.graph import build as build_graph
     from residency_audit.jurisdiction import exposure
     from residency_audit.model import (
+        AgreedLocations,
         CoverageGap,
         DataCategory,
         Entity,
         Estate,
         Evidence,
         Finding,
+        GapLevel,
         Link,
         LinkRelation,
         Mitigation,
         Placement,
         Resource,
         Role,
+        ScanMetadata,
         Severity,
         Subprocessor,
     )

@@ -27,7 +27,7 @@ from residency_audit.model import Estate, Finding, Mitigation, Severity
 from residency_audit.policy import Policy, data_copies, evaluate, is_foreign, load_policy
 from residency_audit.scopes import ScopeStatus, scope_statuses
 
-__all__ = ["Audit", "BlockedReach", "Explanation", "PathExplanation", "audit"]
+__all__ = ["DEFAULT_POLICY", "Audit", "BlockedReach", "Explanation", "PathExplanation", "audit"]
 
 DEFAULT_POLICY = "swedish-public-sector"
 

@@ -40,7 +40,7 @@ from pathlib import Path
 from residency_audit.errors import ResidencyAuditError
 
 __all__ = ["FILE_MODE", "FOLDER_MODE", "OutputError", "check_output", "create_folders", "write_bytes",
-           "write_text"]
+           "write_chunks", "write_text", "write_text_chunks"]
 
 FILE_MODE = 0o600
 FOLDER_MODE = 0o700

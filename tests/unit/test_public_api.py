@@ -12,9 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_exported_members_are_pinned() -> None:
     assert sorted(residency_audit.__all__) == sorted([
-        "Audit", "Catalog", "CoverageGap", "DataCategory", "Entity", "Estate", "Evidence", "Finding",
-        "InputError", "Link", "LinkRelation", "Mitigation", "Placement", "Policy", "Resource",
-        "Role", "Severity", "Subprocessor", "__version__", "audit", "build_graph",
+        "AgreedLocations", "Audit", "Catalog", "CoverageGap", "DataCategory", "Entity", "Estate",
+        "Evidence", "Finding", "GapLevel", "InputError", "Link", "LinkRelation", "Mitigation",
+        "Placement", "Policy", "Resource", "Role", "ScanMetadata", "Severity", "Subprocessor", "__version__", "audit", "build_graph",
         "default_catalog", "demo_estate", "exposure", "load_catalog", "load_inventory",
         "load_policy", "read_estate", "write_estate"])
     for name in residency_audit.__all__:

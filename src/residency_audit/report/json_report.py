@@ -16,7 +16,8 @@ from residency_audit.pipeline import Audit
 from residency_audit.textsafe import json_safe
 from residency_audit.view import REPORT_SCHEMA_VERSION, AuditView, build_view, view_dict
 
-__all__ = ["REPORT_SCHEMA_VERSION", "as_view", "json_chunks", "render_json", "report_dict", "report_schema"]
+__all__ = ["REPORT_SCHEMA_VERSION", "as_view", "indented_json_chunks", "json_chunks", "render_json", "report_dict",
+           "report_schema"]
 
 _CHUNK_CHARS = 1 << 20
 
