@@ -86,10 +86,10 @@ def finding_html(f: Finding) -> str:
 def audit_html(a: Audit) -> str:
     """Counts per severity and a table of the findings."""
     counts = ", ".join(f"{k}: {v}" for k, v in a.counts().items())
-    rows = [[str(f.severity), f.rule, f.node, f.law, f.title] for f in a.findings]
+    rows = [[str(f.severity), f.rule, f.node, " ".join(f.all_laws), f.title] for f in a.findings]
     return (f"<div><strong>Audit</strong> with policy <code>{_h(a.policy.name)}</code> on "
             f"{a.evaluated_on.isoformat()} — {_h(counts)}"
-            f"{_table(['severity', 'rule', 'node', 'law', 'title'], rows)}</div>")
+            f"{_table(['severity', 'rule', 'node', 'laws', 'title'], rows)}</div>")
 
 
 def explanation_html(x: Explanation) -> str:

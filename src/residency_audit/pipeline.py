@@ -3,7 +3,7 @@
 >>> from residency_audit.demo import demo_estate
 >>> import datetime as dt
 >>> result = audit(demo_estate(), policy="esam", today=dt.date(2026, 11, 24))
->>> "law:us-cloud-act" in {f.law for f in result.findings}
+>>> any("law:us-cloud-act" in f.all_laws for f in result.findings)
 True
 """
 
