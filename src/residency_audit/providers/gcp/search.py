@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,18 +234,24 @@ def fetch_search_json(session: Any, base_url: str, scope: str, *, asset_types: S
     pages = count = 0
     token = ""
     fetch_page = guard.retry()(get_page)  # one Retry: the pages share the attempt count
-    try:
-        while True:
-            items, token = _page_of(fetch_page(token))
-            pages += 1
-            for item in items:
-                take(json_result(item))
-                count += 1
-            if not token:
-                break
-    except api_errors() as exc:
-        gap = guard.fault(SERVICE, scope, SEARCH, exc, prefix=f"page {pages + 1}: ")
-        return SearchOutcome(scope=scope, results=results, count=count, gaps=[gap], pages=pages,
-                             fallback=pages == 0)
+    # the next page is asked for as soon as this one's token is known, and read while this one
+    # is parsed: one request in flight at a time, pages handed over in order
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            pending = pool.submit(fetch_page, token)
+            while True:
+                items, token = _page_of(pending.result())
+                pages += 1
+                if token:
+                    pending = pool.submit(fetch_page, token)
+                for item in items:
+                    take(json_result(item))
+                    count += 1
+                if not token:
+                    break
+        except api_errors() as exc:
+            gap = guard.fault(SERVICE, scope, SEARCH, exc, prefix=f"page {pages + 1}: ")
+            return SearchOutcome(scope=scope, results=results, count=count, gaps=[gap],
+                                 pages=pages, fallback=pages == 0)
     guard.answered(SERVICE, scope)
     return SearchOutcome(scope=scope, results=results, count=count, pages=pages)
