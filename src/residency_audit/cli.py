@@ -90,6 +90,9 @@ def _add_report_options(p: argparse.ArgumentParser, *, fail_on: str) -> None:
                    "RESIDENCY_AUDIT_CATALOG, a list separated by ':')")
     p.add_argument("--graph-output", metavar="PATH",
                    help="also write the graph (.graphml or .json node-link)")
+    p.add_argument("--lang", choices=("en", "sv"), default="en",
+                   help="the language of the Markdown and HTML reports (finding texts stay in "
+                   "English; default en)")
 
 
 def _add_estate_options(p: argparse.ArgumentParser) -> None:
@@ -219,6 +222,9 @@ def _add_scheduled_commands(sub: Any) -> None:
     p.add_argument("--output-dir", default=None, metavar="DIR",
                    help="the folder the config's relative output paths are written in, instead "
                    "of its output_dir (env RESIDENCY_AUDIT_OUTPUT_DIR)")
+    p.add_argument("--lang", choices=("en", "sv"), default=None,
+                   help="the language of the Markdown and HTML reports, instead of the config's "
+                   "lang (finding texts stay in English)")
     p.set_defaults(fail_on_default=None)
     for name, help_text, example in (
             ("history", "list the stored runs", "residency-audit history --config residency.toml"),
@@ -247,7 +253,7 @@ def _cmd_run(args: argparse.Namespace, stdout: TextIO) -> int:
         raise InputError("<command line>", None, "--config",
                          "give --config FILE (or set RESIDENCY_AUDIT_CONFIG)")
     config = with_overrides(load_config(args.config), policy=args.policy, fail_on=args.fail_on,
-                            catalog=args.catalog, output_dir=args.output_dir)
+                            catalog=args.catalog, output_dir=args.output_dir, lang=args.lang)
     progress = _progress_callback(args.quiet)
     try:
         outcome = run_config(config, today=args.today, progress=progress)
@@ -414,7 +420,8 @@ def _run_audit(args: argparse.Namespace, estate: Any, catalog: Any, stdout: Text
             write_text_chunks(output.path, json_chunks(view), inputs=inputs)
         else:
             _write(render(view, output.format, fail_on=args.fail_on,
-                          estates=_estate_texts(args, output.format)), output.path, stdout, inputs)
+                          estates=_estate_texts(args, output.format), lang=args.lang),
+                   output.path, stdout, inputs)
     if graph_output:
         from residency_audit.graph import write_graphml, write_node_link
 

@@ -135,6 +135,7 @@ class SourcesIn(_Model):
 class OutputIn(_Model):
     format: Text
     path: FileName
+    lang: Literal["en", "sv"] | None = None
 
     @field_validator("format")
     @classmethod
@@ -154,6 +155,7 @@ class ConfigIn(_Model):
     fail_on: Literal["info", "low", "medium", "high", "critical", "none"] = "high"
     history: FileName | None = None
     output_dir: FileName | None = None
+    lang: Literal["en", "sv"] = "en"
 
     one_or_many = field_validator("catalog", mode="before")(_as_list)
 
@@ -166,6 +168,8 @@ class Output:
     path: Path
     given: str = ""
     """The path as the config file gave it (a relative one moves with ``output_dir``)."""
+    lang: str = "en"
+    """The language of a Markdown or HTML report's own words (``en`` or ``sv``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -389,8 +393,8 @@ def parse_config(text: str, origin: str | os.PathLike[str]) -> RunConfig:
         estates=tuple(_resolve(base, p) for p in s.estates),
         policy=_policy(base, cfg.policy),
         catalog=tuple(_resolve(base, p) for p in cfg.catalog),
-        outputs=tuple(Output(format=o.format, path=_resolve(out_base, o.path), given=o.path)
-                      for o in cfg.outputs),
+        outputs=tuple(Output(format=o.format, path=_resolve(out_base, o.path), given=o.path,
+                             lang=o.lang or cfg.lang) for o in cfg.outputs),
         fail_on=cfg.fail_on,
         history=_resolve(base, cfg.history or DEFAULT_HISTORY_NAME),
         output_dir=out_base if cfg.output_dir else None,
@@ -399,11 +403,11 @@ def parse_config(text: str, origin: str | os.PathLike[str]) -> RunConfig:
 
 def with_overrides(config: RunConfig, *, policy: str | None = None, fail_on: str | None = None,
                    catalog: Sequence[str] = (), output_dir: str | None = None,
-                   base: str | os.PathLike[str] = ".") -> RunConfig:
+                   base: str | os.PathLike[str] = ".", lang: str | None = None) -> RunConfig:
     """``config`` with the values a command-line flag or an environment variable gave (None or
     empty: the config's own value stays). Paths given here are read against ``base`` (the
     working folder), not the config file's folder; ``output_dir`` moves every output the config
-    names by a relative path.
+    names by a relative path; ``lang`` sets the language of every output.
 
     >>> cfg = parse_config('[sources]\\nestates = ["e.json"]\\n[[outputs]]\\nformat = "md"\\npath = "r.md"\\n',
     ...                    "/srv/audit/residency.toml")
@@ -424,8 +428,11 @@ def with_overrides(config: RunConfig, *, policy: str | None = None, fail_on: str
         changes["output_dir"] = out
         changes["outputs"] = tuple(
             o if o.given and Path(o.given).expanduser().is_absolute()
-            else Output(format=o.format, path=_resolve(out, o.given or o.path.name), given=o.given)
+            else Output(format=o.format, path=_resolve(out, o.given or o.path.name), given=o.given,
+                        lang=o.lang)
             for o in config.outputs)
+    if lang:
+        changes["outputs"] = tuple(replace(o, lang=lang) for o in changes.get("outputs", config.outputs))
     return replace(config, **changes)
 
 

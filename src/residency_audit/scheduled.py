@@ -167,7 +167,7 @@ def run_config(config: RunConfig, *, today: dt.date | None = None,
     with _timed(timings, "report"):
         view = build_view(result)  # once: every output and the history record read it
         for output in config.outputs:
-            write_text(output.path, render(view, output.format, fail_on=config.fail_on), inputs=inputs,
+            write_text(output.path, render(view, output.format, fail_on=config.fail_on, lang=output.lang), inputs=inputs,
                        make_folders=True)
     exit_code = 0 if config.fail_on == "none" else int(result.failed(config.fail_on))
     record = record_from_audit(result, started=started, finished=utc_now(), timings=timings,

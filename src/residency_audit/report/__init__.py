@@ -50,12 +50,13 @@ FORMATS: dict[str, Callable[[Audit | AuditView], str]] = {
 
 
 def render(audit: Audit | AuditView, fmt: str, *, fail_on: str | None = None,
-           estates: Sequence[EstateText] = ()) -> str:
+           estates: Sequence[EstateText] = (), lang: str = "en") -> str:
     """The report of ``audit`` (or its view) in format ``fmt`` (one of :data:`FORMATS`).
 
     ``fail_on`` (a severity or ``"none"``) is the JUnit failure threshold (the CLI's
     ``--fail-on``; default: every active finding fails); ``estates`` are the estate files the
-    audit read, for SARIF's physical locations of what an API showed.
+    audit read, for SARIF's physical locations of what an API showed; ``lang`` (``en`` or ``sv``)
+    is the language of the Markdown and HTML reports' own words (the other formats are data).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(sorted(FORMATS))}")
@@ -67,4 +68,9 @@ def render(audit: Audit | AuditView, fmt: str, *, fail_on: str | None = None,
         from residency_audit.report.sarif import render_sarif
 
         return render_sarif(audit, estates=estates)
+    if fmt in ("md", "html") and lang != "en":
+        from residency_audit.report.html import render_html
+        from residency_audit.report.markdown import render_markdown
+
+        return (render_markdown if fmt == "md" else render_html)(audit, lang=lang)
     return FORMATS[fmt](audit)

@@ -4,7 +4,8 @@ Nothing is fetched: the CSS is inline (allowed by its hash in a strict Content-S
 that forbids scripts, fonts, images, frames and connections), the pictures are inline SVG laid
 out here, and there is no link to anything outside the page. Every text that comes from an estate,
 an inventory, a catalog or a policy is escaped, and its control and bidi characters are shown
-as escapes.
+as escapes. The page's own words come from the report's message catalog, in English or Swedish
+(:class:`~residency_audit.report.markdown.ReportText`); CSS classes stay the same in both.
 
 Everything is read from the audit's typed view (:class:`~residency_audit.view.AuditView`),
 including the picture: the view carries the nodes and links that the picture draws
@@ -34,8 +35,9 @@ from itertools import pairwise
 
 from residency_audit.model import Severity
 from residency_audit.pipeline import Audit
-from residency_audit.report.copies import CountryCopies, copies_by_country, copies_text
+from residency_audit.report.copies import CountryCopies, copies_by_country
 from residency_audit.report.json_report import as_view
+from residency_audit.report.markdown import ReportText, law_scope, report_text
 from residency_audit.textsafe import visible
 from residency_audit.view import AuditView, DataView, FindingView
 
@@ -100,8 +102,8 @@ def _short(text: str, n: int = LABEL_CHARS) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _sev(name: str) -> str:
-    return f'<span class="sev sev-{_e(name)}">{_e(name)}</span>'
+def _sev(name: str, t: ReportText) -> str:
+    return f'<span class="sev sev-{_e(name)}">{_e(t.sev(name))}</span>'
 
 
 # graph picture -------------------------------------------------------------------------------
@@ -243,7 +245,7 @@ def edge_path(p: tuple[int, int], q: tuple[int, int]) -> str:
     return f"M{x1} {y1} C{mid} {y1} {mid} {y2} {x2} {y2}"
 
 
-def _graph_svg(v: AuditView) -> str:
+def _graph_svg(v: AuditView, t: ReportText) -> str:
     lay = graph_layout(v)
     path_nodes, path_links = witness(v)
     flagged = {f.node for f in v.active_findings}
@@ -251,17 +253,17 @@ def _graph_svg(v: AuditView) -> str:
     out = [f'<svg class="graph{wide}" width="{lay.width}" height="{lay.height}" '
            f'viewBox="0 0 {lay.width} {lay.height}" '
            'preserveAspectRatio="xMidYMin meet" role="img" '
-           'aria-label="Data-flow graph with the witness paths of the findings highlighted">']
+           f'aria-label="{_e(t("graph.aria"))}">']
     for c, (name, members) in enumerate(lay.columns):
         if members:
             out.append(f'<text class="col" x="{LEFT + c * COL_W}" y="{TOP - 14}" '
-                       f'text-anchor="middle">{_e(name)}</text>')
+                       f'text-anchor="middle">{_e(t("graph.col." + name.lower()))}</text>')
     # links first, then nodes and their haloed labels on top: no link crosses a label
     ordered_edges = sorted(lay.edges, key=lambda e: (frozenset((e[0], e[1])) in path_links, e))
-    for u, t, rel in ordered_edges:
-        hl = frozenset((u, t)) in path_links
-        out.append(f'<path class="edge{" hl" if hl else ""}" d="{edge_path(lay.pos[u], lay.pos[t])}">'
-                   f'<title>{_e(lay.labels[u])} —{_e(rel)}→ {_e(lay.labels[t])}</title></path>')
+    for u, w, rel in ordered_edges:
+        hl = frozenset((u, w)) in path_links
+        out.append(f'<path class="edge{" hl" if hl else ""}" d="{edge_path(lay.pos[u], lay.pos[w])}">'
+                   f'<title>{_e(lay.labels[u])} —{_e(rel)}→ {_e(lay.labels[w])}</title></path>')
     for _, members in lay.columns:
         for n in members:
             x, y = lay.pos[n]
@@ -274,8 +276,8 @@ def _graph_svg(v: AuditView) -> str:
                           if n in flagged else "")
                        + _label(x, y, _short(label)) + "</g>")
     out.append("</svg>")
-    note = (f'<p class="muted">{lay.omitted} nodes not on a witness path are left out of the picture '
-            "to keep it legible; the tables below list everything.</p>") if lay.omitted else ""
+    note = (f'<p class="muted">{t("graph.omitted", count=t.num(lay.omitted))}</p>'
+            if lay.omitted else "")
     return "".join(out) + note
 
 
@@ -287,9 +289,9 @@ def _label(x: int, y: int, text: str) -> str:
             f'<text class="lbl" x="{x}" y="{y - 13}" text-anchor="middle">{_e(text)}</text>')
 
 
-def _country_svg(rows: list[CountryCopies]) -> str:
+def _country_svg(rows: list[CountryCopies], t: ReportText) -> str:
     if not rows:
-        return '<p class="muted">No copy has a known place.</p>'
+        return f'<p class="muted">{t("countries.none")}</p>'
     top = max(r.copies for r in rows)
     bar_w = 420
     name_w = 230
@@ -297,8 +299,8 @@ def _country_svg(rows: list[CountryCopies]) -> str:
     height = 44 + 26 * len(rows)
     out = [f'<svg class="countries" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
            'preserveAspectRatio="xMinYMin meet" role="img" '
-           'aria-label="Copies by country, split into those a foreign law reaches and those it does not">']
-    legend = (("reached", "reached by a foreign law"), ("clear", "not reached by a foreign law"))
+           f'aria-label="{_e(t("countries.aria"))}">']
+    legend = (("reached", t("countries.legend-reached")), ("clear", t("countries.legend-clear")))
     x = name_w
     for cls, text in legend:
         out.append(f'<rect class="bar {cls}" x="{x}" y="6" width="12" height="12"></rect>'
@@ -306,8 +308,8 @@ def _country_svg(rows: list[CountryCopies]) -> str:
         x += 24 + 7 * len(text)
     for i, r in enumerate(rows):
         y = 32 + i * 26
-        name = f"{r.country} {r.name}" if r.country else "unknown place"
-        eea = "" if not r.country else " · EEA" if r.eea else " · outside EEA"
+        name = f"{r.country} {r.name}" if r.country else t("word.unknown-place")
+        eea = "" if not r.country else t("word.eea") if r.eea else t("word.outside-eea")
         out.append(f'<text class="{"unknown" if not r.country else "place"}" x="{name_w - 10}" y="{y + 13}" '
                    'text-anchor="end">'
                    f'<title>{_e(name + eea)}</title>{_e(_short(name + eea, 34))}</text>')
@@ -316,14 +318,15 @@ def _country_svg(rows: list[CountryCopies]) -> str:
         laws = ", ".join(law.removeprefix("law:") for law in r.laws)
         if r.reached:
             out.append(f'<rect class="bar reached" x="{name_w}" y="{y}" width="{max(2, reached_w)}" '
-                       f'height="18"><title>{_e(name)}: {r.reached} of {r.copies} copies reached by '
-                       f'{_e(laws)}</title></rect>')
+                       'height="18"><title>' + t("countries.bar-reached", name=_e(name), reached=t.num(r.reached),
+                                                 copies=t.num(r.copies), laws=_e(laws)) + "</title></rect>")
         if r.copies - r.reached:
             out.append(f'<rect class="bar clear" x="{name_w + reached_w}" y="{y}" '
-                       f'width="{max(2, clear_w)}" height="18"><title>{_e(name)}: '
-                       f'{r.copies - r.reached} of {r.copies} copies not reached by a foreign law'
-                       "</title></rect>")
-        tail = f"{r.copies} ({r.reached} reached)" if r.reached else str(r.copies)
+                       f'width="{max(2, clear_w)}" height="18"><title>'
+                       + t("countries.bar-clear", name=_e(name), clear=t.num(r.copies - r.reached),
+                           copies=t.num(r.copies)) + "</title></rect>")
+        tail = (t("countries.tail-reached", copies=t.num(r.copies), reached=t.num(r.reached))
+                if r.reached else t.num(r.copies))
         out.append(f'<text x="{name_w + 8 + max(2, reached_w + clear_w)}" y="{y + 13}">{_e(tail)}</text>')
     out.append("</svg>")
     return "".join(out)
@@ -338,124 +341,122 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _finding(f: FindingView, i: int) -> str:
+def _finding(f: FindingView, i: int, t: ReportText) -> str:
     sev = str(f.severity)
     cls = f"finding s-{_e(sev)}" + (" excepted" if f.exception else "")
     parts = [f'<div class="{cls}" id="finding-{i}">',
-             f"<h4>{_sev(sev)} {_e(f.title)} — {_e(f.label)}</h4>",
-             f"<p>Rule <code>{_e(f.rule)}</code>; node <code>{_e(f.node)}</code>"
-             + (f"; laws <code>{_e(', '.join(f.laws))}</code>" if f.laws else "") + "</p>"]
+             f"<h4>{_sev(sev, t)} {_e(f.title)} — {_e(f.label)}</h4>",
+             f"<p>{t('finding.rule')} <code>{_e(f.rule)}</code>; {t('finding.node')} <code>{_e(f.node)}</code>"
+             + (f"; {t('finding.laws')} <code>{_e(', '.join(f.laws))}</code>" if f.laws else "") + "</p>"]
     if f.exception:
-        parts.append(f"<p><strong>Excepted:</strong> {_e(f.exception)}</p>")
+        parts.append(f"<p><strong>{t('finding.excepted')}</strong> {_e(f.exception)}</p>")
     parts.append(f"<p>{_e(f.message)}</p>")
     if f.data:
-        parts.append("<p>Data: " + ", ".join(f"<code>{_e(d)}</code>" for d in f.data) + "</p>")
+        parts.append(f"<p>{t('finding.data')} " + ", ".join(f"<code>{_e(d)}</code>" for d in f.data) + "</p>")
     if f.path:
         steps = []
         for j, step in enumerate(f.path):
-            ev = (f'<div class="evidence">evidence: {_e(f.path_evidence[j])}</div>'
+            ev = (f'<div class="evidence">{t("finding.evidence-step")} {_e(f.path_evidence[j])}</div>'
                   if j < len(f.path_evidence) else "")
             steps.append(f"<li>{_e(step.label)} <code>{_e(step.node)}</code>{ev}</li>")
-        parts.append("<p>Witness path:</p><ol>" + "".join(steps) + "</ol>")
+        parts.append(f"<p>{t('finding.path')}</p><ol>" + "".join(steps) + "</ol>")
     elif f.path_evidence:
-        parts.append('<p>Evidence:</p><ul>' + "".join(
+        parts.append(f"<p>{t('finding.evidence')}</p><ul>" + "".join(
             f'<li class="evidence">{_e(x)}</li>' for x in f.path_evidence) + "</ul>")
     for m in f.mitigations:
-        parts.append(f"<p>Mitigation: {_e(m)}</p>")
-    parts.append(f"<p><em>Remedy:</em> {_e(f.remedy)}</p></div>")
+        parts.append(f"<p>{t('finding.mitigation')} {_e(m)}</p>")
+    parts.append(f"<p><em>{t('finding.remedy')}</em> {_e(f.remedy)}</p></div>")
     return "".join(parts)
 
 
-def _findings_section(v: AuditView) -> str:
-    out = ["<h2 id=\"findings\">Findings</h2>"]
+def _findings_section(v: AuditView, t: ReportText) -> str:
+    out = [f'<h2 id="findings">{t("section.findings")}</h2>']
     if not v.findings:
-        out.append('<p class="ok">No findings.</p>')
+        out.append(f'<p class="ok">{t("findings.none")}</p>')
     i = 0
     for sev in reversed(list(Severity)):
         group = [f for f in v.findings if f.severity == sev]
         if not group:
             continue
         active = sum(1 for f in group if f.active)
-        out.append(f"<h3>{_sev(str(sev))} {len(group)} ({active} active)</h3>")
+        out.append(f"<h3>{_sev(str(sev), t)} {t('findings.group', count=t.num(len(group)), active=t.num(active))}</h3>")
         for f in group:
             i += 1
-            out.append(_finding(f, i))
+            out.append(_finding(f, i, t))
     return "".join(out)
 
 
-def _summary(v: AuditView) -> str:
+def _summary(v: AuditView, t: ReportText) -> str:
     s = v.summary
-    counts = _table([_sev(k) for k in s.findings], [[str(n) for n in s.findings.values()]])
-    rows = [["Resources", str(s.resources)], ["Subprocessors", str(s.subprocessors)],
-            ["Data categories", str(s.data_categories)],
-            ["Countries holding copies", _e(", ".join(s.countries) or "none known")],
-            ["Excepted findings", str(s.excepted)], ["Coverage gaps", str(s.gaps)],
-            ["Sources", _e(", ".join(s.sources) or "none")]]
-    return ('<h2 id="summary">Summary</h2>' + "<p>Active findings by severity:</p>" + counts
-            + _table(["", ""], rows))
+    counts = _table([_sev(k, t) for k in s.findings], [[t.num(n) for n in s.findings.values()]])
+    rows = [[t("summary.resources"), t.num(s.resources)], [t("summary.subprocessors"), t.num(s.subprocessors)],
+            [t("summary.data-categories"), t.num(s.data_categories)],
+            [t("summary.countries-label"), _e(", ".join(s.countries) or t("word.none-known"))],
+            [t("summary.excepted"), t.num(s.excepted)], [t("summary.gaps-label"), t.num(s.gaps)],
+            [t("summary.sources"), _e(", ".join(s.sources) or t("word.none"))]]
+    return (f'<h2 id="summary">{t("section.summary")}</h2>' + f"<p>{t('summary.active-by-severity')}</p>"
+            + counts + _table(["", ""], rows))
 
 
-def _data_row(d: DataView) -> list[str]:
-    return [f"{_e(d.label)}<br><code>{_e(d.node)}</code>", _e(d.classification), _e(copies_text(d)),
+def _data_row(d: DataView, t: ReportText) -> list[str]:
+    return [f"{_e(d.label)}<br><code>{_e(d.node)}</code>", _e(d.classification), _e(t.copies(d)),
             _e(", ".join(d.countries) or "—"),
-            _e(", ".join(x.removeprefix("law:") for x in d.reached_by) or "none")]
+            _e(", ".join(x.removeprefix("law:") for x in d.reached_by) or t("word.none"))]
 
 
-def _data_section(v: AuditView) -> str:
-    return ('<h2 id="data">Data categories</h2>'
-            '<p class="muted">Copies count placements, as the chart does: a holder with a primary '
-            "and a secondary place holds two copies.</p>"
-            + _table(["Data", "Classification", "Copies", "Countries", "Reached by"],
-                     [_data_row(d) for d in v.data]))
+def _cols(t: ReportText, *keys: str) -> list[str]:
+    return [t(f"col.{k}") for k in keys]
 
 
-def _countries_section(v: AuditView) -> str:
+def _data_section(v: AuditView, t: ReportText) -> str:
+    return (f'<h2 id="data">{t("section.data")}</h2>'
+            f'<p class="muted">{t("data.note-html")}</p>'
+            + _table(_cols(t, "data", "classification", "copies", "countries", "reached-by"),
+                     [_data_row(d, t) for d in v.data]))
+
+
+def _countries_section(v: AuditView, t: ReportText) -> str:
     rows = copies_by_country(v)
-    table = _table(["Country", "EEA", "Copies", "Reached by a foreign law", "Roles", "Holders"], [
-        [_e(f"{c.country} {c.name}" if c.country else "unknown place"),
-         "—" if not c.country else "yes" if c.eea else "no", str(c.copies),
-         _e(f"{c.reached}: " + ", ".join(law.removeprefix("law:") for law in c.laws) if c.reached else "0"),
-         _e(", ".join(f"{role} {n}" for role, n in c.roles)),
+    table = _table(_cols(t, "country", "eea", "copies", "reached-foreign", "roles", "holders"), [
+        [_e(f"{c.country} {c.name}" if c.country else t("word.unknown-place")),
+         "—" if not c.country else t("word.yes") if c.eea else t("word.no"), t.num(c.copies),
+         _e(f"{t.num(c.reached)}: " + ", ".join(law.removeprefix("law:") for law in c.laws)
+            if c.reached else "0"),
+         _e(", ".join(f"{t.role(role)} {t.num(n)}" for role, n in c.roles)),
          "<br>".join(f"<code>{_e(h)}</code>" for h in c.holders)] for c in rows])
-    return ('<h2 id="countries">Where the copies are</h2>'
-            '<p class="muted">One copy is one placement of one holder (a multi-country zone counts in '
-            "each of its countries). Red: copies whose holder a foreign law reaches (it can compel "
-            "the holder, wherever the copy is); green: copies no foreign law reaches. Copies whose "
-            "place is unknown have a row of their own, in italics.</p>"
-            f'<div class="figure">{_country_svg(rows)}</div>' + table)
+    return (f'<h2 id="countries">{t("section.countries")}</h2>'
+            f'<p class="muted">{t("countries.note")}</p>'
+            f'<div class="figure">{_country_svg(rows, t)}</div>' + table)
 
 
-def _mitigations_section(v: AuditView) -> str:
+def _mitigations_section(v: AuditView, t: ReportText) -> str:
+    head = f'<h2 id="mitigations">{t("section.mitigations")}</h2>'
     if not v.mitigations:
-        return '<h2 id="mitigations">Mitigations</h2><p class="muted">None declared, or none stood in a law\'s way.</p>'
+        return head + f'<p class="muted">{t("mitigations.none")}</p>'
     rows = [[_e(m.law), f"<code>{_e(m.source)}</code> → <code>{_e(m.target)}</code>",
              _e(m.kind), _e(m.description), f'<span class="evidence">{_e(m.evidence)}</span>']
             for m in v.mitigations]
-    return ('<h2 id="mitigations">Mitigations</h2>'
-            + _table(["Law", "Link", "Kind", "Description", "What it rests on"], rows))
+    return head + _table(_cols(t, "law", "link", "kind", "description", "rests-on"), rows)
 
 
-def _gaps_section(v: AuditView) -> str:
+def _gaps_section(v: AuditView, t: ReportText) -> str:
     if not v.gaps:
-        return '<h2 id="gaps">Coverage gaps</h2><p class="ok">None: every source answered.</p>'
+        return f'<h2 id="gaps">{t("section.gaps")}</h2><p class="ok">{t("gaps.none")}</p>'
     rows = [[_e(x) for x in (g.provider, g.scope, g.region, g.service, g.operation, g.error, g.resource,
                              g.message)] for g in v.gaps]
-    return ('<h2 id="gaps">Coverage gaps</h2><p>What could not be seen is not compliant: each gap '
-            "is also a finding of the coverage rule.</p>"
-            + _table(["Provider", "Scope", "Region", "Service", "Operation", "Error", "Resource",
-                      "Message"], rows))
+    return (f'<h2 id="gaps">{t("section.gaps")}</h2><p>{t("gaps.note")}</p>'
+            + _table(_cols(t, "provider", "scope", "region", "service", "operation", "error", "resource",
+                           "message"), rows))
 
 
-def _laws_section(v: AuditView) -> str:
+def _laws_section(v: AuditView, t: ReportText) -> str:
     rows = []
     for law in v.laws:
-        scope = " + ".join(x for x, on in (("territorial", law.territorial),
-                                          ("extraterritorial", law.extraterritorial)) if on)
         rows.append([f"{_e(law.label)}<br><span class=\"evidence\">{_e(law.citation)}</span>",
-                     _e(law.country), _e(scope), "yes" if law.foreign else "no",
-                     str(len(law.reaches_data))])
-    return ('<h2 id="laws">Laws considered</h2>'
-            + _table(["Law", "Country", "Scope", "Foreign", "Data reached"], rows))
+                     _e(law.country), _e(law_scope(law, t)), t("word.yes") if law.foreign else t("word.no"),
+                     t.num(len(law.reaches_data))])
+    return (f'<h2 id="laws">{t("section.laws")}</h2>'
+            + _table(_cols(t, "law", "country", "law-scope", "foreign", "data-reached"), rows))
 
 
 def _csp() -> str:
@@ -465,35 +466,33 @@ def _csp() -> str:
             "base-uri 'none'; form-action 'none'")
 
 
-def render_html(a: Audit | AuditView) -> str:
-    """The report of ``a`` as one self-contained HTML document ending in a newline."""
+def render_html(a: Audit | AuditView, *, lang: str = "en") -> str:
+    """The report of ``a`` as one self-contained HTML document ending in a newline, in ``lang``."""
+    t = report_text(lang)
     v = as_view(a)
-    title = f"Residency audit — policy {v.policy.name} (home {v.policy.home})"
-    nav = " · ".join(f'<a href="#{k}">{t}</a>' for k, t in (
-        ("summary", "Summary"), ("countries", "Countries"), ("graph", "Graph"), ("findings", "Findings"),
-        ("data", "Data"), ("mitigations", "Mitigations"), ("gaps", "Coverage gaps"), ("laws", "Laws")))
+    title = t("title", policy=v.policy.name, home=v.policy.home)
+    nav = " · ".join(f'<a href="#{k}">{t("nav." + k)}</a>' for k in (
+        "summary", "countries", "graph", "findings", "data", "mitigations", "gaps", "laws"))
+    note = "" if lang == "en" else f'<p class="muted">{t("findings-in-english")}</p>'
     body = [
         f"<h1>{_e(title)}</h1>",
-        f'<p class="muted">Evaluated on {_e(v.evaluated_on)} with residency-audit '
-        f'{_e(v.tool_version)}, catalog {_e(v.catalog_version)}.</p>',
+        '<p class="muted">' + t("evaluated", date=_e(t.date(v.evaluated_on)), version=_e(v.tool_version),
+                                 catalog=_e(v.catalog_version)) + "</p>" + note,
         f"<nav>{nav}</nav>",
-        _summary(v),
-        _countries_section(v),
-        '<div class="graphpage"><h2 id="graph">Data-flow graph</h2>'
-        '<p class="muted">Columns: data → holders → locations → operating entities → parents → '
-        "countries → laws (only laws that reach some data). Red links and outlined nodes are the "
-        "witness paths of active findings; a dashed ring marks a node with a finding. Hover a node "
-        "for its full name and id, a link for its relation.</p>"
-        f'<div class="figure">{_graph_svg(v)}</div></div>',
-        _findings_section(v),
-        _data_section(v),
-        _mitigations_section(v),
-        _gaps_section(v),
-        _laws_section(v),
+        _summary(v, t),
+        _countries_section(v, t),
+        f'<div class="graphpage"><h2 id="graph">{t("section.graph")}</h2>'
+        f'<p class="muted">{t("graph.note")}</p>'
+        f'<div class="figure">{_graph_svg(v, t)}</div></div>',
+        _findings_section(v, t),
+        _data_section(v, t),
+        _mitigations_section(v, t),
+        _gaps_section(v, t),
+        _laws_section(v, t),
     ]
     head = (f'<meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{_e(_csp())}">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta name="generator" content="residency-audit {_e(v.tool_version)}">'
             f"<title>{_e(title)}</title><style>{_CSS}</style>")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head>" + head + "</head><body>\n"
+    return (f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head>' + head + "</head><body>\n"
             + "\n".join(body) + "\n</body></html>\n")
