@@ -252,7 +252,10 @@ def main(argv: list[str] | None = None) -> int:
         if fake is not None:
             fake.shutdown()
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
     base = statistics.median(r["seconds"] for r in results["fanout"])
     base_cpu = statistics.median(r["cpu"] for r in results["fanout"])
     print(f"{args.accounts} accounts x {len(regions)} regions, services s3+rds, {args.workers} workers, "
