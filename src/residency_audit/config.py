@@ -41,7 +41,7 @@ from pydantic import (
 )
 
 from residency_audit.errors import InputError
-from residency_audit.yamlfile import first_error, read_user_text
+from residency_audit.yamlfile import first_error, nesting_line, read_user_text
 
 __all__ = ["DEFAULT_HISTORY_NAME", "Output", "RunConfig", "load_config", "parse_config",
            "provider_argv", "provider_namespace", "with_overrides"]
@@ -315,16 +315,7 @@ _TOML_TOKEN = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)
 def _too_deep_line(text: str) -> int | None:
     """The line where the TOML ``text`` first nests more than :data:`MAX_DEPTH` arrays or inline
     tables (strings and comments skipped), if it does: ``tomllib`` would recurse that deep."""
-    depth = 0
-    for m in _TOML_TOKEN.finditer(text):
-        tok = m.group()
-        if tok in ("[", "{"):
-            depth += 1
-            if depth > MAX_DEPTH:
-                return text.count("\n", 0, m.start()) + 1
-        elif tok in ("]", "}"):
-            depth = max(0, depth - 1)
-    return None
+    return nesting_line(text, _TOML_TOKEN, MAX_DEPTH)
 
 
 # --- loading -----------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ __all__ = [
     "line_of",
     "load_yaml",
     "load_yaml_text",
+    "nesting_line",
     "read_user_text",
     "validation_error_to_input_error",
 ]
@@ -182,12 +183,18 @@ def _flow_too_deep(text: str) -> int | None:
     """
     if text.count("[") + text.count("{") <= MAX_DEPTH:
         return None
+    return nesting_line(text, _FLOW_TOKEN, MAX_DEPTH)
+
+
+def nesting_line(text: str, tokens: re.Pattern[str], limit: int) -> int | None:
+    """The line where brackets (``[``, ``{``) among the ``tokens`` matches first nest deeper than
+    ``limit``, if they do; the other matches (quoted strings, comments) are skipped."""
     depth = 0
-    for m in _FLOW_TOKEN.finditer(text):
+    for m in tokens.finditer(text):
         tok = m.group()
         if tok in ("[", "{"):
             depth += 1
-            if depth > MAX_DEPTH:
+            if depth > limit:
                 return text.count("\n", 0, m.start()) + 1
         elif tok in ("]", "}"):
             depth = max(0, depth - 1)
