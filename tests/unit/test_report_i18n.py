@@ -201,3 +201,19 @@ def test_config_lang_top_level_per_output_and_override() -> None:
     assert [o.lang for o in cfg.outputs] == ["sv", "en"]
     assert [o.lang for o in with_overrides(cfg, lang="en").outputs] == ["en", "en"]
     assert [o.lang for o in parse_config(text.replace('lang = "sv"\n', ""), "/x/r.toml").outputs] == ["en", "en"]
+
+
+def test_run_writes_each_output_in_its_language(tmp_path: Path) -> None:
+    inventory = SRC / "demo" / "inventory.yaml"
+    (tmp_path / "inventory.yaml").write_bytes(inventory.read_bytes())
+    (tmp_path / "residency.toml").write_text(
+        'lang = "sv"\n[sources]\ninventory = ["inventory.yaml"]\n'
+        '[[outputs]]\nformat = "md"\npath = "sv.md"\n'
+        '[[outputs]]\nformat = "html"\npath = "en.html"\nlang = "en"\n', encoding="utf-8")
+    code = main(["-q", "run", "--config", str(tmp_path / "residency.toml"), "--today", TODAY.isoformat()])
+    assert code in (0, 1)
+    assert (tmp_path / "sv.md").read_text(encoding="utf-8").startswith("# Granskning av var uppgifterna finns")
+    assert '<html lang="en">' in (tmp_path / "en.html").read_text(encoding="utf-8")
+    assert main(["-q", "run", "--config", str(tmp_path / "residency.toml"), "--today", TODAY.isoformat(),
+                 "--lang", "en"]) == code
+    assert (tmp_path / "sv.md").read_text(encoding="utf-8").startswith("# Residency audit")
