@@ -101,7 +101,7 @@ def _used_ids() -> set[str]:
     dynamic |= {f"graph.col.{c}" for c in ("data", "holders", "locations", "operators", "parents",
                                            "countries", "laws")}
     dynamic |= {f"word.{w}" for w in ("territorial", "extraterritorial")}
-    dynamic |= {"copies.in-holder", "copies.in-holders"}
+    dynamic |= {"copies.in-holder", "copies.in-holders", "findings.group"}
     dynamic |= {f"month.{i}" for i in range(1, 13)} | {"date.format"}
     return ids | dynamic
 

@@ -379,7 +379,9 @@ def _findings_section(v: AuditView, t: ReportText) -> str:
         if not group:
             continue
         active = sum(1 for f in group if f.active)
-        out.append(f"<h3>{_sev(str(sev), t)} {t('findings.group', count=t.num(len(group)), active=t.num(active))}</h3>")
+        counts = t("findings.group-one" if active == 1 else "findings.group",
+                   count=t.num(len(group)), active=t.num(active))
+        out.append(f"<h3>{_sev(str(sev), t)} {counts}</h3>")
         for f in group:
             i += 1
             out.append(_finding(f, i, t))
