@@ -3,8 +3,9 @@
 The default path is one paged Cloud Asset ``searchAllResources`` per scope (organisation, folder
 or project) for every supported service. Google's organisation and folder search leaves out,
 with no error, the projects whose resources the caller may not search; so every project under
-such a scope is checked with ``projects.testIamPermissions`` (parallel, no permission needed),
-and one the caller cannot search becomes a SCOPE gap. Where the search is refused (permission
+such a scope that the search returned nothing from is checked with
+``projects.testIamPermissions`` (parallel, no permission needed), and one the caller cannot
+search becomes a SCOPE gap. Where the search is refused (permission
 denied, API disabled, no answer) or switched off (``use_asset_search=False``), Cloud Storage is
 listed per project (``buckets.list``) and the services only the search finds are recorded as
 coverage gaps for each project: unknown is never reported as compliant.
