@@ -142,6 +142,10 @@ def test_an_organisation_aggregator_stands_in_for_every_account(session: boto3.S
     tags = {r.name: dict(r.tags) for r in estate.resources}
     assert tags["ehr-journal"] == {"data-class": "patient"} and tags["orders"] == {"data-class": "lab"}
     assert estate.gaps == ()
+    orders = next(r for r in estate.resources if r.name == "orders")
+    assert {p.evidence.ref for p in orders.placements} == {
+        "SelectAggregateResourceConfig item (aggregator org-residency), read as DescribeTable Table.TableArn",
+        "SelectAggregateResourceConfig item (aggregator org-residency), read as DescribeTable Table.Replicas[].RegionName"}
     # No account was entered: the aggregator answered for all of them, in three pages.
     assert ("sts", "AssumeRole") not in calls
     assert len(selects) == 3  # (the canned answers come before the counter's catch-all)

@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from residency_audit.model import CoverageGap, GapLevel, Resource
+from residency_audit.model import CoverageGap, Evidence, GapLevel, Resource
 from residency_audit.providers.aws import dynamodb, rds, s3
 from residency_audit.providers.aws.faults import Attempt, Scope
 from residency_audit.providers.aws.records import region_member, tags_from_pairs
@@ -52,6 +52,7 @@ __all__ = [
     "parse_coverage",
     "parse_items",
     "uncovered_gaps",
+    "via_config",
 ]
 
 
@@ -330,7 +331,7 @@ def parse_items(results: Iterable[Any], *, coverage: Coverage, scope: Scope) -> 
                 replication = _replication(body)
                 tags = _tags(body)
                 buckets.append(s3.FetchedBucket(name=name, account=account, region=region,
-                                                ref="SelectAggregateResourceConfig awsRegion",
+                                                ref="awsRegion",
                                                 replication=replication))
                 bucket_tags[s3.bucket_arn(name, scope.partition)] = tags
                 return []
@@ -358,7 +359,7 @@ def parse_items(results: Iterable[Any], *, coverage: Coverage, scope: Scope) -> 
                                         ("rds", payload_rds, rds.parse_rds)):
             if any(payload[k] for k in payload if k != "tags"):
                 rs, gs = parse(payload, Scope(account=account, region=region, service=service, partition=part))
-                out.resources += rs
+                out.resources += [via_config(r, coverage.name) for r in rs]
                 out.gaps += gs
     tag_maps: dict[str, Mapping[str, str]] = {}
     for arn, pairs in bucket_tags.items():
@@ -368,10 +369,26 @@ def parse_items(results: Iterable[Any], *, coverage: Coverage, scope: Scope) -> 
             out.gaps.append(CoverageGap(**where, error="UnparseableRecord", level=GapLevel.RECORD,
                                         resource=arn, field=f"tags.{exc.field}", message=f"RecordError: {exc}"))
     resources, rule_gaps, pending = s3.parse_buckets(buckets, partition=scope.partition, tags=tag_maps)
-    out.resources += resources
+    out.resources += [via_config(r, coverage.name) for r in resources]
     out.gaps += rule_gaps
     out.pending = pending
     return out
+
+
+def _evidence(e: Evidence, aggregator: str) -> Evidence:
+    return replace(e, ref=f"SelectAggregateResourceConfig item (aggregator {aggregator}), read as {e.ref}")
+
+
+def via_config(resource: Resource, aggregator: str) -> Resource:
+    """``resource`` with the evidence of its placements and links naming the aggregator's query.
+
+    The per-account parsers name the describe call's field (``DescribeTable
+    Table.Replicas[].RegionName``); read from a configuration item, the same field came from
+    ``SelectAggregateResourceConfig``, and the evidence says so.
+    """
+    return replace(resource,
+                   placements=tuple(replace(p, evidence=_evidence(p.evidence, aggregator)) for p in resource.placements),
+                   links=tuple(replace(x, evidence=_evidence(x.evidence, aggregator)) for x in resource.links))
 
 
 def uncovered_gaps(coverage: Coverage, plan: Mapping[str, Sequence[str]], *, caller: str,
