@@ -246,3 +246,26 @@ def test_dead_discovery_endpoint_does_not_give_up_the_home_region(fake: tuple[bo
     assert [(g.scope, g.region, g.service, g.error, g.level.value) for g in estate.gaps] == [
         ("111122223333/organization", "", "organizations", "ConnectTimeoutError", "scope")]
     assert aws.attempts[("dynamodb", "ListTables", "eu-north-1")] == 1
+
+
+def test_a_value_botocore_refuses_as_a_parameter_is_a_record_gap_not_a_dead_region() -> None:
+    import boto3
+    import botocore.config
+
+    from residency_audit.model import GapLevel
+    from residency_audit.providers.aws.faults import Attempt, Ledger, Scope
+
+    client = boto3.Session(region_name="eu-north-1", aws_access_key_id="x",
+                           aws_secret_access_key="y").client(
+        "rds", endpoint_url="http://127.0.0.1:9",  # a closed loopback port: nothing leaves
+        config=botocore.config.Config(retries={"max_attempts": 1}, connect_timeout=1))
+    attempt = Attempt(scope=Scope(account="1", region="eu-north-1", service="rds"), ledger=Ledger())
+    # An id that is not text: botocore refuses it before anything is sent.
+    assert attempt.call("DescribeDBInstances", client.describe_db_instances, resource="t",
+                        DBInstanceIdentifier=["t"]) is None
+    [gap] = attempt.gaps
+    assert (gap.error, gap.level, gap.resource, gap.field) == (
+        "UnparseableRecord", GapLevel.RECORD, "t", "DBInstanceIdentifier")
+    # The region is not given up for it: the next call is made (refused by the closed port).
+    attempt.call("DescribeDBInstances", client.describe_db_instances, resource="u", DBInstanceIdentifier="u")
+    assert attempt.gaps[-1].resource == "u" and attempt.gaps[-1].error != "GivenUp"

@@ -36,6 +36,7 @@ from botocore.exceptions import (
     HTTPClientError,
     NoCredentialsError,
     PaginationError,
+    ParamValidationError,
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
@@ -268,11 +269,24 @@ class Attempt:
                 return {}
             self._fault(operation, exc, resource)
             return None
+        except ParamValidationError as exc:
+            self._refused_parameter(operation, exc, resource, params)
+            return None
         except BotoCoreError as exc:  # EndpointConnectionError, ConnectTimeoutError, ...
             self._fault(operation, exc, resource)
             return None
         self.ledger.read(self.scope)
         return answer if isinstance(answer, dict) else {}
+
+    def _refused_parameter(self, operation: str, exc: BaseException, resource: str,
+                           params: Mapping[str, Any]) -> None:
+        """botocore refused a value taken from an earlier answer (a table name too short, an
+        id with characters the API never accepts): that record cannot be followed. No request
+        was sent, so the endpoint is not judged by it."""
+        self.gap(operation, "UnparseableRecord",
+                 server_reason(f"a value from an earlier answer cannot be sent: {exc}"),
+                 resource=resource or "record", level=GapLevel.RECORD,
+                 field=",".join(sorted(str(k) for k in params)))
 
     def pages(self, client: Any, method: str, operation: str, /, *, resource: str = "",
               **params: Any) -> list[dict[str, Any]] | None:
@@ -288,6 +302,9 @@ class Attempt:
             pages = [p for p in paginator.paginate(**params)]
         except ClientError as exc:
             self._fault(operation, exc, resource)
+            return None
+        except ParamValidationError as exc:
+            self._refused_parameter(operation, exc, resource, params)
             return None
         except PaginationError as exc:
             self.ledger.answered(self.scope)
