@@ -476,6 +476,14 @@ def json_line(text: str, path: Sequence[str | int]) -> int | None:
     return best
 
 
+def _refuse_too_deep(text: str, origin: str) -> None:
+    """An :class:`InputError` naming the line where ``text`` nests deeper than an estate may."""
+    line = _too_deep_line(text, ESTATE_MAX_DEPTH)
+    if line is not None:
+        raise InputError(origin, line, None,
+                         f"not valid JSON: nested deeper than {ESTATE_MAX_DEPTH} levels")
+
+
 def _too_deep_line(text: str, limit: int) -> int | None:
     """The line where the JSON ``text`` first nests deeper than ``limit``, if it does."""
     depth = 0
@@ -541,10 +549,13 @@ def parse_estate_text(text: str, origin: str) -> Estate:
     except ValueError as exc:  # e.g. a number json cannot convert
         raise InputError(origin, None, None, f"not valid JSON: {exc}") from None
     if not isinstance(raw, dict):
+        _refuse_too_deep(text, origin)
         raise InputError(origin, 1, None, f"an estate file holds a JSON object, not {_kind_of(raw)}")
     try:
         return _parse_estate(raw)
     except _Malformed as exc:
+        # Some Pythons (3.13) parse nesting that others refuse: the depth is the most useful error.
+        _refuse_too_deep(text, origin)
         raise InputError(origin, json_line(text, exc.path), _field_name(exc.path) or None,
                          exc.message) from None
     except RecursionError:
