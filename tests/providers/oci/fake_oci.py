@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from residency_audit.providers.oci.operations import operation_for_request
+from tests.providers.servers import quiet_disconnect
 
 CREATED = "2026-01-15T10:00:00.000Z"
 
@@ -116,6 +117,7 @@ class FakeOci:
         urls: dict[str, str] = {}
         for name in sorted(self.regions):
             server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self, name))
+            server.handle_error = quiet_disconnect(server.handle_error)  # type: ignore[method-assign]
             server.daemon_threads = True
             thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
                                       daemon=True)
