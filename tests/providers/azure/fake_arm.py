@@ -6,7 +6,8 @@ SQL ``ReplicationLinkListByServer.json``/``FailoverGroupList.json``, Cosmos DB
 ``CosmosDBDatabaseAccountList.json``, Resource Graph ``ResourcesFirstPageQuery.json`` /
 ``ResourcesNextPageQuery.json`` with ``$skipToken``), with residency-relevant values of our own.
 ARM lists are paged by ``nextLink``. Faults (403, 429 with Retry-After, 5xx, a failing page)
-are injected per request. Every request received is recorded, here and in the run-wide record of
+are injected per request; ``latency`` delays every answer (the round trip and API time that
+loopback does not have, for the benchmark). Every request received is recorded, here and in the run-wide record of
 ``tests.plugins.readonly_azure``.
 
 Resource Graph is not a KQL engine: the fake reads the quoted resource types of the adapter's
@@ -117,6 +118,8 @@ class FakeArm:
         self.denied: set[str] = set()
         self.permissions: dict[str, list[dict[str, Any]]] = {}
         self.page_size = page_size
+        self.latency = 0.0
+        """Seconds every request waits before it is answered (0: answered at once)."""
         self.requests: list[tuple[str, str]] = []
         self.graph_bodies: list[dict[str, Any]] = []
         self.url = ""
@@ -198,6 +201,8 @@ class FakeArm:
         with self._lock:
             self.requests.append((method, path))
         readonly_azure.record(method, path)
+        if self.latency:
+            time.sleep(self.latency)  # outside the lock: requests in flight wait side by side
         fault = self._fault(method, path, split.query, body)
         if fault is not None:
             return fault
@@ -278,6 +283,10 @@ class FakeArm:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The status line and headers go out in one write, the body in another: with Nagle's
+            # algorithm on, the body waits for the client's delayed ACK of the headers (40 ms on
+            # Linux loopback), which would add that much to every answer.
+            disable_nagle_algorithm = True
 
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
