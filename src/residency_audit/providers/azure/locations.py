@@ -51,13 +51,25 @@ API_VERSION = "2022-12-01"
 """The Subscriptions API version read."""
 
 
+_NORMALIZED: dict[str, str] = {}
+"""Region spellings already normalised (a tenant names a few dozen regions, thousands of times)."""
+_NORMALIZED_MAX = 4096
+
+
 def normalize(code: str | None) -> str:
     """Azure's programmatic region name: lower case, no spaces (``West Europe`` → ``westeurope``).
 
     >>> normalize("North Europe")
     'northeurope'
     """
-    return normalize_region_code("azure", code or "")
+    if type(code) is not str:
+        return normalize_region_code("azure", code or "")
+    found = _NORMALIZED.get(code)
+    if found is None:
+        found = normalize_region_code("azure", code)
+        if len(_NORMALIZED) < _NORMALIZED_MAX:
+            _NORMALIZED[code] = found
+    return found
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,10 +151,19 @@ class RegionFacts:
 
     regions: Mapping[str, AzureRegion] = field(default_factory=dict)
     catalog: Catalog | None = None
+    _pairs: dict[str, tuple[str, Evidence] | None] = field(default_factory=dict, init=False, repr=False,
+                                                            compare=False)
+    _known: dict[str, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def pair(self, code: str) -> tuple[str, Evidence] | None:
         """The paired region of ``code``: the Locations API's, else the catalog's; None if neither."""
         code = normalize(code)
+        if code in self._pairs:  # asked once per resource: the answer per region is kept
+            return self._pairs[code]
+        found = self._pairs[code] = self._pair(code)
+        return found
+
+    def _pair(self, code: str) -> tuple[str, Evidence] | None:
         api = self.regions.get(code)
         if api is not None and api.paired:
             return api.paired[0], Evidence(source="api", ref=f"{LOCATIONS_OPERATION} metadata.pairedRegion[0].name",
@@ -157,8 +178,11 @@ class RegionFacts:
     def known(self, code: str) -> bool:
         """Whether the API or the catalog knows region ``code``."""
         code = normalize(code)
-        return code in self.regions or (self.catalog is not None
-                                        and self.catalog.region(f"azure:{code}") is not None)
+        found = self._known.get(code)
+        if found is None:
+            found = self._known[code] = code in self.regions or (
+                self.catalog is not None and self.catalog.region(f"azure:{code}") is not None)
+        return found
 
 
 def _country_by_name(catalog: Catalog) -> dict[str, str]:
