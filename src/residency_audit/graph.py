@@ -166,6 +166,7 @@ class _Builder:
         self._locations: dict[tuple[str, str], tuple[str, Region | None]] = {}
         self._operator_evidence: dict[tuple[str, str, str, str], Evidence] = {}
         self._tags_json: dict[tuple[tuple[str, str], ...], str] = {(): "{}"}
+        self._plans: dict[tuple[Any, ...], tuple[tuple[str, tuple[tuple[str, dict[str, Any]], ...]], ...]] = {}
 
     def _default_operators(self) -> dict[str, str]:
         counts: dict[str, Counter[str]] = defaultdict(Counter)
@@ -334,15 +335,49 @@ class _Builder:
 
     def resource(self, r: Resource) -> str:
         node = resource_id(r.provider, r.id)
-        self.add_node(node, kind="resource", label=r.name, provider=r.provider, service=r.service,
-                      resource_kind=r.kind, account=r.account, native_id=r.id,
-                      tags=self.tags_json(r.tags), stub=False,
-                      transfer_tool=r.attributes.get("transfer_tool", ""), **_agreed_attrs(r.agreed_locations))
+        g = self.g
+        attrs = {"kind": "resource", "label": r.name, "provider": r.provider, "service": r.service,
+                 "resource_kind": r.kind, "account": r.account, "native_id": r.id,
+                 "tags": self.tags_json(r.tags), "stub": False,
+                 "transfer_tool": r.attributes.get("transfer_tool", ""), **_agreed_attrs(r.agreed_locations)}
+        if node in g._succ:  # the same node id again: add what is new, as networkx would
+            self.add_node(node, **attrs)
+            self._resource_links(node, r)
+            return node
+        # Resources share a few thousand distinct (placements, service, operator) facts even in a
+        # large estate: the links they make are planned once and copied per resource.
+        plan_key = (r.provider, r.service, r.placements, r.operator, r.operator_evidence,
+                    r.id if r.operator and r.operator_evidence is None else "")  # its evidence names it
+        succ: dict[str, Any] = {}
+        g._succ[node] = succ
+        g._pred[node] = {}
+        g._node[node] = attrs
+        plan = self._plans.get(plan_key)
+        if plan is None:
+            plan = self._plans[plan_key] = self._plan(node, r)
+        pred = g._pred
+        for v, edges in plan:
+            keyed = {k: dict(data) for k, data in edges}
+            succ[v] = keyed
+            pred[v][node] = keyed
+        return node
+
+    def _plan(self, node: str, r: Resource) -> tuple[tuple[str, tuple[tuple[str, dict[str, Any]], ...]], ...]:
+        """The out-links of a resource (placements, then operators) as ``(target, ((key, attrs), …))``,
+        made once per distinct facts by building them on a scratch node."""
+        scratch = f"{node}\x00plan"
+        self.add_node(scratch)
+        self._resource_links(scratch, r)
+        plan = tuple((v, tuple(keyed.items())) for v, keyed in self.g._succ[scratch].items())
+        self.g.remove_node(scratch)
+        return plan
+
+    def _resource_links(self, node: str, r: Resource) -> None:
         regions = self.holder_placements(node, r.placements, r.service)
         if r.operator:
             ev = r.operator_evidence or Evidence(source="derived", ref=f"{r.id} declared operator")
             self.add_edge(node, self.entity(r.operator), "operated_by", ev)
-            return node
+            return
         first_region: dict[str, Region] = {}  # each operator's first region, in placement order
         for reg in regions:
             if reg.operator and reg.operator not in first_region:
@@ -362,7 +397,6 @@ class _Builder:
                           Evidence(source="derived",
                                    ref=f"catalog: most {r.provider} regions are operated by {op}",
                                    detail="the resource's own region is unknown"))
-        return node
 
     def subprocessor(self, s: Subprocessor) -> None:
         node = subprocessor_id(s.id)

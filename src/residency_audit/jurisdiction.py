@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
@@ -33,13 +33,6 @@ import networkx as nx
 from residency_audit.graph import COPY_RELATIONS, edge_evidence, gc_paused
 
 __all__ = ["RELATION_PHRASES", "Blocked", "Reach", "exposure", "link_fact", "path_evidence", "reach_of", "route_kind"]
-
-_HOLDER_KINDS = frozenset({"resource", "subprocessor"})
-
-# A state of the traversal: (node, phase, category filter). Phase "A" reaches holders from the
-# law's country; phase "B" walks back from a reached holder to the data it holds.
-_State = tuple[str, str, frozenset[str] | None]
-
 
 @dataclass(frozen=True, slots=True)
 class Blocked:
@@ -54,6 +47,17 @@ class Blocked:
     evidence: str
 
 
+# A state of the traversal is a node in one of two phases: phase A reaches holders from the law's
+# country, phase B walks back from a reached holder to the data it holds, with the categories a
+# link lets through (``None``: every category). A phase-A state is its node; a phase-B state is
+# ``(node, categories)``. How a phase-B state was reached: from a phase-B state (its node when
+# that state lets every category through, else the state itself), or from the same holder's own
+# phase-A state (``_FROM_A``).
+_BState = tuple[str, frozenset[str] | None]
+_FROM_A = True
+_BParent = str | _BState | bool
+
+
 @dataclass(slots=True)
 class Reach:
     """What one law reaches. Paths are rebuilt on demand from parent pointers."""
@@ -64,29 +68,114 @@ class Reach:
     entities: set[str] = field(default_factory=set)
     locations: set[str] = field(default_factory=set)
     blocked: list[Blocked] = field(default_factory=list)
-    _parent: dict[_State, _State | None] = field(default_factory=dict, repr=False)
-    _first: dict[str, _State] = field(default_factory=dict, repr=False)
+    # Phase A: each node's parent node (``None`` for the start). Phase B: the parent of each
+    # state ``(node, None)`` keyed by node, of each filtered state keyed by the state.
+    _a: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _b: dict[str, _BParent] = field(default_factory=dict, repr=False)
+    _bf: dict[_BState, _BParent] = field(default_factory=dict, repr=False)
+    _start: str = field(default="", repr=False)
+    """The law node the traversal started from (another law with the same route shares it)."""
 
     def reaches(self, node: str) -> bool:
-        return node in self._first
+        if node == self.law:
+            return True
+        return (node in self._a and node != self._start) or node in self.data
 
     @property
     def nodes(self) -> set[str]:
         """Every node the law reaches: holders, data, and the places and entities on the way."""
-        return set(self._first)
+        out = set(self._a)
+        out.discard(self._start)
+        out.add(self.law)
+        return out | self.data
+
+    @property
+    def states(self) -> int:
+        """How many traversal states were visited (a measure of the work done)."""
+        return len(self._a) + len(self._b) + len(self._bf)
 
     def path(self, node: str) -> tuple[str, ...]:
         """The shortest witness path ``law → … → node``, or ``()`` if not reached."""
-        state = self._first.get(node)
-        if state is None:
+        if not self.reaches(node):
             return ()
+        if node == self.law:
+            return (node,)
         out: list[str] = []
-        current: _State | None = state
+        current: str | None = node
+        if node not in self._a:  # a data category: its chain of phase-B states first
+            b: _BParent = self._b[node]
+            out.append(node)
+            while b is not _FROM_A:
+                if isinstance(b, str):
+                    if out[-1] != b:
+                        out.append(b)
+                    b = self._b[b]
+                else:
+                    assert isinstance(b, tuple)
+                    if out[-1] != b[0]:
+                        out.append(b[0])
+                    b = self._bf[b]
+            current = out.pop()  # the holder whose phase-A state the walk back began from
+        a = self._a
         while current is not None:
-            if not out or out[-1] != current[0]:
-                out.append(current[0])
-            current = self._parent[current]
+            if not out or out[-1] != current:
+                out.append(current)
+            current = a[current]
+        if out[-1] == self._start:
+            out[-1] = self.law
         return tuple(reversed(out))
+
+
+class _Adjacency:
+    """The reversed links each phase crosses, per node, read once from the graph and shared by
+    every law's traversal (filled as the traversals first visit each node)."""
+
+    __slots__ = ("a", "b", "g", "kind", "split")
+
+    def __init__(self, g: nx.MultiDiGraph) -> None:
+        self.g = g
+        self.kind: dict[str, Any] = {n: attrs.get("kind") for n, attrs in g._node.items()}
+        # node -> (predecessors to push, mitigated edges) for the kind's phase-A relations
+        self.a: dict[str, tuple[list[str], list[tuple[str, Mapping[str, Any]]]]] = {}
+        # node -> (phase-B steps (pred, categories or None, pred is data), mitigated edges)
+        self.b: dict[str, tuple[list[tuple[str, frozenset[str] | None, bool]],
+                                list[tuple[str, Mapping[str, Any]]]]] = {}
+        self.split: dict[str, frozenset[str]] = {}
+
+    def crossing_a(self, node: str, rels: frozenset[str]) -> tuple[list[str], list[tuple[str, Mapping[str, Any]]]]:
+        push: list[str] = []
+        cut: list[tuple[str, Mapping[str, Any]]] = []
+        for u, keyed in self.g._pred[node].items():
+            for edge in keyed.values():
+                if edge["relation"] not in rels:
+                    continue
+                if "mitigation_kind" in edge:
+                    cut.append((u, edge))
+                else:
+                    push.append(u)
+        return push, cut
+
+    def crossing_b(self, node: str) -> tuple[list[tuple[str, frozenset[str] | None, bool]],
+                                             list[tuple[str, Mapping[str, Any]]]]:
+        steps: list[tuple[str, frozenset[str] | None, bool]] = []
+        cut: list[tuple[str, Mapping[str, Any]]] = []
+        kind, split = self.kind, self.split
+        for u, keyed in self.g._pred[node].items():
+            for edge in keyed.values():
+                if edge["relation"] not in COPY_RELATIONS:
+                    continue
+                if "mitigation_kind" in edge:
+                    cut.append((u, edge))
+                    continue
+                cats = edge.get("categories") or ""
+                allowed = None
+                if cats:
+                    allowed = split.get(cats)
+                    if allowed is None:
+                        allowed = split[cats] = frozenset(cats.split())
+                steps.append((u, allowed, kind.get(u) == "data"))
+        found = self.b[node] = (steps, cut)
+        return found
 
 
 def _edges_between(g: nx.MultiDiGraph, a: str, b: str) -> Iterable[Mapping[str, Any]]:
@@ -158,131 +247,136 @@ def path_evidence(g: nx.MultiDiGraph, path: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(link_fact(g, a, b) for a, b in pairwise(path))
 
 
-def reach_of(g: nx.MultiDiGraph, law: str) -> Reach:
-    """What ``law`` (a ``law:`` node id) reaches in ``g``: one two-phase traversal."""
+def _route(g: nx.MultiDiGraph, law: str) -> tuple[tuple[str, ...], bool, bool]:
+    """What decides a law's traversal: the countries it applies in (in link order) and how."""
     attrs = g.nodes[law]
-    territorial = bool(attrs.get("territorial"))
-    extraterritorial = bool(attrs.get("extraterritorial"))
-    reach = Reach(law=law)
-    parent = reach._parent
-    first = reach._first
+    countries = tuple(c for c, keyed in g._succ[law].items() for e in keyed.values()
+                      if e.get("relation") == "applies_in")
+    return countries, bool(attrs.get("territorial")), bool(attrs.get("extraterritorial"))
+
+
+def reach_of(g: nx.MultiDiGraph, law: str, *, _adjacency: _Adjacency | None = None) -> Reach:
+    """What ``law`` (a ``law:`` node id) reaches in ``g``: one two-phase breadth-first traversal."""
+    adj = _adjacency or _Adjacency(g)
+    countries, territorial, extraterritorial = _route(g, law)
+    reach = Reach(law=law, _start=law)
+    pa, pb, pbf = reach._a, reach._b, reach._bf
     holders, data, entities, locations = reach.holders, reach.data, reach.entities, reach.locations
-    pred = g._pred
-    kinds = g._node  # the node attribute dicts, without a view per lookup
-    # The relations that phase A crosses backwards into a node, by the node's kind.
-    country_rels = ({"in_country"} if territorial else set()) | (
-        {"incorporated_in", "controlled_from"} if extraterritorial else set())
-    crossing: dict[Any, frozenset[str]] = {
-        "country": frozenset(country_rels), "location": frozenset({"located_in"}),
-        "entity": frozenset({"controlled_by", "operated_by"})}
-    split_cats: dict[str, frozenset[str]] = {}
-    walked_back: list[str] = []  # nodes first seen on the walk back (phase B)
-    start: _State = (law, "A", None)
-    parent[start] = None
-    first[law] = start
-    queue: deque[_State] = deque([start])
-    popleft, push = queue.popleft, queue.append
-
-    def blocked(u: str, v: str, edge: Mapping[str, Any]) -> None:
-        reach.blocked.append(Blocked(
-            law=law, source=u, target=v, relation=str(edge.get("relation", "")),
-            kind=str(edge["mitigation_kind"]), description=str(edge.get("mitigation_description", "")),
-            evidence=str(edge.get("mitigation_evidence", ""))))
-
-    # The visits are written out in the loop (no helper call per edge): a state is new unless
-    # it, or the same node and phase with no category filter, was seen; a node's first state is
-    # its first phase-A state if it has one, else its first phase-B state.
+    kind_of, a_memo, b_memo = adj.kind, adj.a, adj.b
+    country_rels = frozenset(({"in_country"} if territorial else set()) | (
+        {"incorporated_in", "controlled_from"} if extraterritorial else set()))
+    location_rels = frozenset({"located_in"})
+    entity_rels = frozenset({"controlled_by", "operated_by"})
+    cut: list[tuple[str, str, Mapping[str, Any]]] = []  # (source, target, edge) a mitigation kept
+    pa[law] = None
+    queue: deque[str | _BState] = deque()
+    push = queue.append
+    for country in countries:
+        if country not in pa:
+            pa[country] = law
+            push(country)
+    popleft = queue.popleft
+    country_crossing: dict[str, tuple[list[str], list[tuple[str, Mapping[str, Any]]]]] = {}
+    # The visits are written out in the loop (no helper call per edge). A phase-B state is new
+    # unless it, or the same node with no category filter, was seen.
     while queue:
         state = popleft()
-        node, phase, filt = state
-        kind = kinds[node].get("kind")
-        if phase == "A":
-            if kind == "law":
-                for country, keyed in g._succ[node].items():
-                    for edge in keyed.values():
-                        if edge.get("relation") == "applies_in":
-                            nxt: _State = (country, "A", None)
-                            if nxt not in parent:
-                                parent[nxt] = state
-                                seen = first.get(country)
-                                if seen is None or seen[1] == "B":
-                                    first[country] = nxt
-                                push(nxt)
-                continue
-            if kind in _HOLDER_KINDS:
+        if isinstance(state, str):  # phase A
+            node = state
+            kind = kind_of[node]
+            if kind == "resource" or kind == "subprocessor":
                 holders.add(node)
-                nxt = (node, "B", None)
-                if nxt not in parent:
-                    parent[nxt] = state
-                    if node not in first:
-                        first[node] = nxt
-                        walked_back.append(node)
-                    push(nxt)
+                if node not in pb:
+                    pb[node] = _FROM_A
+                    push((node, None))
                 continue
-            rels = crossing.get(kind)
-            if rels:
-                for u, keyed in pred[node].items():
-                    for edge in keyed.values():
-                        if edge["relation"] not in rels:
-                            continue
-                        if "mitigation_kind" in edge:
-                            blocked(u, node, edge)
-                            continue
-                        nxt = (u, "A", None)
-                        if nxt not in parent:
-                            parent[nxt] = state
-                            seen = first.get(u)
-                            if seen is None or seen[1] == "B":
-                                first[u] = nxt
-                            push(nxt)
-            if kind == "entity":
-                entities.add(node)
-            elif kind == "location":
+            if kind == "location":
+                crossing = a_memo.get(node)
+                if crossing is None:
+                    crossing = a_memo[node] = adj.crossing_a(node, location_rels)
                 locations.add(node)
+            elif kind == "entity":
+                crossing = a_memo.get(node)
+                if crossing is None:
+                    crossing = a_memo[node] = adj.crossing_a(node, entity_rels)
+                entities.add(node)
+            elif kind == "country":
+                crossing = country_crossing.get(node)
+                if crossing is None:
+                    crossing = country_crossing[node] = adj.crossing_a(node, country_rels)
+            else:
+                continue
+            ups, cuts = crossing
+            for u in ups:
+                if u not in pa:
+                    pa[u] = node
+                    push(u)
+            if cuts:
+                cut.extend((u, node, e) for u, e in cuts)
             continue
-        for u, keyed in pred[node].items():
-            for edge in keyed.values():
-                if edge["relation"] not in COPY_RELATIONS:
+        node, filt = state  # phase B
+        crossing_b = b_memo.get(node)
+        if crossing_b is None:
+            crossing_b = adj.crossing_b(node)
+        steps, cuts = crossing_b
+        if cuts:
+            cut.extend((u, node, e) for u, e in cuts)
+        parent: _BParent = node if filt is None else state
+        for u, allowed, is_data in steps:
+            if u in data:  # reached already, and its only state, (u, None), is known
+                continue
+            new_filt = filt
+            if allowed is not None:
+                new_filt = allowed if filt is None else filt & allowed
+            if is_data:
+                if new_filt is not None and u.removeprefix("data:") not in new_filt:
                     continue
-                if "mitigation_kind" in edge:
-                    blocked(u, node, edge)
+                data.add(u)
+                new_filt = None
+            if new_filt is None:
+                if u in pb:
                     continue
-                if u in data:  # reached already, and its only state, (u, "B", None), is known
+                pb[u] = parent
+                push((u, None))
+            else:
+                key = (u, new_filt)
+                if key in pbf or u in pb:
                     continue
-                cats = edge.get("categories") or ""
-                new_filt = filt
-                if cats:
-                    allowed = split_cats.get(cats)
-                    if allowed is None:
-                        allowed = split_cats[cats] = frozenset(cats.split())
-                    new_filt = allowed if filt is None else filt & allowed
-                if kinds[u].get("kind") == "data":
-                    if new_filt is not None and u.removeprefix("data:") not in new_filt:
-                        continue
-                    data.add(u)
-                    new_filt = None
-                nxt = (u, "B", new_filt)
-                if nxt in parent or (new_filt is not None and (u, "B", None) in parent):
-                    continue
-                parent[nxt] = state
-                if u not in first:
-                    first[u] = nxt
-                    walked_back.append(u)
-                push(nxt)
-    # A node first seen only on the walk back is not itself reached, unless it is data.
-    for node in walked_back:
-        st = first.get(node)
-        if (st is not None and st[1] == "B" and kinds[node].get("kind") != "data"
-                and node not in holders):
-            del first[node]
-    reach.blocked.sort(key=lambda b: (b.source, b.target, b.relation, b.kind))
-    reach.blocked[:] = list(dict.fromkeys(reach.blocked))
+                pbf[key] = parent
+                push(key)
+    blocked = {Blocked(law=law, source=u, target=v, relation=str(e.get("relation", "")),
+                       kind=str(e["mitigation_kind"]), description=str(e.get("mitigation_description", "")),
+                       evidence=str(e.get("mitigation_evidence", ""))) for u, v, e in cut}
+    reach.blocked = sorted(blocked, key=lambda b: (b.source, b.target, b.relation, b.kind, b.description,
+                                                   b.evidence))
     return reach
 
 
+def _shared(reach: Reach, law: str) -> Reach:
+    """``reach`` for another law whose traversal is the same (same countries, same route kinds)."""
+    return Reach(law=law, holders=set(reach.holders), data=set(reach.data), entities=set(reach.entities),
+                 locations=set(reach.locations),
+                 blocked=[replace(b, law=law) for b in reach.blocked],
+                 _a=reach._a, _b=reach._b, _bf=reach._bf, _start=reach._start)
+
+
 def exposure(g: nx.MultiDiGraph, *, laws: Iterable[str] | None = None) -> dict[str, Reach]:
-    """For each law in ``g`` (or each of ``laws``), what it reaches, keyed by law node id."""
+    """For each law in ``g`` (or each of ``laws``), what it reaches, keyed by law node id.
+
+    Laws that apply in the same countries in the same ways (territorially, extraterritorially)
+    reach the same nodes by the same paths: each such group is traversed once.
+    """
     chosen = sorted(laws) if laws is not None else sorted(
         n for n, k in g.nodes(data="kind") if k == "law")
+    adj = _Adjacency(g)
+    done: dict[tuple[tuple[str, ...], bool, bool], Reach] = {}
+    out: dict[str, Reach] = {}
     with gc_paused():
-        return {law: reach_of(g, law) for law in chosen}
+        for law in chosen:
+            route = _route(g, law)
+            same = done.get(route)
+            if same is None:
+                out[law] = done[route] = reach_of(g, law, _adjacency=adj)
+            else:
+                out[law] = _shared(same, law)
+    return out

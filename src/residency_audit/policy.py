@@ -212,6 +212,16 @@ def is_foreign(law_country: str, home: str, eu_members: Iterable[str]) -> bool:
 
 _HOLDER_KINDS = ("resource", "subprocessor")
 
+_Profile = tuple[tuple[tuple[str, str], ...], tuple[str, ...], str, bool]
+"""What a holder's location, transfer and coverage verdicts depend on: its placements
+``(location, role)``, its operators, its declared transfer tool, and whether it is a stub."""
+
+
+def _sorted_groups(groups: dict[Any, list[str]]) -> None:
+    """Sort each group's holders in place (groups gathered from several profiles)."""
+    for hs in groups.values():
+        hs.sort()
+
 
 @dataclass(slots=True)
 class _Facts:
@@ -229,6 +239,42 @@ class _Facts:
     _labels: dict[str, str] = field(default_factory=dict)
     _tags: dict[str, dict[str, str]] = field(default_factory=dict)
     _evidence: dict[tuple[Any, Any, Any], str] = field(default_factory=dict)
+    _profiles: dict[_Profile, list[str]] | None = None
+    _interned: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = field(default_factory=dict)
+
+    def profiles(self) -> dict[_Profile, list[str]]:
+        """The holders grouped by what the location, transfer and coverage rules look at: their
+        placements, operators, declared transfer tool and whether they were seen. Each group's
+        holders are sorted; a million holders share a few thousand profiles."""
+        if self._profiles is None:
+            nodes = self.g._node
+            out: dict[_Profile, list[str]] = {}
+            interned: dict[tuple[str, ...], tuple[str, ...]] = {}
+            for h in self.holders:
+                attrs = nodes[h]
+                ops = tuple(self.operators(h))
+                ops = interned.setdefault(ops, ops)
+                key = (self.placements(h), ops, str(attrs.get("transfer_tool") or ""), bool(attrs.get("stub")))
+                group = out.get(key)
+                if group is None:
+                    out[key] = [h]
+                else:
+                    group.append(h)
+            self._profiles = out
+        return self._profiles
+
+    def scoped_profiles(self, scope: Scope) -> list[tuple[_Profile, list[str]]]:
+        """:meth:`profiles` restricted to the holders ``scope`` selects (groups left empty dropped)."""
+        groups = self.profiles()
+        if scope.empty:
+            return list(groups.items())
+        chosen = set(self.in_scope(scope))
+        out = []
+        for key, hs in groups.items():
+            kept = [h for h in hs if h in chosen]
+            if kept:
+                out.append((key, kept))
+        return out
 
     def tags(self, node: str) -> dict[str, str]:
         raw = self.g._node[node].get("tags") or "{}"
@@ -282,7 +328,8 @@ class _Facts:
                     operators.append(v)
         placements.sort()
         operators.sort()
-        out = self._placements[holder] = tuple(placements)
+        found = tuple(placements)
+        out = self._placements[holder] = self._interned.setdefault(found, found)
         self._operators[holder] = operators
         return out
 
@@ -347,24 +394,41 @@ def _copy_walk(g: nx.MultiDiGraph) -> dict[str, set[str]]:
     copies: dict[str, set[str]] = {}
     succ = g._adj
     copy_relations = COPY_RELATIONS
+    # Each node's copy links, (target, categories the link carries or None), read once for all
+    # the walks: a holder in several categories is walked from each.
+    out_links: dict[str, list[tuple[str, frozenset[str] | None]]] = {}
+    split: dict[str, frozenset[str]] = {}
+
+    def links_of(node: str) -> list[tuple[str, frozenset[str] | None]]:
+        found: list[tuple[str, frozenset[str] | None]] = []
+        for v, keyed in succ[node].items():
+            for edge in keyed.values():
+                if edge["relation"] not in copy_relations:
+                    continue
+                cats = edge.get("categories")
+                allowed = None
+                if cats:
+                    allowed = split.get(cats)
+                    if allowed is None:
+                        allowed = split[cats] = frozenset(cats.split())
+                found.append((v, allowed))
+        out_links[node] = found
+        return found
+
     for d in sorted(n for n, a in g._node.items() if a.get("kind") == "data"):
         category = d.removeprefix("data:")
         seen = {d}
         queue = deque([d])
         while queue:
             node = queue.popleft()
-            for v, keyed in succ[node].items():
-                if v in seen:
+            links = out_links.get(node)
+            if links is None:
+                links = links_of(node)
+            for v, allowed in links:
+                if v in seen or (allowed is not None and category not in allowed):
                     continue
-                for edge in keyed.values():
-                    if edge["relation"] not in copy_relations:
-                        continue
-                    cats = edge.get("categories")
-                    if cats and category not in cats.split():
-                        continue
-                    seen.add(v)
-                    queue.append(v)
-                    break
+                seen.add(v)
+                queue.append(v)
         seen.discard(d)
         copies[d] = seen
     return copies
@@ -517,8 +581,7 @@ def _location_rule(rule: Rule, facts: _Facts) -> list[Finding]:
     verdicts: dict[_Placements, tuple[list[str], tuple[str, ...], tuple[str, ...], str]] = {}
     unknown_groups: dict[tuple[str, ...], list[str]] = {}
     outside_groups: dict[tuple[_Placements, tuple[str, ...]], list[str]] = {}
-    for holder in facts.in_scope(rule.scope):
-        placements = facts.placements(holder)
+    for (placements, operators, _tool, _stub), members in facts.scoped_profiles(rule.scope):
         if roles:
             placements = tuple((loc, role) for loc, role in placements if role in roles)
         found = verdicts.get(placements)
@@ -526,9 +589,11 @@ def _location_rule(rule: Rule, facts: _Facts) -> list[Finding]:
             found = verdicts[placements] = verdict(placements)
         unknown, offending, countries, body = found
         if unknown or (not placements and not roles):
-            unknown_groups.setdefault(tuple(unknown), []).append(holder)
+            unknown_groups.setdefault(tuple(unknown), []).extend(members)
         if offending:
-            outside_groups.setdefault((placements, tuple(facts.operators(holder))), []).append(holder)
+            outside_groups.setdefault((placements, operators), []).extend(members)
+    _sorted_groups(unknown_groups)
+    _sorted_groups(outside_groups)
     findings = [_unknown_location(rule, facts, hs, list(unknown)) for unknown, hs in unknown_groups.items()]
     for (placements, operators), hs in outside_groups.items():
         _, offending, countries, body = verdicts[placements]
@@ -646,22 +711,22 @@ def _transfer_rule(rule: Rule, facts: _Facts) -> list[Finding]:
                     tuple[bool, str, tuple[str, ...], tuple[str, ...]]] = {}
     unknown_groups: dict[tuple[str, ...], list[str]] = {}
     groups: dict[tuple[tuple[_Placements, str, tuple[str, ...] | None], tuple[str, ...]], list[str]] = {}
-    for holder in facts.in_scope(rule.scope):
-        placements = facts.placements(holder)
+    for (placements, operators, tool, _stub), members in facts.scoped_profiles(rule.scope):
         found = outsides.get(placements)
         if found is None:
             found = outsides[placements] = outside(placements)
         unknown, foreign, needs_certified = found
         if unknown or not placements:
-            unknown_groups.setdefault(tuple(unknown), []).append(holder)
+            unknown_groups.setdefault(tuple(unknown), []).extend(members)
         if not foreign:
             continue
-        tool = str(nodes[holder].get("transfer_tool") or "")
-        certified = _certified(facts, holder) if needs_certified else None
+        certified = _certified(facts, members[0]) if needs_certified else None  # by the operators
         key = (placements, tool, tuple(certified) if certified is not None else None)
         if key not in decisions:
             decisions[key] = decide(placements, tool, certified, foreign)
-        groups.setdefault((key, tuple(facts.operators(holder))), []).append(holder)
+        groups.setdefault((key, operators), []).extend(members)
+    _sorted_groups(unknown_groups)
+    _sorted_groups(groups)
     findings = [_unknown_location(rule, facts, hs, list(unknown)) for unknown, hs in unknown_groups.items()]
     for (key, operators), hs in groups.items():
         missing, text, countries, locations = decisions[key]
@@ -725,10 +790,12 @@ def _copy_places(facts: _Facts, holders: Iterable[str]) -> tuple[tuple[str, ...]
     """The locations and countries where ``holders`` keep copies, sorted."""
     locations: set[str] = set()
     countries: set[str] = set()
-    for h in holders:
-        for loc, _role in facts.placements(h):
-            locations.add(loc)
-            countries.update(facts.countries(loc))
+    placements = facts.placements
+    for profile in {placements(h) for h in holders}:  # holders share a few placement lists
+        for loc, _role in profile:
+            if loc not in locations:
+                locations.add(loc)
+                countries.update(facts.countries(loc))
     return tuple(sorted(locations)), tuple(sorted(countries))
 
 
@@ -888,30 +955,33 @@ def _coverage_rule(rule: Rule, facts: _Facts, gaps: Sequence[CoverageGap],
     nowhere_groups: dict[tuple[str, ...], list[str]] = {}
     no_operator: list[str] = []
     unknown_entity_groups: dict[tuple[str, ...], list[str]] = {}
-    for h in facts.holders:
-        attrs = nodes[h]
-        if attrs.get("stub"):
-            findings.append(Finding(
-                rule=rule.id, severity=max(rule.severity, Severity.HIGH, key=lambda s: s.rank),
-                node=h, title="Copy not seen",
-                message=(f"{facts.label(h)} receives data but was not seen by any scan or declared in the "
-                         "inventory: where it is and who runs it are unknown."),
-                remedy=rule.remedy, data=facts.data(h)))
+    stubs: list[str] = []
+    for (placements, ops, _tool, stub), members in facts.profiles().items():
+        if stub:
+            stubs.extend(members)
             continue
-        if h not in located:
-            placements = facts.placements(h)
-            nowhere = _unknown_locations(facts, placements)
-            if nowhere or not placements:
-                nowhere_groups.setdefault(tuple(nowhere), []).append(h)
-        ops = facts.operators(h)
+        nowhere = _unknown_locations(facts, placements)
+        if nowhere or not placements:
+            unlocated = [h for h in members if h not in located] if located else members
+            if unlocated:
+                nowhere_groups.setdefault(tuple(nowhere), []).extend(unlocated)
         if not ops:
-            no_operator.append(h)
+            no_operator.extend(members)
         for op in ops:
             unknown = unknown_of.get(op)
             if unknown is None:
                 unknown = unknown_of[op] = [e for e in facts.chain(op) if not nodes[e].get("known")]
             if unknown:
-                unknown_entity_groups.setdefault(tuple(unknown), []).append(h)
+                unknown_entity_groups.setdefault(tuple(unknown), []).extend(members)
+    _sorted_groups(nowhere_groups)
+    no_operator.sort()
+    for h in sorted(stubs):
+        findings.append(Finding(
+            rule=rule.id, severity=max(rule.severity, Severity.HIGH, key=lambda s: s.rank),
+            node=h, title="Copy not seen",
+            message=(f"{facts.label(h)} receives data but was not seen by any scan or declared in the "
+                     "inventory: where it is and who runs it are unknown."),
+            remedy=rule.remedy, data=facts.data(h)))
     for nowhere_key, hs in nowhere_groups.items():
         found = _unknown_location(rule, facts, hs, list(nowhere_key))
         findings.append(replace(found, message=found.message + (

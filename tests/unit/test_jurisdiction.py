@@ -144,7 +144,7 @@ def test_exposure_is_linear_work_per_law() -> None:
     estate = Estate(entities=entities, resources=resources, data=(data("d", resources=("r0",)),))
     g = build(estate)
     reach = reach_of(g, CLOUD)
-    assert len(reach._parent) <= 2 * g.number_of_nodes()
+    assert reach.states <= 2 * g.number_of_nodes()
     assert "data:d" in reach.data
 
 
