@@ -7,8 +7,12 @@ becomes a coverage gap and the walk goes on with what it could see.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -23,8 +27,8 @@ from residency_audit.providers.service import (
     server_reason,
 )
 
-__all__ = ["OPERATIONS", "ROUTES", "SEARCH_PERMISSIONS", "SPEC", "Folder", "Hierarchy",
-           "Project", "build_hierarchy", "fetch_hierarchy", "fetch_search_visibility",
+__all__ = ["OPERATIONS", "ROUTES", "SEARCH_PERMISSIONS", "SPEC", "WORKERS", "FirstCallAlone",
+           "Folder", "Hierarchy", "Project", "build_hierarchy", "fetch_hierarchy", "fetch_search_visibility",
            "parse_each", "parse_folder", "parse_project"]
 
 R = TypeVar("R")
@@ -213,18 +217,73 @@ def _to_dict(message: Any) -> dict[str, Any]:
                                       use_integers_for_enums=False))
 
 
+class FirstCallAlone:
+    """Holds the calls of a walk made in parallel until the first of them has ended.
+
+    Used as ``with gate():`` around each call, before its give-up check. The first call runs
+    alone; the others wait until it has ended (answered or not: a call is bounded by the
+    scan's :class:`~residency_audit.providers.gcp.faults.Limits`), then run side by side. So
+    an endpoint that never answers costs one call, as in a walk made one call at a time: its
+    fault gives the endpoint up, and the calls that waited find it given up. ``on_end`` is
+    called once, when the first call has ended.
+    """
+
+    def __init__(self, on_end: Callable[[], None] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._taken = False
+        self._ended = threading.Event()
+        self._on_end = on_end
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            first, self._taken = not self._taken, True
+        if not first:
+            self._ended.wait()
+            yield
+            return
+        try:
+            yield
+        finally:
+            self.end()
+
+    def end(self) -> None:
+        """The first call has ended, or there will be none: let the others run."""
+        with self._lock:
+            if self._ended.is_set():
+                return
+            self._taken = True
+            self._ended.set()
+        if self._on_end is not None:
+            self._on_end()
+
+
+_ALONE = contextlib.nullcontext
+"""The gate of a call made on its own (no other call waits for it)."""
+
+
 def _list(call: Callable[..., Any], guard: Guard, parent: str, operation: str,
-          out: list[dict[str, Any]]) -> list[CoverageGap]:
-    skipped = guard.skipped(_SERVICE, parent, operation)
-    if skipped is not None:
-        return [skipped]
-    try:
-        for item in call(parent=parent, **guard.call_options()):
-            out.append(_to_dict(item))
-    except api_errors() as exc:
-        return [guard.fault(_SERVICE, parent, operation, exc)]
-    guard.answered(_SERVICE, parent)
-    return []
+          out: list[dict[str, Any]], gate: Callable[[], ContextManager[None]] = _ALONE
+          ) -> list[CoverageGap]:
+    with gate():
+        skipped = guard.skipped(_SERVICE, parent, operation)
+        if skipped is not None:
+            return [skipped]
+        try:
+            for item in call(parent=parent, **guard.call_options()):
+                out.append(_to_dict(item))
+        except api_errors() as exc:
+            return [guard.fault(_SERVICE, parent, operation, exc)]
+        guard.answered(_SERVICE, parent)
+        return []
+
+
+def _listing(call: Callable[..., Any], guard: Guard, parent: str, operation: str,
+             gate: Callable[[], ContextManager[None]]
+             ) -> tuple[list[dict[str, Any]], list[CoverageGap]]:
+    out: list[dict[str, Any]] = []
+    gaps = _list(call, guard, parent, operation, out, gate)
+    return out, gaps
 
 
 def fetch_children(clients: Any, parent: str, *, guard: Guard
@@ -238,26 +297,30 @@ def fetch_children(clients: Any, parent: str, *, guard: Guard
     return folders, projects, gaps
 
 
-def _get(call: Callable[..., Any], guard: Guard, name: str, operation: str
+def _get(call: Callable[..., Any], guard: Guard, name: str, operation: str,
+         gate: Callable[[], ContextManager[None]] = _ALONE
          ) -> tuple[dict[str, Any] | None, CoverageGap | None]:
-    skipped = guard.skipped(_SERVICE, name, operation)
-    if skipped is not None:
-        return None, skipped
-    try:
-        payload = _to_dict(call(name=name, **guard.call_options()))
-    except api_errors() as exc:
-        return None, guard.fault(_SERVICE, name, operation, exc)
-    guard.answered(_SERVICE, name)
-    return payload, None
+    with gate():
+        skipped = guard.skipped(_SERVICE, name, operation)
+        if skipped is not None:
+            return None, skipped
+        try:
+            payload = _to_dict(call(name=name, **guard.call_options()))
+        except api_errors() as exc:
+            return None, guard.fault(_SERVICE, name, operation, exc)
+        guard.answered(_SERVICE, name)
+        return payload, None
 
 
-def fetch_folder_ancestry(clients: Any, name: str, *, guard: Guard
+def fetch_folder_ancestry(clients: Any, name: str, *, guard: Guard,
+                          gate: Callable[[], ContextManager[None]] = _ALONE
                           ) -> tuple[list[dict[str, Any]], list[CoverageGap]]:
     """``name`` (a folder) and its parent folders up to the organisation."""
     out: list[dict[str, Any]] = []
     current = name
+    get_folder = clients.folders.get_folder
     while current.startswith("folders/") and all(f.get("name") != current for f in out):
-        payload, gap = _get(clients.folders.get_folder, guard, current, FOLDERS_GET)
+        payload, gap = _get(get_folder, guard, current, FOLDERS_GET, gate)
         if payload is None:
             return out, [gap] if gap is not None else []
         out.append(payload)
@@ -266,23 +329,53 @@ def fetch_folder_ancestry(clients: Any, name: str, *, guard: Guard
     return out, []
 
 
-def fetch_hierarchy(clients: Any, *, organization: str | None = None,
-                    folders: Sequence[str] = (), projects: Sequence[str] = (),
-                    guard: Guard | None = None) -> Hierarchy:
-    """Walk the hierarchy under the organisation or folders, or get the listed projects."""
-    guard = guard or Guard()
+def _child_folders(payloads: Iterable[Mapping[str, Any]]) -> list[str]:
+    return [child for f in payloads
+            if isinstance(child := f.get("name"), str) and child.startswith("folders/")]
+
+
+_Listing = tuple[list[dict[str, Any]], list[CoverageGap]]
+
+
+def _walk_down(clients: Any, roots: Sequence[str], guard: Guard, pool: ThreadPoolExecutor,
+               gate: Callable[[], ContextManager[None]]
+               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[CoverageGap]]:
+    """Every folder and project under ``roots``, in parallel: a folder's listings are asked for
+    as soon as the listing that named it has answered, its projects after its folders (so that
+    a parent given up after its first listing is not called again, as in a walk one call at a
+    time). What they found is put together in breadth-first order from the roots, as that
+    walk finds it."""
+    if not roots:
+        return [], [], []
+    list_folders = clients.folders.list_folders
+    list_projects = clients.projects.list_projects
+    folder_listings: dict[str, Future[_Listing]] = {}
+    project_listings: dict[str, Future[_Listing]] = {}
+    waiting: dict[Future[_Listing], str] = {}
+
+    def visit(parent: str) -> None:
+        if parent not in folder_listings:
+            future = pool.submit(_listing, list_folders, guard, parent, FOLDERS_LIST, gate)
+            folder_listings[parent] = future
+            waiting[future] = parent
+
+    for root in roots:
+        visit(root)
+    while waiting:
+        done, _ = wait(waiting, return_when=FIRST_COMPLETED)
+        for future in sorted(done, key=lambda f: waiting[f]):
+            parent = waiting.pop(future)
+            if future is not folder_listings[parent]:
+                continue
+            then = pool.submit(_listing, list_projects, guard, parent, PROJECTS_LIST, gate)
+            project_listings[parent] = then
+            waiting[then] = parent
+            for child in _child_folders(future.result()[0]):
+                visit(child)
+
     folder_payloads: list[dict[str, Any]] = []
     project_payloads: list[dict[str, Any]] = []
     gaps: list[CoverageGap] = []
-    roots: list[str] = []
-    if organization:
-        roots.append(f"organizations/{organization.removeprefix('organizations/')}")
-    for folder in folders:
-        name = f"folders/{folder.removeprefix('folders/')}"
-        ancestry, more = fetch_folder_ancestry(clients, name, guard=guard)
-        folder_payloads.extend(ancestry)
-        gaps.extend(more)
-        roots.append(name)
     queue = list(roots)
     visited: set[str] = set()
     while queue:
@@ -290,26 +383,80 @@ def fetch_hierarchy(clients: Any, *, organization: str | None = None,
         if parent in visited:
             continue
         visited.add(parent)
-        found_folders, found_projects, more = fetch_children(clients, parent, guard=guard)
+        found_folders, more = folder_listings[parent].result()
+        found_projects, more_projects = project_listings[parent].result()
+        folder_payloads.extend(found_folders)
+        project_payloads.extend(found_projects)
+        gaps.extend(more + more_projects)
+        queue.extend(_child_folders(found_folders))
+    return folder_payloads, project_payloads, gaps
+
+
+@contextlib.contextmanager
+def _ending(gate: FirstCallAlone) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        gate.end()
+
+
+WORKERS = 10
+"""Resource Manager calls of the hierarchy walk in flight at a time (the connection pool of a
+client holds ten)."""
+
+
+def fetch_hierarchy(clients: Any, *, organization: str | None = None,
+                    folders: Sequence[str] = (), projects: Sequence[str] = (),
+                    guard: Guard | None = None, workers: int = WORKERS,
+                    on_first_call: Callable[[], None] | None = None) -> Hierarchy:
+    """Walk the hierarchy under the organisation or folders, or get the listed projects.
+
+    The calls are made ``workers`` at a time (each folder's listings as soon as its parent's
+    listing has named it), the first one alone (:class:`FirstCallAlone`; ``on_first_call`` is
+    called when it has ended). What is found, and its order, is that of a walk made one call
+    at a time.
+    """
+    guard = guard or Guard()
+    gate = FirstCallAlone(on_first_call)
+    folder_payloads: list[dict[str, Any]] = []
+    project_payloads: list[dict[str, Any]] = []
+    gaps: list[CoverageGap] = []
+    roots: list[str] = []
+    if organization:
+        roots.append(f"organizations/{organization.removeprefix('organizations/')}")
+    names = [f"folders/{folder.removeprefix('folders/')}" for folder in folders]
+    roots.extend(names)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, _ending(gate):
+        if roots:  # the clients are built here, before any worker reads them
+            _built = (clients.folders, clients.projects)
+        # the folders asked for, each with its parents up to the organisation, while the walk
+        # goes down from them
+        ancestries = [pool.submit(fetch_folder_ancestry, clients, name, guard=guard, gate=gate)
+                      for name in names]
+        found_folders, found_projects, more = _walk_down(clients, roots, guard, pool, gate)
+        for chain in ancestries:
+            ancestry, more_up = chain.result()
+            folder_payloads.extend(ancestry)
+            gaps.extend(more_up)
         folder_payloads.extend(found_folders)
         project_payloads.extend(found_projects)
         gaps.extend(more)
-        queue.extend(child for f in found_folders
-                     if isinstance(child := f.get("name"), str) and child.startswith("folders/"))
-    for project in projects:
-        key = project.removeprefix("projects/")
-        payload, gap = _get(clients.projects.get_project, guard, f"projects/{key}", PROJECTS_GET)
-        if payload is None:
-            gaps.extend([gap] if gap is not None else [])
-            project_payloads.append({"name": f"projects/{key}", "projectId": key})
-            continue
-        project_payloads.append(payload)
-        up = payload.get("parent")
-        if isinstance(up, str) and up.startswith("folders/") and all(
-                f.get("name") != up for f in folder_payloads):
-            ancestry, more = fetch_folder_ancestry(clients, up, guard=guard)
-            folder_payloads.extend(ancestry)
-            gaps.extend(more)
+        keys = [project.removeprefix("projects/") for project in projects]
+        answers = [pool.submit(_get, clients.projects.get_project, guard, f"projects/{key}",
+                               PROJECTS_GET, gate) for key in keys]
+        for key, answer in zip(keys, answers, strict=True):
+            payload, gap = answer.result()
+            if payload is None:
+                gaps.extend([gap] if gap is not None else [])
+                project_payloads.append({"name": f"projects/{key}", "projectId": key})
+                continue
+            project_payloads.append(payload)
+            up = payload.get("parent")
+            if isinstance(up, str) and up.startswith("folders/") and all(
+                    f.get("name") != up for f in folder_payloads):
+                ancestry, more = fetch_folder_ancestry(clients, up, guard=guard, gate=gate)
+                folder_payloads.extend(ancestry)
+                gaps.extend(more)
     parsed_folders, more = parse_each(folder_payloads, parse_folder, FOLDERS_LIST)
     gaps.extend(more)
     parsed_projects, more = parse_each(project_payloads, parse_project, PROJECTS_LIST)
@@ -352,8 +499,6 @@ def fetch_search_visibility(clients: Any, projects: Sequence[Project], *, guard:
     Returns ``{project name: searchable}`` and a SCOPE gap for each project it cannot see or
     could not check.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     unique = sorted({p.name: p for p in projects}.values(), key=lambda p: p.name)
     if not unique:
         return {}, []

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -353,44 +355,65 @@ def scan_gcp(
     report = progress or (lambda label, done, total: None)
 
     report("gcp: hierarchy", 0, 0)
-    hier = fetch_hierarchy(clients, organization=organization, folders=folders,
-                           projects=projects, guard=guard)
-    gaps: list[CoverageGap] = list(hier.gaps)
+    _loaded = clients.credentials  # once, before the walk and the search run side by side
+    first_call = threading.Event()
+
+    def walk() -> Hierarchy:
+        try:
+            return fetch_hierarchy(clients, organization=organization, folders=folders,
+                                   projects=projects, guard=guard, on_first_call=first_call.set)
+        finally:
+            first_call.set()
+
+    gaps: list[CoverageGap] = []
     found: dict[str, Resource] = {}
     fallback: dict[str, tuple[Project, str]] = {}
     to_check: dict[str, Project] = {}
     searched: set[str] = set()
     seen: set[str] = set()
 
-    def take(result: Any) -> None:
-        ref = result.get("project") if isinstance(result, Mapping) else None
-        if isinstance(ref, str) and ref:
-            seen.add(ref)
-        name = _result_name(result)
-        if name and name in found:
-            return
-        resources, more = _resources_of(result, hier, clients, guard)
-        gaps.extend(more)
-        for r in resources:
-            found[r.id] = r
-        if len(found) % 500 == 0:
-            report("gcp: resources found", len(found), 0)
+    with ThreadPoolExecutor(max_workers=1) as walker:
+        # The search does not need the walk until it parses a result: it starts once the walk's
+        # first call has ended (so that an endpoint that never answers still costs one call),
+        # and its first pages are read while the walk goes on.
+        walked = walker.submit(walk)
+        known: list[Hierarchy] = []
 
-    if use_asset_search:
-        for i, scope in enumerate(scopes):
-            report("gcp: asset search", i, len(scopes))
-            outcome = _search(clients, scope, json_pages=json_pages, page_size=page_size,
-                              guard=guard, consume=take)
-            gaps.extend(outcome.gaps)
-            if outcome.fallback:
-                reason = f"Cloud Asset search of {scope} failed ({outcome.gaps[0].error})"
-                for p in _projects_under(scope, hier):
-                    fallback.setdefault(p.name, (p, reason))
-                continue
-            searched.add(scope)
-            if not scope.startswith("projects/"):
-                to_check.update({p.name: p for p in _projects_under(scope, hier)})
-    else:
+        def take(result: Any) -> None:
+            ref = result.get("project") if isinstance(result, Mapping) else None
+            if isinstance(ref, str) and ref:
+                seen.add(ref)
+            name = _result_name(result)
+            if name and name in found:
+                return
+            if not known:
+                known.append(walked.result())
+            resources, more = _resources_of(result, known[0], clients, guard)
+            gaps.extend(more)
+            for r in resources:
+                found[r.id] = r
+            if len(found) % 500 == 0:
+                report("gcp: resources found", len(found), 0)
+
+        if use_asset_search:
+            first_call.wait()
+            for i, scope in enumerate(scopes):
+                report("gcp: asset search", i, len(scopes))
+                outcome = _search(clients, scope, json_pages=json_pages, page_size=page_size,
+                                  guard=guard, consume=take)
+                gaps.extend(outcome.gaps)
+                hier = walked.result()
+                if outcome.fallback:
+                    reason = f"Cloud Asset search of {scope} failed ({outcome.gaps[0].error})"
+                    for p in _projects_under(scope, hier):
+                        fallback.setdefault(p.name, (p, reason))
+                    continue
+                searched.add(scope)
+                if not scope.startswith("projects/"):
+                    to_check.update({p.name: p for p in _projects_under(scope, hier)})
+        hier = walked.result()
+    gaps[:0] = hier.gaps
+    if not use_asset_search:
         for scope in scopes:
             for p in _projects_under(scope, hier):
                 fallback.setdefault(p.name, (p, "Cloud Asset search switched off"))
