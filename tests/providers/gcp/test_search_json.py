@@ -78,9 +78,15 @@ def test_a_page_that_is_not_json_is_a_gap_not_a_traceback(fake_org: FakeGcp,
     from residency_audit.providers.gcp.faults import Guard
     from residency_audit.providers.gcp.search import fetch_search_json
 
-    class Answer:
+    class Answer:  # the members of a streamed ``requests.Response`` the page is read with
         status_code = 200
         content = b"<html>not json"
+
+        def iter_content(self, chunk_size: int | None = None) -> list[bytes]:
+            return [self.content]
+
+        def close(self) -> None:
+            return None
 
     class Session:
         def request(self, *args: object, **kwargs: object) -> Answer:
@@ -91,3 +97,55 @@ def test_a_page_that_is_not_json_is_a_gap_not_a_traceback(fake_org: FakeGcp,
     [gap] = outcome.gaps
     assert outcome.fallback and gap.error == "UNPARSEABLE_RESPONSE"
     assert gap.message.startswith("page 1: page: not JSON")
+
+
+def test_a_page_cut_short_is_retried_then_a_gap() -> None:
+    """The page body is streamed and read whole: a connection closed before the body's end is
+    a fault that may pass (retried), then a gap, as when the body was read by ``content``."""
+    import socket
+    import threading
+
+    from google.auth.transport.requests import AuthorizedSession
+
+    from residency_audit.providers.gcp.faults import Guard, Limits
+    from residency_audit.providers.gcp.search import fetch_search_json
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.05)
+    answered: list[int] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             b"Content-Length: 1000\r\n\r\n{\"results\": [{\"name\": ")
+                answered.append(1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        from google.auth.credentials import AnonymousCredentials
+
+        guard = Guard(limits=Limits(connect_timeout=1, read_timeout=1, max_attempts=2,
+                                    initial_backoff=0.01, backoff_cap=0.02))
+        outcome = fetch_search_json(
+            AuthorizedSession(AnonymousCredentials()),  # type: ignore[no-untyped-call]
+            f"http://127.0.0.1:{listener.getsockname()[1]}", "organizations/100",
+            asset_types=["storage.googleapis.com/Bucket"], guard=guard)
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+    [gap] = outcome.gaps
+    assert outcome.fallback and gap.error == "UNAVAILABLE" and len(answered) == 2
+    assert gap.message.startswith("page 1: ")

@@ -221,11 +221,17 @@ def fetch_search_json(session: Any, base_url: str, scope: str, *, asset_types: S
         if token:
             params["pageToken"] = token
         params["$alt"] = "json;enum-encoding=int"
-        response = session.request("GET", url, params=params, timeout=timeout)
-        if response.status_code >= 400:
-            raise gexc.from_http_response(response)  # type: ignore[no-untyped-call]
+        # streamed, and then read whole as it comes: read in small pieces, as ``content`` reads
+        # it, each piece waits for the interpreter while the previous page is parsed
+        response = session.request("GET", url, params=params, timeout=timeout, stream=True)
         try:
-            return decode_page(response.content)
+            if response.status_code >= 400:
+                raise gexc.from_http_response(response)  # type: ignore[no-untyped-call]
+            body = b"".join(response.iter_content(chunk_size=None))
+        finally:
+            response.close()  # back to the pool once read whole, else closed
+        try:
+            return decode_page(body)
         except ValueError as exc:  # not JSON, or not UTF-8: an answer we cannot read
             raise json_format.ParseError(f"page: not JSON ({type(exc).__name__})") from exc
 
