@@ -110,3 +110,48 @@ def test_estate_round_trips_through_json(estate: Estate) -> None:
 
     assert estate_to_dict(estate_from_dict(estate_to_dict(estate))) == estate_to_dict(estate)
     assert estate.metadata.scopes == ("organizations/100",)
+
+
+def test_two_links_to_one_replica_keep_one_order(estate: Estate) -> None:
+    # pg-main names pg-replica-nl in replicaNames, and the replica names pg-main as its master:
+    # two links to one target, ordered by their evidence (not by the order of a set)
+    primary = _get(estate, f"//cloudsql.googleapis.com/projects/{P}/instances/pg-main")
+    assert [(link.target.rsplit("/", 1)[-1], link.evidence.ref.split(".")[-1])
+            for link in primary.links] == [
+        ("pg-replica-gone", "replicaNames"), ("pg-replica-nl", "masterInstanceName"),
+        ("pg-replica-nl", "replicaNames")]
+
+
+_SCAN_TO_JSON = """
+import json, sys
+from google.auth.credentials import AnonymousCredentials
+from residency_audit.estate_io import estate_to_dict
+from residency_audit.providers.gcp import scan_gcp
+from tests.providers.gcp.conftest import add_services, build_org
+fake = build_org()
+add_services(fake)
+fake.on_request = lambda method, path: None
+with fake.serve() as url:
+    estate = scan_gcp(organization="100", credentials=AnonymousCredentials(), transport="rest",
+                      endpoints={"*": url})
+doc = estate_to_dict(estate)
+doc["metadata"].pop("started"), doc["metadata"].pop("finished")
+sys.stdout.write(json.dumps(doc, sort_keys=True))
+"""
+
+
+def test_the_estate_is_the_same_whatever_the_hash_seed() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    outs = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed,
+               "PYTHONPATH": os.pathsep.join([str(root), str(root / "src")])}
+        done = subprocess.run([sys.executable, "-c", _SCAN_TO_JSON], env=env, cwd=root,
+                              capture_output=True, text=True, timeout=120, check=True)
+        outs.add(done.stdout)
+    assert len(outs) == 1

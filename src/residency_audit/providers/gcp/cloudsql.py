@@ -37,7 +37,13 @@ from residency_audit.providers.gcp.assetdata import (
     versioned,
 )
 from residency_audit.providers.gcp.locations import gcp_location
-from residency_audit.providers.gcp.records import Context, api_evidence, build_resource, placement
+from residency_audit.providers.gcp.records import (
+    Context,
+    api_evidence,
+    build_resource,
+    link_key,
+    placement,
+)
 from residency_audit.providers.service import ServiceSpec, optional_member
 
 __all__ = ["ASSET_TYPES", "SPEC", "default_backup_multiregion", "instance_id", "link_replicas",
@@ -160,7 +166,7 @@ def link_replicas(resources: Iterable[Resource]
         r = by_id[rid]
         if rid in links:
             merged = set(r.links) | links[rid]
-            r = replace(r, links=tuple(sorted(merged, key=lambda x: (x.relation, x.target))))
+            r = replace(r, links=tuple(sorted(merged, key=link_key)))
         out.append(r)
     return out, gaps
 

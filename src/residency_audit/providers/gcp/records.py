@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from residency_audit.model import Evidence, Link, Placement, Resource, Role, freeze_tags
 from residency_audit.providers.gcp.hierarchy import Project
 
-__all__ = ["Context", "api_evidence", "build_resource", "placement"]
+__all__ = ["Context", "api_evidence", "build_resource", "link_key", "placement"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,6 +34,21 @@ class Context:
 def api_evidence(operation: str, path: str, detail: str = "") -> Evidence:
     """Evidence from an API field: ``ref`` is ``"<operation> <field path>"``."""
     return Evidence(source="api", ref=f"{operation} {path}", detail=detail)
+
+
+def link_key(link: Link) -> tuple[str, str, str, str, str, str]:
+    """How links are ordered: relation and target, then the evidence. Two links to one
+    target (a replica named by the primary's ``replicaNames`` and by its own
+    ``masterInstanceName``) keep one order, whatever the order of the set they came from.
+
+    >>> a = Link(relation="replicates_to", target="t", evidence=api_evidence("op", "b"))
+    >>> b = Link(relation="replicates_to", target="t", evidence=api_evidence("op", "a"))
+    >>> [x.evidence.ref for x in sorted({a, b}, key=link_key)]
+    ['op a', 'op b']
+    """
+    e = link.evidence
+    return (str(link.relation), link.target, e.source, e.ref, e.detail,
+            ",".join(link.categories))
 
 
 def placement(location: str, role: Role, operation: str, path: str) -> Placement:
@@ -71,4 +86,4 @@ def build_resource(*, id: str, service: str, kind: str, name: str, ctx: Context,
         id=id, provider="gcp", service=service, kind=kind, name=name, account=ctx.account,
         placements=tuple(unique[k] for k in sorted(unique)),
         tags=freeze_tags(tags), attributes=freeze_tags(attrs),
-        links=tuple(sorted(set(links), key=lambda x: (x.relation, x.target))))
+        links=tuple(sorted(set(links), key=link_key)))

@@ -37,7 +37,7 @@ from residency_audit.providers.gcp.hierarchy import (
     fetch_hierarchy,
     fetch_search_visibility,
 )
-from residency_audit.providers.gcp.records import Context
+from residency_audit.providers.gcp.records import Context, link_key
 from residency_audit.providers.gcp.search import SearchOutcome, fetch_search, fetch_search_json
 from residency_audit.providers.service import RecordError, parse_records
 
@@ -179,7 +179,7 @@ def _add_links(resources: list[Resource], links: Mapping[str, set[Link]]) -> lis
     for r in resources:
         if r.id in links:
             merged = set(r.links) | links[r.id]
-            r = replace(r, links=tuple(sorted(merged, key=lambda x: (x.relation, x.target))))
+            r = replace(r, links=tuple(sorted(merged, key=link_key)))
         out.append(r)
     return out
 
