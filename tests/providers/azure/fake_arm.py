@@ -71,6 +71,8 @@ class Fault:
     """When set, the JSON body answered instead of an error envelope (a malformed answer)."""
     delay: float = 0.0
     """Seconds to wait before answering (longer than the client's read timeout: no answer)."""
+    truncate: bool = False
+    """Answer normally (``status`` and ``reply``), but send half of the body and close the connection."""
 
 
 def location(name: str, display: str, *, physical: str, geography: str, group: str = "Europe",
@@ -99,6 +101,8 @@ DEFAULT_LOCATIONS = [
     location("europe", "Europe", physical="", geography="Europe", region_type="Logical"),
 ]
 
+_TRUNCATE = "x-fake-truncate"
+"""Internal mark of an answer whose body is cut off (never sent as a header)."""
 _PROVIDER_LIST = re.compile(r"^/subscriptions/([^/]+)/providers/([^/]+)/([^/]+)$", re.I)
 _SERVER_CHILD = re.compile(
     r"^(/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.sql/servers/[^/]+)/"
@@ -179,7 +183,8 @@ class FakeArm:
                     delay = fault.delay
                     payload = fault.reply if fault.reply is not None else {
                         "error": {"code": fault.code, "message": fault.message}}
-                    answer = (fault.status, payload, fault.headers)
+                    answer = (fault.status, payload, {**fault.headers, _TRUNCATE: "1"} if fault.truncate
+                              else fault.headers)
                     break
         if delay:
             time.sleep(delay)  # outside the lock: other requests are answered meanwhile
@@ -293,13 +298,19 @@ class FakeArm:
                 body = self.rfile.read(length) if length else b""
                 status, payload, headers = fake.handle(self.command, self.path, body)
                 data = json.dumps(payload).encode()
+                truncate = _TRUNCATE in headers
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("x-ms-request-id", "00000000-0000-0000-0000-000000000000")
                 for k, v in headers.items():
-                    self.send_header(k, v)
+                    if k != _TRUNCATE:
+                        self.send_header(k, v)
                 self.end_headers()
+                if truncate:  # the body is cut off: half of it, then the connection closes
+                    self.wfile.write(data[:len(data) // 2])
+                    self.close_connection = True
+                    return
                 self.wfile.write(data)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer

@@ -140,3 +140,44 @@ def test_no_readable_subscription_is_a_gap(scan: Any, fake_arm: FakeArm) -> None
     estate = scan()
     assert [(g.error, g.scope) for g in estate.gaps] == [("NoSubscriptions", "tenant")]
     assert fake_arm.count("ResourceGraph") == 0
+
+
+def test_answer_cut_off_mid_body_is_retried_like_any_failed_attempt(scan: Any, fake_arm: FakeArm) -> None:
+    # The adapter's transport reads every answer whole inside the retry policy (the pipeline is
+    # told the answer is streamed only so that it does not parse the JSON a second time).
+    fake_arm.page_size = 100
+    fake_arm.fail(r"/providers/Microsoft.Storage/storageAccounts$", 200, "", reply={"value": []},
+                  truncate=True)
+    fake_arm.fail(r"^/providers/Microsoft.ResourceGraph/resources$", 200, "", method="POST",
+                  reply={"data": []}, truncate=True)
+    arm = scan(use_resource_graph=False, subscriptions=[t.SUB_PROD], client_kwargs={"retry_total": 1})
+    graph = scan(subscriptions=[t.SUB_PROD], client_kwargs={"retry_total": 1})
+    assert fake_arm.count(r"/providers/Microsoft.Storage/storageAccounts$") == 2  # cut off, then whole
+    assert fake_arm.count("ResourceGraph", "POST") == 2
+    for estate in (arm, graph):
+        assert not [g for g in estate.gaps if g.service in ("storage", "resourcegraph") and g.level.value != "record"]
+        assert by_name(estate, "journalnl").account == t.SUB_PROD
+
+
+def test_answer_cut_off_without_retries_is_a_gap(scan: Any, fake_arm: FakeArm) -> None:
+    fake_arm.fail(r"/providers/Microsoft.Storage/storageAccounts$", 200, "", reply={"value": []},
+                  truncate=True)
+    estate = scan(use_resource_graph=False, subscriptions=[t.SUB_PROD])
+    [gap] = gaps(estate, service="storage")
+    assert gap.operation == "StorageAccounts_List" and gap.error in ("IncompleteReadError", "ServiceResponseError")
+    assert by_name(estate, "journal-kv").account == t.SUB_PROD  # the other services are read
+
+
+def test_a_transport_of_the_callers_own_gives_the_same_estate(scan: Any, ca_pem: Any) -> None:
+    from azure.core.pipeline.transport import RequestsTransport
+
+    from residency_audit.estate_io import estate_to_dict
+
+    def content(estate: Any) -> Any:
+        d = estate_to_dict(estate)
+        d["metadata"]["started"] = d["metadata"]["finished"] = ""
+        return d
+
+    own = scan(client_kwargs={"transport": RequestsTransport(connection_verify=str(ca_pem))})
+    assert content(own) == content(scan())
+    assert own.resources and not [g for g in own.gaps if g.service == "resourcegraph"]

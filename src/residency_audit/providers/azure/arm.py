@@ -133,6 +133,27 @@ def _retry_policy_class() -> Any:
     return BoundedRetryPolicy
 
 
+@functools.cache
+def _whole_answer_transport_class() -> Any:
+    from azure.core.pipeline.transport import RequestsTransport
+
+    class WholeAnswerTransport(RequestsTransport):  # type: ignore[misc]
+        """azure-core's requests transport, reading every answer whole inside ``send`` (so within
+        the retry policy: a body cut off is retried like any failed attempt), whatever the request's
+        ``stream`` option says.
+
+        :func:`request_json` sends with ``stream=True`` only so that the pipeline's
+        ``ContentDecodePolicy`` leaves the body alone: it would parse every answer's JSON for the
+        SDK's models, and the adapter then parses it again itself (a Resource Graph page is about a
+        megabyte of JSON)."""
+
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            kwargs["stream"] = False
+            return super().send(request, **kwargs)
+
+    return WholeAnswerTransport
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AzureContext:
     """What every request of one scan is made with: credential, endpoint, time limits, give-ups."""
@@ -173,11 +194,18 @@ class AzureContext:
                 client = self._shared[cls] = cls(self.credential, base_url=self.base_url, **kwargs)
             return client
 
+    @property
+    def reads_whole_answers(self) -> bool:
+        """Whether the shared clients send through the adapter's own transport, which reads every
+        answer whole (inside the retry policy) even when a request is sent with ``stream=True``;
+        False when ``client_kwargs`` bring a transport of their own."""
+        return "transport" not in self.client_kwargs
+
     def _transport(self, kwargs: Mapping[str, Any]) -> Any:
         """azure-core's requests transport with a pool of :attr:`pool_size` connections per host (the
-        default 10 would drop connections when more threads share the client)."""
+        default 10 would drop connections when more threads share the client), reading every answer
+        whole (:func:`_whole_answer_transport_class`)."""
         import requests
-        from azure.core.pipeline.transport import RequestsTransport
         from urllib3.util.retry import Retry
 
         session = requests.Session()
@@ -185,7 +213,7 @@ class AzureContext:
             pool_maxsize=self.pool_size, max_retries=Retry(total=False, redirect=False, raise_on_status=False))
         session.mount("https://", adapter)
         session.mount("http://", adapter)
-        return RequestsTransport(session=session, session_owner=True, **kwargs)
+        return _whole_answer_transport_class()(session=session, session_owner=True, **kwargs)
 
     def close(self) -> None:
         """Close the shared clients."""
@@ -326,13 +354,18 @@ def _same_endpoint(url: str, base_url: str) -> bool:
     return (a.scheme.lower(), (a.netloc or "").lower()) == (b.scheme.lower(), (b.netloc or "").lower())
 
 
-def request_json(client: Any, method: str, url: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """One request through ``client``'s pipeline; the answer as a JSON object, else an exception."""
+def request_json(client: Any, method: str, url: str, body: Mapping[str, Any] | None = None, *,
+                 whole: bool = False) -> dict[str, Any]:
+    """One request through ``client``'s pipeline; the answer as a JSON object, else an exception.
+
+    ``whole``: the client's transport reads every answer whole (:attr:`AzureContext.reads_whole_answers`);
+    the request is then sent with ``stream=True`` so that the pipeline does not parse the JSON too.
+    """
     from azure.core.exceptions import HttpResponseError
     from azure.core.rest import HttpRequest
 
     request = HttpRequest(method, url, json=dict(body)) if body is not None else HttpRequest(method, url)
-    response = client.send_request(request)
+    response = client.send_request(request, stream=True) if whole else client.send_request(request)
     if response.status_code >= 400:
         raise HttpResponseError(response=response)
     try:
@@ -357,7 +390,7 @@ def list_items(ctx: AzureContext, path: str, api_version: str) -> tuple[list[Any
     client = ctx.shared_client(SubscriptionClient)
     try:
         while url:
-            body = request_json(client, "GET", url)
+            body = request_json(client, "GET", url, whole=ctx.reads_whole_answers)
             value = body.get("value")
             if not isinstance(value, list):
                 raise UnreadableResponse("answer has no 'value' list")

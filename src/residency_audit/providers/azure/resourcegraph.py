@@ -87,7 +87,8 @@ def fetch_graph(ctx: AzureContext, query: str, *, subscriptions: Sequence[str] =
                     options: dict[str, Any] = {"$top": page_size, "resultFormat": "objectArray"}
                     if token:
                         options["$skipToken"] = token
-                    body = request_json(client, "POST", url, {**scope, "query": query, "options": options})
+                    body = request_json(client, "POST", url, {**scope, "query": query, "options": options},
+                                        whole=ctx.reads_whole_answers)
                     page = body.get("data")
                     if not isinstance(page, list):
                         raise UnreadableResponse("answer has no 'data' list (resultFormat objectArray)")
