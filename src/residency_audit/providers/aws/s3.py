@@ -3,14 +3,15 @@
 How a bucket's region is found, cheapest first:
 
 1. ``ListBuckets`` (paginated): AWS lists each bucket's ``BucketRegion``;
-2. ``ListBuckets`` with the ``BucketRegion`` filter, once per scanned region, for buckets the
-   plain list did not place;
+2. ``ListBuckets`` with the ``BucketRegion`` filter, once per scanned region, only when the plain
+   list did not place every bucket (or could not be read);
 3. ``GetBucketLocation`` per bucket that is still unplaced. Its legacy answers are normalised:
    an empty ``LocationConstraint`` (``None``) means ``us-east-1`` and ``EU`` means ``eu-west-1``.
 
 Then one ``GetBucketReplication`` per bucket (``ReplicationConfigurationNotFoundError`` means no
-replication, not a gap). Tags come from the Resource Groups Tagging API (``GetResources``, one
-paginated call per region holding buckets) instead of one ``GetBucketTagging`` per bucket.
+replication, not a gap). Tags come from the Resource Groups Tagging API (``GetResources`` with the
+ARNs of up to 100 buckets of one region a call, sent to that region) instead of one
+``GetBucketTagging`` per bucket.
 A replication destination outside the scanned buckets is located with ``GetBucketLocation``;
 when that fails (typically another account's bucket) the destination is still emitted, with no
 placement, and a coverage gap names it.
@@ -18,7 +19,7 @@ placement, and a coverage gap names it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,7 @@ __all__ = [
     "MRAP_CONTROL_REGION",
     "OPERATIONS",
     "SPEC",
+    "TAG_BATCH",
     "FetchedBucket",
     "ReplicationTarget",
     "bucket_arn",
@@ -81,6 +83,9 @@ OPERATIONS: tuple[ReadOperation, ...] = (
     _op("s3control", "ListMultiRegionAccessPoints", "s3:ListMultiRegionAccessPoints"),
     _op("resourcegroupstaggingapi", "GetResources", "tag:GetResources"),
 )
+
+TAG_BATCH = 100
+"""ARNs per ``GetResources`` call: the most its ``ResourceARNList`` takes."""
 
 MRAP_CONTROL_REGION = "us-west-2"
 """Multi-Region Access Point control-plane requests are served in us-west-2 only."""
@@ -176,9 +181,16 @@ def fetch_bucket_replication(client: Any, attempt: Attempt, bucket: str) -> dict
                         absent=(_NO_REPLICATION,), Bucket=bucket)
 
 
-def fetch_tags(client: Any, attempt: Attempt) -> list[dict[str, Any]] | None:
-    """``GetResources`` pages for S3 resources in the client's region, 100 resources a page (the
-    most the API gives; its default pages by tag count, fewer buckets a page)."""
+def fetch_tags(client: Any, attempt: Attempt, arns: Sequence[str] = ()) -> list[dict[str, Any]] | None:
+    """``GetResources`` pages: with ``arns`` (at most :data:`TAG_BATCH`), the tags of those
+    resources; without, every S3 resource in the client's region, 100 resources a page (the most
+    the API gives; its default pages by tag count, fewer buckets a page).
+
+    An ARN list takes no page size; a server that pages the answer anyway is followed by its
+    ``PaginationToken``.
+    """
+    if arns:
+        return attempt.pages(client, "get_resources", "GetResources", ResourceARNList=list(arns))
     return attempt.pages(client, "get_resources", "GetResources", ResourceTypeFilters=["s3"],
                          PaginationConfig={"PageSize": 100})
 

@@ -526,11 +526,16 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
              early: Mapping[str, Future[tuple[Any, list[CoverageGap]]]]) -> None:
     """Buckets, their replication and destinations, as a pipeline.
 
-    The listings (plain, and filtered per region), the tag listings and the Multi-Region Access
-    Points are requested at once; each bucket's ``GetBucketReplication`` is sent as soon as a
-    listing has told its region, while the other listings are still running. Buckets that no
-    listing placed go to ``GetBucketLocation`` once every listing is in. Records are built at the
-    end, when the tags are known.
+    The plain listing (started while the regions were discovered) and the Multi-Region Access
+    Points come first. When the plain listing placed every bucket (``BucketRegion``), nothing
+    else is listed; otherwise the listings filtered by region follow, once per scanned region.
+    Each bucket's ``GetBucketReplication`` is sent as soon as a listing has told its region,
+    while the other listings are still running; buckets that no listing placed go to
+    ``GetBucketLocation`` once every listing is in. Tags are read for the placed buckets,
+    :data:`~residency_audit.providers.aws.s3.TAG_BATCH` ARNs of one region a call, sent to that
+    region (the session's region for buckets outside the scanned regions or of unknown region).
+    Records are built at the end, when the tags are known. Clients are made in this thread, only
+    for the regions that are called.
     """
     label = "aws: s3"
     futures: dict[Future[Any], tuple[str, Any]] = {}
@@ -542,35 +547,48 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
         run.total += 1
         future.add_done_callback(finished.put)
 
-    for account in sorted(regions_by_account):  # every client first, in this thread
-        for region in (run.home_region, *regions_by_account[account]):
-            run.client(account, region, "s3")
-        for region in regions_by_account[account] if run.tags else ():
-            run.client(account, region, "resourcegroupstaggingapi")
-        run.client(account, s3.MRAP_CONTROL_REGION, "s3control")
+    scanned = {a: frozenset(regions_by_account[a]) for a in regions_by_account}
+    homes = {a: run.client(a, run.home_region, "s3") for a in sorted(regions_by_account)}
     for account in sorted(regions_by_account):
-        home = run.client(account, run.home_region, "s3")
-        submit("list", account, early.get(account) or partial(_s3_list, run, account, home, None))
-        for region in regions_by_account[account]:
-            c = run.client(account, region, "s3")
-            submit("list-region", (account, region), partial(_s3_list, run, account, c, region))
-            if run.tags:
-                t = run.client(account, region, "resourcegroupstaggingapi")
-                submit("tags", (account, region), partial(_s3_tags, run, account, region, t))
+        submit("list", account, early.get(account) or partial(_s3_list, run, account, homes[account], None))
         ctl = run.client(account, s3.MRAP_CONTROL_REGION, "s3control")
         submit("mrap", account, partial(_s3_mraps, run, account, ctl))
-    # Clients for every region a bucket may be in are made now, in this thread.
-    homes = {a: run.clients[(a, run.home_region, "s3")] for a in regions_by_account}
 
     buckets: dict[str, _Bucket] = {}
     dispatched: set[str] = set()
+    locating: set[str] = set()
     tags: dict[str, Mapping[str, str]] = {}
+    tag_batches: dict[tuple[str, str], list[str]] = {}
+    tag_queued: set[str] = set()
+    tags_final = False
     fetched: list[s3.FetchedBucket] = []
-    listings_left = sum(1 + len(regions_by_account[a]) for a in regions_by_account)
+    listings_left = len(regions_by_account)
+
+    def send_tags(account: str, region: str) -> None:
+        names = tag_batches.pop((account, region), [])
+        if names:
+            client = run.client(account, region, "resourcegroupstaggingapi")
+            arns = [s3.bucket_arn(n, run.partition) for n in names]
+            submit("tags", (account, region, names[0]), partial(_s3_tags, run, account, region, client, arns))
+
+    def want_tags(name: str, account: str, region: str | None) -> None:
+        if not run.tags or name in tag_queued:
+            return
+        tag_queued.add(name)
+        where = region if region in scanned[account] else run.home_region
+        batch = tag_batches.setdefault((account, where), [])
+        batch.append(name)
+        if tags_final or len(batch) >= s3.TAG_BATCH:
+            send_tags(account, where)
 
     def dispatch(name: str, bucket: _Bucket) -> None:
         dispatched.add(name)
-        regional = run.clients.get((bucket.account, bucket.region or "", "s3"))
+        region = bucket.region
+        regional = run.client(bucket.account, region, "s3") if region in scanned[bucket.account] else None
+        if region is None:
+            locating.add(name)
+        else:
+            want_tags(name, bucket.account, region)
         submit("bucket", name, partial(_s3_bucket, run, name, bucket, homes[bucket.account], regional))
 
     flushed = False
@@ -585,11 +603,12 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
             run.done += 1
             if kind in ("list", "list-region"):
                 listings_left -= 1
-            if result is None:
-                pass
-            elif kind == "list":
-                names, list_gaps = s3.parse_bucket_list(result, Scope(account=key, region=run.home_region,
-                                                                      service="s3", partition=run.partition))
+            if kind == "list":
+                names: dict[str, str | None] = {}
+                list_gaps: list[CoverageGap] = []
+                if result is not None:
+                    names, list_gaps = s3.parse_bucket_list(result, Scope(
+                        account=key, region=run.home_region, service="s3", partition=run.partition))
                 run.gaps.extend(list_gaps)
                 for name, listed in sorted(names.items()):
                     if name not in buckets:
@@ -598,6 +617,14 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
                         buckets[name].region, buckets[name].ref = listed, "ListBuckets Buckets[].BucketRegion"
                     if buckets[name].region is not None and name not in dispatched:
                         dispatch(name, buckets[name])
+                if result is None or list_gaps or not all(names.values()):
+                    # Not every bucket placed by the plain listing: list each scanned region.
+                    for region in regions_by_account[key]:
+                        c = run.client(key, region, "s3")
+                        submit("list-region", (key, region), partial(_s3_list, run, key, c, region))
+                        listings_left += 1
+            elif result is None:
+                pass
             elif kind == "list-region":
                 account, region = key
                 names, list_gaps = s3.parse_bucket_list(result, Scope(account=account, region=region,
@@ -610,7 +637,7 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
                     if name not in dispatched:
                         dispatch(name, b)
             elif kind == "tags":
-                account, region = key
+                account, region, _ = key
                 found, tag_gaps = s3.parse_tag_mappings(result, Scope(
                     account=account, region=region, service="resourcegroupstaggingapi", partition=run.partition))
                 tags.update(found)
@@ -619,13 +646,20 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
                 run.resources.extend(result)
             elif kind == "bucket":
                 fetched.append(result)
+                if key in locating:
+                    locating.discard(key)
+                    want_tags(key, result.account, result.region)
         if listings_left == 0 and not flushed:
             # Every listing is in: what none of them placed goes to GetBucketLocation.
             flushed = True
             for name in sorted(set(buckets) - dispatched):
                 dispatch(name, buckets[name])
+        if flushed and not locating and not tags_final:
+            # Every bucket's region is known: the partial tag batches go out.
+            tags_final = True
+            for account, region in sorted(tag_batches):
+                send_tags(account, region)
         run._tick(label)
-
     # The evidence must not depend on which listing answered first: the final listing's ref wins.
     settled = [s3.FetchedBucket(name=f.name, account=f.account, region=f.region, replication=f.replication,
                                 ref=buckets[f.name].ref if buckets[f.name].region == f.region and buckets[f.name].ref
@@ -651,9 +685,10 @@ def _s3_list(run: _Run, account: str, client: Any, region: str | None) -> tuple[
     return pages, attempt.gaps
 
 
-def _s3_tags(run: _Run, account: str, region: str, client: Any) -> tuple[Any, list[CoverageGap]]:
+def _s3_tags(run: _Run, account: str, region: str, client: Any, arns: Sequence[str],
+             ) -> tuple[Any, list[CoverageGap]]:
     attempt = run.attempt(account, region, "resourcegroupstaggingapi")
-    return s3.fetch_tags(client, attempt), attempt.gaps
+    return s3.fetch_tags(client, attempt, arns), attempt.gaps
 
 
 def _s3_mraps(run: _Run, account: str, client: Any) -> tuple[Any, list[CoverageGap]]:
