@@ -17,7 +17,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from residency_audit.errors import InputError, unknown_field_message
 from residency_audit.model import (
@@ -139,26 +139,39 @@ ESTATE_MAX_BYTES = 1024 ** 3
 #: How deep the JSON of an estate may nest; the format itself needs six levels.
 ESTATE_MAX_DEPTH = 64
 
-_ROOT_KEYS = ("schema_version", "metadata", "resources", "subprocessors", "entities", "data",
-              "mitigations", "gaps")
-_KEYS: dict[str, tuple[str, ...]] = {
-    "metadata": ("sources", "started", "finished", "tool_version", "scopes"),
-    "resource": ("id", "provider", "service", "kind", "name", "account", "placements", "tags",
+class _Keys(tuple[str, ...]):
+    """The keys a record may have, in the order messages list them, with their set."""
+
+    set: frozenset[str]
+
+    def __new__(cls, *keys: str) -> _Keys:
+        out = super().__new__(cls, keys)
+        out.set = frozenset(keys)
+        return out
+
+
+_ROOT_KEYS = _Keys("schema_version", "metadata", "resources", "subprocessors", "entities", "data",
+                   "mitigations", "gaps")
+_KEYS: dict[str, _Keys] = {
+    "metadata": _Keys("sources", "started", "finished", "tool_version", "scopes"),
+    "resource": _Keys("id", "provider", "service", "kind", "name", "account", "placements", "tags",
                  "links", "operator", "operator_evidence", "attributes", "agreed_locations"),
-    "placement": ("location", "role", "evidence"),
-    "link": ("relation", "target", "evidence", "categories"),
-    "evidence": ("source", "ref", "detail"),
-    "subprocessor": ("id", "name", "entity", "placements", "evidence", "links", "tags",
+    "placement": _Keys("location", "role", "evidence"),
+    "link": _Keys("relation", "target", "evidence", "categories"),
+    "evidence": _Keys("source", "ref", "detail"),
+    "subprocessor": _Keys("id", "name", "entity", "placements", "evidence", "links", "tags",
                      "attributes", "agreed_locations"),
-    "agreed": ("places", "clause", "evidence"),
-    "entity": ("id", "name", "country", "parent", "evidence", "parent_evidence", "notes",
+    "agreed": _Keys("places", "clause", "evidence"),
+    "entity": _Keys("id", "name", "country", "parent", "evidence", "parent_evidence", "notes",
                "certifications", "controlled_from"),
-    "data": ("id", "name", "classification", "resources", "selectors", "subprocessors",
+    "data": _Keys("id", "name", "classification", "resources", "selectors", "subprocessors",
              "evidence", "description"),
-    "mitigation": ("kind", "source", "target", "description", "evidence", "expires"),
-    "gap": ("provider", "scope", "region", "service", "operation", "resource", "error",
+    "mitigation": _Keys("kind", "source", "target", "description", "evidence", "expires"),
+    "gap": _Keys("provider", "scope", "region", "service", "operation", "resource", "error",
             "message", "level", "field"),
 }
+
+_EVIDENCE_KEYS = _KEYS["evidence"]
 
 _Path = tuple[str | int, ...]
 _REQUIRED: Any = object()
@@ -204,14 +217,18 @@ class _Record:
     cause of the "missing field" that would follow it.
     """
 
-    def __init__(self, value: Any, path: _Path, keys: Sequence[str]) -> None:
+    __slots__ = ("memo", "path", "value")
+
+    def __init__(self, value: Any, path: _Path, keys: _Keys, memo: dict[Any, Any] | None = None) -> None:
         if not isinstance(value, dict):
             raise _Malformed(path, f"malformed estate: expected an object, got {_kind_of(value)}")
-        unknown = sorted(str(k) for k in value if k not in keys)
-        if unknown:
+        if not value.keys() <= keys.set:
+            unknown = sorted(str(k) for k in value if k not in keys.set)
             raise _Malformed((*path, unknown[0]), unknown_field_message(unknown[0], keys))
         self.value = value
         self.path = path
+        # Facts that repeat across records (evidence, placements), parsed once and shared.
+        self.memo: dict[Any, Any] = {} if memo is None else memo
 
     def _get(self, key: str, default: Any) -> Any:
         if key in self.value:
@@ -221,7 +238,11 @@ class _Record:
         return default
 
     def text(self, key: str, default: Any = _REQUIRED) -> str:
-        value = self._get(key, default)
+        value = self.value.get(key, default)
+        if type(value) is str:
+            return value
+        if value is _REQUIRED:
+            raise _Malformed((*self.path, key), "malformed estate: missing field")
         if not isinstance(value, str):
             raise _Malformed((*self.path, key), f"malformed estate: expected text, got {_kind_of(value)}")
         return value
@@ -244,17 +265,26 @@ class _Record:
     def tags(self, key: str) -> Mapping[str, str]:
         return _tag_map(self._get(key, None), (*self.path, key))
 
-    def records(self, key: str, keys: Sequence[str]) -> list[_Record]:
+    def records(self, key: str, keys: _Keys) -> list[_Record]:
         value = self._get(key, [])
         if not isinstance(value, list):
             raise _Malformed((*self.path, key), f"malformed estate: expected a list, got {_kind_of(value)}")
-        return [_Record(item, (*self.path, key, i), keys) for i, item in enumerate(value)]
+        path, memo = self.path, self.memo
+        return [_Record(item, (*path, key, i), keys, memo) for i, item in enumerate(value)]
 
     def evidence(self, key: str, *, required: bool = True) -> Evidence | None:
         value = self._get(key, _REQUIRED if required else None)
         if value is None and not required:
             return None
-        r = _Record(value, (*self.path, key), _KEYS["evidence"])
+        if type(value) is dict and value.keys() <= _EVIDENCE_KEYS.set:  # the usual case, shared
+            source, ref, detail = value.get("source"), value.get("ref"), value.get("detail", "")
+            if type(source) is str and type(ref) is str and type(detail) is str:
+                memo_key = ("evidence", source, ref, detail)
+                found = self.memo.get(memo_key)
+                if found is None:
+                    found = self.memo[memo_key] = Evidence(source=source, ref=ref, detail=detail)
+                return cast(Evidence, found)
+        r = _Record(value, (*self.path, key), _EVIDENCE_KEYS, self.memo)
         return Evidence(source=r.text("source"), ref=r.text("ref"), detail=r.text("detail", ""))
 
     def req_evidence(self, key: str) -> Evidence:
@@ -302,16 +332,38 @@ def _tag_map(value: Any, path: _Path) -> Mapping[str, str]:
 
 
 def _read_placements(r: _Record) -> tuple[Placement, ...]:
-    return tuple(Placement(location=p.location("location"), role=p.choice("role", Role),
-                           evidence=p.req_evidence("evidence"))
-                 for p in r.records("placements", _KEYS["placement"]))
+    """The placements of a holder; a placement seen before (same location, role and evidence)
+    is the same object (a million resources share a few thousand)."""
+    out = []
+    memo = r.memo
+    for p in r.records("placements", _KEYS["placement"]):
+        value = p.value
+        evidence = value.get("evidence")
+        location, role = value.get("location"), value.get("role")
+        memo_key: tuple[Any, ...] | None = None
+        if (type(location) is str and type(role) is str and type(evidence) is dict
+                and evidence.keys() <= _EVIDENCE_KEYS.set):
+            source, ref, detail = evidence.get("source"), evidence.get("ref"), evidence.get("detail", "")
+            if type(source) is str and type(ref) is str and type(detail) is str:
+                memo_key = ("placement", location, role, source, ref, detail)
+        if memo_key is not None:
+            found = memo.get(memo_key)
+            if found is not None:
+                out.append(found)
+                continue
+        placement = Placement(location=p.location("location"), role=p.choice("role", Role),
+                              evidence=p.req_evidence("evidence"))
+        if memo_key is not None:
+            memo[memo_key] = placement
+        out.append(placement)
+    return tuple(out)
 
 
 def _read_agreed(r: _Record) -> AgreedLocations | None:
     """A holder's agreed locations (``agreed_locations``: places, clause, evidence), if any."""
     if r.value.get("agreed_locations") is None:
         return None
-    a = _Record(r.value["agreed_locations"], (*r.path, "agreed_locations"), _KEYS["agreed"])
+    a = _Record(r.value["agreed_locations"], (*r.path, "agreed_locations"), _KEYS["agreed"], r.memo)
     return AgreedLocations(places=a.texts("places"), clause=a.text("clause"), evidence=a.req_evidence("evidence"))
 
 
@@ -339,7 +391,7 @@ def _parse_estate(d: Any) -> Estate:
         raise _Malformed(("schema_version",), f"unsupported estate schema version {shown} "
                          f"(this version reads {ESTATE_SCHEMA_VERSION})")
     root = _Record(d, (), _ROOT_KEYS)
-    m = _Record(d.get("metadata", {}), ("metadata",), _KEYS["metadata"])
+    m = _Record(d.get("metadata", {}), ("metadata",), _KEYS["metadata"], root.memo)
     estate = Estate(
         metadata=ScanMetadata(sources=m.texts("sources"), started=m.text("started", ""),
                               finished=m.text("finished", ""),

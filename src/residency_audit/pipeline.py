@@ -181,9 +181,11 @@ class Audit:
         """Every country where some copy is (or may be), sorted."""
         g = self.graph
         out: set[str] = set()
-        for _, loc, rel in g.edges(data="relation"):
-            if rel == "located_in":
-                out.update(str(g.nodes[loc].get("countries") or "").split())
+        for loc, attrs in g._node.items():  # the places some copy is located in
+            if attrs.get("kind") != "location" or not attrs.get("countries"):
+                continue
+            if any(e.get("relation") == "located_in" for keyed in g._pred[loc].values() for e in keyed.values()):
+                out.update(str(attrs["countries"]).split())
         return sorted(out)
 
     def failed(self, fail_on: Severity | str = Severity.HIGH) -> bool:

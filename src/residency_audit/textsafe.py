@@ -100,6 +100,8 @@ def json_safe(text: str) -> str:
     >>> json.loads(json_safe(doc)) == json.loads(doc)
     True
     """
+    if text.isascii() and "\x7f" not in text:  # the usual case, told without a scan of the text
+        return text
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if _JSON_RAW.search(text) else text
 
 

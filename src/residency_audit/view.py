@@ -20,7 +20,7 @@ give the same view.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from residency_audit import __version__
@@ -47,6 +47,8 @@ __all__ = [
     "ScopeView",
     "SummaryView",
     "build_view",
+    "holder_dict",
+    "placement_dict",
     "view_dict",
 ]
 
@@ -285,11 +287,34 @@ class AuditView:
     gaps: tuple[GapView, ...]
     scopes: tuple[ScopeView, ...]
     countries: tuple[CountryView, ...] = ()
-    graph: GraphView = GraphView()
+    picture: _Picture = field(default_factory=lambda: _Picture(GraphView()), repr=False, compare=False)
+    """The picture of the graph, made when a writer first asks for :attr:`graph`."""
+
+    @property
+    def graph(self) -> GraphView:
+        """What a picture of the graph needs (only the HTML report draws it; made on first use)."""
+        return self.picture.get()
 
     @property
     def active_findings(self) -> tuple[FindingView, ...]:
         return tuple(f for f in self.findings if f.active)
+
+
+class _Picture:
+    """A :class:`GraphView`, or the audit to make it from when first asked (most reports never
+    draw the graph, and at a million holders its nodes and links are the largest part of a view)."""
+
+    __slots__ = ("_audit", "_view")
+
+    def __init__(self, view: GraphView | None = None, audit: Audit | None = None) -> None:
+        self._view = view
+        self._audit = audit
+
+    def get(self) -> GraphView:
+        if self._view is None:
+            self._view = _graph(self._audit) if self._audit is not None else GraphView()
+            self._audit = None
+        return self._view
 
 
 # ---------------------------------------------------------------- building
@@ -330,6 +355,37 @@ def _declared(edges: list[Mapping[str, Any]]) -> str:
     return _first_ref([_origin(e) for e in edges if e.get("evidence_source") == "inventory"])
 
 
+_Link = tuple[Any, ...]
+"""An out-link of a holder a view shows, as the graph has it: (target, key, relation, role,
+evidence ref, evidence source)."""
+
+
+def _holder_parts(nodes: Mapping[str, Mapping[str, Any]], links: tuple[_Link, ...],
+                  countries_of: dict[str, tuple[str, ...]],
+                  ) -> tuple[tuple[PlacementView, ...], tuple[str, ...], str, bool]:
+    """A holder's placements, operators, origin and whether it was declared, from its links."""
+    placements = []
+    operators = []
+    refs: list[str] = []
+    inventory: list[str] = []
+    for v, _key, rel, raw_role, raw_ref, source in sorted(links, key=lambda x: (x[0], str(x[3]), x[1])):
+        role, ref = str(raw_role), str(raw_ref or "")
+        if rel == "located_in":
+            cs = countries_of.get(v)
+            if cs is None:
+                cs = countries_of[v] = tuple(sorted(str(nodes[v].get("countries") or "").split()))
+            placements.append(PlacementView(location=v, role=role if role != "None" else "", countries=cs,
+                                            known=bool(nodes[v].get("known")), evidence=ref))
+        else:
+            operators.append(v)
+        refs.append(ref)
+        if source == "inventory":
+            inventory.append(ref)
+    declared = _first_ref(inventory)
+    return (tuple(sorted(placements, key=lambda p: (p.location, p.role))), tuple(operators),
+            declared or _first_ref(refs), bool(declared))
+
+
 def _holders(a: Audit) -> tuple[HolderView, ...]:
     g = a.graph
     nodes, adj = g._node, g._adj
@@ -337,37 +393,27 @@ def _holders(a: Audit) -> tuple[HolderView, ...]:
     for law in sorted(a.reach):
         for h in a.reach[law].holders:
             reached.setdefault(h, []).append(law)
+    reached_by: dict[tuple[str, ...], tuple[str, ...]] = {}
     countries_of: dict[str, tuple[str, ...]] = {}
+    # Holders share a few thousand distinct sets of links: each is read into views once.
+    parts: dict[tuple[_Link, ...], tuple[tuple[PlacementView, ...], tuple[str, ...], str, bool]] = {}
     out = []
     for n in sorted(x for x, attrs in nodes.items() if attrs.get("kind") in ("resource", "subprocessor")):
         attrs = nodes[n]
-        placements = []
-        operators = []
-        refs: list[str] = []
-        own: list[Mapping[str, Any]] = []
-        for v in sorted(adj[n]):
-            for _key, e in sorted(adj[n][v].items(), key=lambda kv: (str(kv[1].get("role")), kv[0])):
-                rel = e.get("relation")
-                if rel == "located_in":
-                    cs = countries_of.get(v)
-                    if cs is None:
-                        cs = countries_of[v] = tuple(sorted(str(nodes[v].get("countries") or "").split()))
-                    placements.append(PlacementView(location=v, role=str(e.get("role") or ""), countries=cs,
-                                                    known=bool(nodes[v].get("known")),
-                                                    evidence=_origin(e)))
-                    refs.append(_origin(e))
-                    own.append(e)
-                elif rel == "operated_by":
-                    operators.append(v)
-                    refs.append(_origin(e))
-                    own.append(e)
+        links = tuple((v, k, rel, e.get("role"), e.get("evidence_ref"), e.get("evidence_source"))
+                      for v, keyed in adj[n].items() for k, e in keyed.items()
+                      if (rel := e.get("relation")) == "located_in" or rel == "operated_by")
+        found = parts.get(links)
+        if found is None:
+            found = parts[links] = _holder_parts(nodes, links, countries_of)
+        placements, operators, origin, declared = found
+        laws = tuple(reached.get(n, ()))
+        laws = reached_by.setdefault(laws, laws)
         out.append(HolderView(
             node=n, label=str(attrs.get("label") or n), kind=str(attrs.get("kind")),
             provider=str(attrs.get("provider") or ""), service=str(attrs.get("service") or ""),
-            placements=tuple(sorted(placements, key=lambda p: (p.location, p.role))),
-            operators=tuple(operators), reached_by=tuple(reached.get(n, ())),
-            seen=not attrs.get("stub", False), origin=_declared(own) or _first_ref(refs),
-            declared=bool(_declared(own))))
+            placements=placements, operators=operators, reached_by=laws,
+            seen=not attrs.get("stub", False), origin=origin, declared=declared))
     return tuple(out)
 
 
@@ -461,7 +507,7 @@ def build_view(a: Audit) -> AuditView:
                    for x in sorted(a.estate.gaps, key=lambda x: x.key)),
         scopes=tuple(ScopeView(scope=s.scope, provider=s.provider, status=str(s.status), resources=s.resources,
                                gaps=len(s.gaps), reasons=s.reasons) for s in a.scopes),
-        countries=_countries(a), graph=_graph(a))
+        countries=_countries(a), picture=_Picture(audit=a))
 
 
 # ---------------------------------------------------------------- the JSON form
@@ -478,10 +524,23 @@ def _finding_dict(f: FindingView) -> dict[str, Any]:
     }
 
 
-def view_dict(v: AuditView) -> dict[str, Any]:
-    """The view as the JSON report (schema version :data:`REPORT_SCHEMA_VERSION`)."""
+def placement_dict(p: PlacementView) -> dict[str, Any]:
+    """One placement of a holder as the JSON report writes it."""
+    return {"location": p.location, "role": p.role, "countries": list(p.countries), "known": p.known}
+
+
+def holder_dict(h: HolderView) -> dict[str, Any]:
+    """One holder as the JSON report writes it."""
+    return {"node": h.node, "label": h.label, "kind": h.kind, "provider": h.provider, "service": h.service,
+            "placements": [placement_dict(p) for p in h.placements], "operators": list(h.operators),
+            "reached_by": list(h.reached_by), "seen": h.seen}
+
+
+def view_dict(v: AuditView, *, holders: bool = True) -> dict[str, Any]:
+    """The view as the JSON report (schema version :data:`REPORT_SCHEMA_VERSION`); without the
+    ``holders`` section when ``holders`` is false (a writer that streams it on its own)."""
     s = v.summary
-    return {
+    out = {
         "schema_version": REPORT_SCHEMA_VERSION,
         "tool": {"name": "residency-audit", "version": v.tool_version},
         "catalog_version": v.catalog_version,
@@ -497,12 +556,6 @@ def view_dict(v: AuditView) -> dict[str, Any]:
         "data": [{"node": d.node, "label": d.label, "classification": d.classification,
                   "copies": list(d.holders), "copy_count": d.copies, "countries": list(d.countries),
                   "reached_by": list(d.reached_by)} for d in v.data],
-        "holders": [{"node": h.node, "label": h.label, "kind": h.kind, "provider": h.provider,
-                     "service": h.service,
-                     "placements": [{"location": p.location, "role": p.role, "countries": list(p.countries),
-                                     "known": p.known} for p in h.placements],
-                     "operators": list(h.operators), "reached_by": list(h.reached_by), "seen": h.seen}
-                    for h in v.holders],
         "laws": [{"node": law.node, "label": law.label, "country": law.country, "citation": law.citation,
                   "territorial": law.territorial, "extraterritorial": law.extraterritorial,
                   "foreign": law.foreign, "reaches_data": list(law.reaches_data),
@@ -516,3 +569,6 @@ def view_dict(v: AuditView) -> dict[str, Any]:
         "scopes": [{"scope": x.scope, "provider": x.provider, "status": x.status, "resources": x.resources,
                     "gaps": x.gaps, "reasons": list(x.reasons)} for x in v.scopes],
     }
+    if holders:
+        out["holders"] = [holder_dict(h) for h in v.holders]
+    return out

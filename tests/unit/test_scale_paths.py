@@ -35,6 +35,20 @@ def test_streamed_json_is_the_rendered_json() -> None:
     assert "".join(json_chunks(a)) == render_json(a) == json_safe(expected)
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_streamed_json_of_a_synthetic_estate_is_the_rendered_json(seed: int) -> None:
+    """The holders section is written from the view on its own: the same bytes as ``json.dumps``."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from synthetic import synthetic_estate
+
+    a = audit(synthetic_estate(400, seed=seed), today=TODAY)
+    expected = json.dumps(report_dict(a), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert "".join(json_chunks(a)) == json_safe(expected)
+    assert len(report_dict(a)["holders"]) >= 400 + len(a.estate.subprocessors)
+
+
 def test_chunked_write_is_atomic_when_the_chunks_fail(tmp_path: Path) -> None:
     target = tmp_path / "report.json"
     target.write_text("old\n", encoding="utf-8")

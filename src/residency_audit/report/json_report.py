@@ -8,13 +8,20 @@ same bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
 from typing import Any
 
 from residency_audit.pipeline import Audit
 from residency_audit.textsafe import json_safe
-from residency_audit.view import REPORT_SCHEMA_VERSION, AuditView, build_view, view_dict
+from residency_audit.view import (
+    REPORT_SCHEMA_VERSION,
+    AuditView,
+    HolderView,
+    build_view,
+    placement_dict,
+    view_dict,
+)
 
 __all__ = ["REPORT_SCHEMA_VERSION", "as_view", "indented_json_chunks", "json_chunks", "render_json", "report_dict",
            "report_schema"]
@@ -49,12 +56,50 @@ def render_json(a: Audit | AuditView) -> str:
 
 def json_chunks(a: Audit | AuditView) -> Iterator[str]:
     """The text of :func:`render_json` in pieces of about a mebibyte, made as they are written
-    (the same characters in the same order; a report is never held whole)."""
-    for piece in indented_json_chunks(report_dict(a)):
+    (the same characters in the same order; a report is never held whole).
+
+    The holders, the longest section, are written from the view without a dict per holder:
+    holders share placements, operators and laws, and each shared part is encoded once.
+    """
+    v = as_view(a)
+    sections = view_dict(v, holders=False)
+    for piece in indented_json_chunks(sections, raw={"holders": _holder_texts(v.holders)}):
         yield json_safe(piece)
 
 
-def indented_json_chunks(value: Any, *, chunk_chars: int = _CHUNK_CHARS) -> Iterator[str]:
+def _holder_texts(holders: Iterable[HolderView]) -> Iterator[str]:
+    """Each holder's entry of the report as ``json.dumps(..., indent=2, sort_keys=True)`` writes it
+    inside the top-level ``holders`` list (the keys of :func:`~residency_audit.view.view_dict`)."""
+    enc = _encode_text
+    lists: dict[tuple[str, ...], str] = {}
+    places: dict[int, str] = {}
+    keep: list[object] = []  # the tuples whose id keys ``places``, alive while it is used
+
+    def text_list(items: tuple[str, ...]) -> str:
+        found = lists.get(items)
+        if found is None:
+            out: list[str] = []
+            _encode(list(items), 3, out)
+            found = lists[items] = "".join(out)
+        return found
+
+    for h in holders:
+        placements = places.get(id(h.placements))
+        if placements is None:
+            out: list[str] = []
+            _encode([placement_dict(p) for p in h.placements], 3, out)
+            placements = places[id(h.placements)] = "".join(out)
+            keep.append(h.placements)
+        yield ("{\n      \"kind\": " + enc(h.kind) + ",\n      \"label\": " + enc(h.label)
+               + ",\n      \"node\": " + enc(h.node) + ",\n      \"operators\": " + text_list(h.operators)
+               + ",\n      \"placements\": " + placements + ",\n      \"provider\": " + enc(h.provider)
+               + ",\n      \"reached_by\": " + text_list(h.reached_by)
+               + ",\n      \"seen\": " + ("true" if h.seen else "false")
+               + ",\n      \"service\": " + enc(h.service) + "\n    }")
+
+
+def indented_json_chunks(value: Any, *, chunk_chars: int = _CHUNK_CHARS,
+                         raw: Mapping[str, Iterable[str]] | None = None) -> Iterator[str]:
     """``json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\\n"`` in pieces.
 
     The standard library encodes indented JSON in pure Python, one generator per level of
@@ -62,10 +107,13 @@ def indented_json_chunks(value: Any, *, chunk_chars: int = _CHUNK_CHARS) -> Iter
     times faster) and hands them on after each element of the two outer levels once a piece is
     about ``chunk_chars`` long (counted as tokens of 16 characters). Keys must be text; a value of another type than text, number,
     boolean, null, list, tuple or dict raises :class:`TypeError`, as ``json.dumps`` would.
+    ``raw`` gives, for top-level keys of a dict ``value``, the encoded elements of a list to
+    write in that key's sorted place (each as it stands at the second level).
     """
     out: list[str] = []
     # Most tokens are short: a piece is flushed by its count of tokens, a cheap stand-in for length.
     tokens = max(1, chunk_chars // 16)
+    extra = dict(raw or {})
 
     def flush() -> Iterator[str]:
         if out:
@@ -73,12 +121,22 @@ def indented_json_chunks(value: Any, *, chunk_chars: int = _CHUNK_CHARS) -> Iter
             out.clear()
             yield text
 
-    if isinstance(value, dict) and value:
+    if isinstance(value, dict) and (value or extra):
         out.append("{")
-        for i, key in enumerate(_sorted_keys(value)):
+        for i, key in enumerate(_sorted_keys({**value, **extra})):
             out.append(",\n  " if i else "\n  ")
             out.append(_encode_text(key))
             out.append(": ")
+            if key in extra:
+                empty = True
+                for j, text in enumerate(extra[key]):
+                    out.append(",\n    " if j else "[\n    ")
+                    out.append(text)
+                    empty = False
+                    if len(out) >= tokens:
+                        yield from flush()
+                out.append("[]" if empty else "\n  ]")
+                continue
             item = value[key]
             if isinstance(item, list | tuple) and item:
                 out.append("[")
@@ -135,6 +193,14 @@ def _encode(o: Any, level: int, out: list[str]) -> None:
             out.append("[]")
             return
         inner = "\n" + "  " * (level + 1)
+        if isinstance(o[0], str):  # a list of text (holders, countries, laws): joined at once
+            try:
+                texts = [_encode_text(x) for x in o]
+            except TypeError:
+                pass
+            else:
+                out.append("[" + inner + ("," + inner).join(texts) + "\n" + "  " * level + "]")
+                return
         out.append("[")
         first = True
         for element in o:
