@@ -361,3 +361,57 @@ def test_example_count(capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
         print(f"\ngcp parser examples run: {total} {dict(sorted(RUN.items()))}")
     assert total in (0, sum(EXAMPLES.values())) or set(RUN) < set(EXAMPLES)
+
+
+# ---------------------------------------------------------------- the quick member readers
+
+class _Text(str):
+    pass
+
+
+class _Frozen(Mapping[str, Any]):
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=False),
+                    st.text(max_size=3), st.builds(_Text, st.text(max_size=3)),
+                    st.lists(st.integers(0, 2), max_size=2),
+                    st.dictionaries(st.text(max_size=2), st.integers(0, 2), max_size=2))
+_RECORDS = st.one_of(
+    st.dictionaries(st.sampled_from(["a", "b"]), _VALUES, max_size=2),
+    st.builds(_Frozen, st.dictionaries(st.sampled_from(["a", "b"]), _VALUES, max_size=2)),
+    st.sampled_from([None, [], "a", 3]))
+
+
+def _outcome(read: Callable[[], Any]) -> tuple[str, Any]:
+    try:
+        value = read()
+    except RecordError as exc:
+        return "error", (exc.field, str(exc))
+    return "value", (type(value), value)
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(record=_RECORDS, kind=st.sampled_from([str, bool, int, float, list, dict]),
+       path=st.sampled_from(["", "versionedResources.resource."]))
+def test_the_quick_member_readers_answer_as_the_shared_ones(record: Any, kind: type,
+                                                             path: str) -> None:
+    from residency_audit.providers import service
+    from residency_audit.providers.gcp import assetdata
+
+    assert _outcome(lambda: assetdata.member(record, "a", kind, path=path)) == _outcome(
+        lambda: service.member(record, "a", kind, path=path))
+    default = kind()
+    assert _outcome(lambda: assetdata.optional_member(record, "a", kind, default, path=path)
+                    ) == _outcome(lambda: service.optional_member(record, "a", kind, default,
+                                                                  path=path))

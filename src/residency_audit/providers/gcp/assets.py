@@ -23,13 +23,12 @@ from residency_audit.providers.gcp import (
     spanner,
     storage,
 )
-from residency_audit.providers.gcp.assetdata import SEARCH
+from residency_audit.providers.gcp.assetdata import SEARCH, optional_member
 from residency_audit.providers.gcp.hierarchy import Hierarchy
 from residency_audit.providers.gcp.records import Context
 from residency_audit.providers.service import (
     RecordError,
     ServiceSpec,
-    optional_member,
     parse_records,
     server_reason,
 )
@@ -83,7 +82,9 @@ def _parse_one(result: Any, hier: Hierarchy) -> list[Resource]:
 
 def parse_result(result: Any, hier: Hierarchy) -> tuple[list[Resource], list[CoverageGap]]:
     """The Resources of one search result, or one RECORD gap. Pure; never raises for a bad
-    result.
+    result. (A result that parses costs one parse; one that does not is parsed again through
+    :func:`~residency_audit.providers.service.parse_records`, which names the record and the
+    field, and lets through what is not a record fault.)
 
     >>> from residency_audit.providers.gcp.hierarchy import build_hierarchy
     >>> rs, gaps = parse_result({"name": 7, "assetType": "bigquery.googleapis.com/Dataset",
@@ -91,6 +92,10 @@ def parse_result(result: Any, hier: Hierarchy) -> tuple[list[Resource], list[Cov
     >>> rs, [(g.service, g.scope, g.field, g.level.value) for g in gaps]
     ([], [('bigquery', '1', 'name', 'record')])
     """
+    try:
+        return _parse_one(result, hier), []
+    except Exception:  # parsed again below, where a record fault is one gap
+        pass
     asset_type = result.get("assetType") if isinstance(result, Mapping) else None
     spec = BY_ASSET_TYPE.get(asset_type) if isinstance(asset_type, str) else None
     resources, gaps = parse_records(

@@ -7,6 +7,7 @@ grouped by folder, and its project's labels as tags, overridden by the resource'
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -51,8 +52,10 @@ def link_key(link: Link) -> tuple[str, str, str, str, str, str]:
             ",".join(link.categories))
 
 
+@functools.lru_cache(maxsize=4096)
 def placement(location: str, role: Role, operation: str, path: str) -> Placement:
-    """A placement backed by the API field ``path`` of ``operation``."""
+    """A placement backed by the API field ``path`` of ``operation`` (immutable: one object
+    for each recurring combination)."""
     return Placement(location=location, role=role, evidence=api_evidence(operation, path))
 
 

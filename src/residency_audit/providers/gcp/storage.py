@@ -24,6 +24,8 @@ from residency_audit.providers.gcp.assetdata import (
     RESOURCE,
     SEARCH,
     labels,
+    member,
+    optional_member,
     string_list,
     string_map,
     versioned,
@@ -31,7 +33,7 @@ from residency_audit.providers.gcp.assetdata import (
 from residency_audit.providers.gcp.faults import Guard, api_errors
 from residency_audit.providers.gcp.locations import gcp_location
 from residency_audit.providers.gcp.records import Context, build_resource, placement
-from residency_audit.providers.service import RecordError, ServiceSpec, member, optional_member
+from residency_audit.providers.service import RecordError, ServiceSpec
 
 __all__ = ["ASSET_TYPE", "OPERATIONS", "ROUTES", "SPEC", "bucket_id", "bucket_name_to_get",
            "bucket_payload", "fetch_bucket", "fetch_buckets", "parse_bucket",
