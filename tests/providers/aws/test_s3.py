@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 import pytest
 
 from residency_audit.model import LinkRelation, Role
 from residency_audit.providers.aws.scanner import scan_aws
-from tests.providers.aws.conftest import canned
+from tests.providers.aws.conftest import canned, request_params
 from tests.providers.aws.estates import REGIONS8, build_s3_estate
 
 DENIED = (403, "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>")
@@ -181,3 +183,76 @@ def test_bucket_region_from_the_plain_listing(session: boto3.Session) -> None:
     assert _regions(b["aws-style-b"]) == [("sa-east-1", "primary")]
     assert {r.placements[0].evidence.ref for r in b.values()} == {"ListBuckets Buckets[].BucketRegion"}
     assert locations == []
+
+
+def _record(session: boto3.Session, service_id: str, operation: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every ``operation`` call's (client region, request parameters); the calls go through."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def handler(model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        calls.append((context.get("client_region", ""), request_params(model, params)))
+
+    session.events.register(f"before-call.{service_id}.{operation}", handler)
+    return calls
+
+
+def test_tags_are_read_by_arn_lists_of_one_region(session: boto3.Session) -> None:
+    """Up to 100 ARNs a call, each sent to its buckets' region; every bucket's tags arrive."""
+    from tests.providers.aws.estates import make_bucket
+
+    key = build_s3_estate(session)
+    _deny_partner(session)
+    for i in range(130):
+        make_bucket(session, f"bulk-{i:03d}", "eu-west-1", tags={"owner": f"team-{i % 3}"})
+        key[f"bulk-{i:03d}"] = "eu-west-1"
+    calls = _record(session, "resource-groups-tagging-api", "GetResources")
+    estate = scan_aws(session=session, regions=list(REGIONS8), services=["s3"])
+    asked: dict[str, str] = {}
+    for region, params in calls:
+        arns = params["ResourceARNList"]
+        assert 0 < len(arns) <= 100
+        assert "ResourceTypeFilters" not in params
+        for arn in arns:
+            assert arn not in asked or asked[arn] == region
+            asked[arn] = region
+    assert asked == {f"arn:aws:s3:::{name}": region for name, region in key.items()}
+    buckets = _buckets(estate)
+    assert {n: dict(buckets[n].tags) for n in buckets if n.startswith("bulk-")} == {
+        f"bulk-{i:03d}": {"owner": f"team-{i % 3}"} for i in range(130)}
+    assert dict(buckets["data-eu-north-1"].tags) == {"data-class": "patient"}
+
+
+def test_no_tags_reads_no_tags(session: boto3.Session) -> None:
+    build_s3_estate(session)
+    _deny_partner(session)
+    calls = _record(session, "resource-groups-tagging-api", "GetResources")
+    estate = scan_aws(session=session, regions=list(REGIONS8), services=["s3"], tags=False)
+    assert calls == []
+    assert dict(_buckets(estate)["data-eu-north-1"].tags) == {}
+
+
+def test_a_listing_that_places_every_bucket_is_the_only_listing(session: boto3.Session) -> None:
+    """With ``BucketRegion`` on every listed bucket, no region is listed again, and regions
+    that hold no bucket get no call."""
+    key = build_s3_estate(session)
+    _deny_partner(session)
+    items = "".join(f"<Bucket><Name>{n}</Name><CreationDate>2026-01-01T00:00:00Z</CreationDate>"
+                    f"<BucketRegion>{r}</BucketRegion></Bucket>" for n, r in sorted(key.items()))
+    listing = (f'<?xml version="1.0" encoding="UTF-8"?><ListAllMyBucketsResult><Buckets>{items}</Buckets>'
+               "<Owner><ID>o</ID></Owner></ListAllMyBucketsResult>")
+    listings: list[dict[str, Any]] = []
+
+    def answer(region: str, params: dict[str, Any]) -> str:
+        listings.append(params["query"])
+        return listing
+
+    canned(session, "s3", "ListBuckets", answer)
+    replication = _record(session, "s3", "GetBucketReplication")
+    estate = scan_aws(session=session, regions=[*REGIONS8, "eu-south-2"], services=["s3"])
+    assert len(listings) == 1 and "BucketRegion" not in listings[0]
+    buckets = _buckets(estate)
+    for name, region in key.items():
+        assert _regions(buckets[name]) == [(region, "primary")], name
+        assert buckets[name].placements[0].evidence.ref == "ListBuckets Buckets[].BucketRegion"
+    assert sorted(r for r, _ in replication) == sorted(key.values())
+    assert "eu-south-2" not in {r for r, _ in replication}
