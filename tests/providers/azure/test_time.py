@@ -148,3 +148,23 @@ def test_endpoint_stopping_at_the_query_leaves_every_subscription_not_read(scan:
     assert set(coverage(estate).values()) == {NOT_READ}
     assert {g.scope for g in estate.gaps if g.level.value == "scope" and g.error == "GivenUp"} == set(SUBS)
     assert fake_arm.count(r"/providers/Microsoft.Storage/storageAccounts$") == 0  # no ARM call after giving up
+
+
+def test_endpoint_stopping_at_the_regions_drops_the_query_read_side_by_side(scan: Any, fake_arm: FakeArm) -> None:
+    # The Resource Graph query runs while the Locations API is read. When the Locations API gets no
+    # answer (the endpoint is given up there), the query's answer is dropped: the scan ends as it
+    # does when the query comes after the regions, every subscription not read.
+    fake_arm.fail(r"/locations$", 200, "", reply={"value": []}, times=100, delay=1.5)
+    start = time.monotonic()
+    estate = scan(subscriptions=SUBS, read_timeout=0.3, connect_timeout=0.3, max_attempts=1)
+    assert time.monotonic() - start < 10
+    assert fake_arm.count("ResourceGraph", "POST") >= 1  # sent side by side, and answered
+    assert estate.resources == ()
+    assert set(coverage(estate).values()) == {NOT_READ}
+    [located] = gaps(estate, operation="Subscriptions_ListLocations")
+    assert located.scope == SUBS[0] and located.error.startswith("ServiceResponse")
+    checks = [g for g in estate.gaps if g.service == "authorization"]
+    assert {g.error for g in checks} == {"GivenUp"} and {g.scope for g in checks} == set(SUBS)  # not asked
+    assert {g.scope for g in gaps(estate, error="GivenUp", service="subscriptions")} == set(SUBS)
+    assert fake_arm.count(r"/providers/Microsoft.Authorization/permissions$") == 0
+

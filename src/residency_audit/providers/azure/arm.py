@@ -320,20 +320,39 @@ def gap_from_error(exc: BaseException, *, scope: str, service: str, operation: s
                        error=error_code(exc), message=message, region=region, resource=resource, level=level)
 
 
+def _refused(ctx: AzureContext, key: tuple[str, ...]) -> GivenUp | None:
+    """Why a call for ``key`` is not made (its endpoint or ``key`` given up), else None."""
+    if ctx.give_up.given_up(ENDPOINT):
+        return GivenUp("not requested: the Resource Manager endpoint gave no answer to an earlier call "
+                       "(connection or read timed out after every attempt); given up for the rest of the scan")
+    if ctx.give_up.given_up(key):
+        return GivenUp(f"not requested: an earlier call of {'/'.join(key)} answered 5xx after every attempt; "
+                       "given up for the rest of the scan")
+    return None
+
+
 def guarded(ctx: AzureContext, key: tuple[str, ...],
-            call: Callable[[], tuple[list[Any], BaseException | None]]) -> tuple[list[Any], BaseException | None]:
+            call: Callable[[], tuple[list[Any], BaseException | None]], *,
+            settle: Callable[[], object] | None = None) -> tuple[list[Any], BaseException | None]:
     """Make ``call`` unless the endpoint or ``key`` was given up; record how it ended in ``ctx.give_up``.
 
     No answer at all counts against the endpoint (and ``key``); 5xx past the retries against ``key``.
+
+    ``settle``: ``call`` was started early, side by side with calls that come before it (they are
+    what ``settle`` waits for). Its outcome is recorded only once they are done, and if they gave
+    the endpoint (or ``key``) up, its answer is dropped and it ends as if it had not been made: the
+    same gaps, in the same order of events, as if it had been started after them.
     """
-    give_up = ctx.give_up
-    if give_up.given_up(ENDPOINT):
-        return [], GivenUp("not requested: the Resource Manager endpoint gave no answer to an earlier call "
-                           "(connection or read timed out after every attempt); given up for the rest of the scan")
-    if give_up.given_up(key):
-        return [], GivenUp(f"not requested: an earlier call of {'/'.join(key)} answered 5xx after every attempt; "
-                           "given up for the rest of the scan")
+    refused = _refused(ctx, key)
+    if refused is not None:
+        return [], refused
     items, exc = call()
+    if settle is not None:
+        settle()
+        refused = _refused(ctx, key)
+        if refused is not None:
+            return [], refused
+    give_up = ctx.give_up
     if exc is None:
         give_up.answered(ENDPOINT)
         give_up.answered(key)

@@ -53,6 +53,7 @@ def build_query(types: Sequence[str]) -> str:
 def fetch_graph(ctx: AzureContext, query: str, *, subscriptions: Sequence[str] = (),
                 management_groups: Sequence[str] = (), page_size: int = PAGE_SIZE,
                 on_page: Callable[[list[Any]], None] | None = None,
+                settle: Callable[[], object] | None = None,
                 ) -> tuple[list[Any], list[BaseException], list[str]]:
     """All rows of ``query`` over the scope: (rows, errors, notes on truncated results).
 
@@ -60,6 +61,11 @@ def fetch_graph(ctx: AzureContext, query: str, *, subscriptions: Sequence[str] =
     memory); the returned rows are then empty. A failing page stops that batch; rows of earlier
     pages are kept (or were handed on) and the error returned. Rows are raw JSON: a row that is not
     what a parser expects is the parser's gap, not a lost page.
+
+    ``settle``: the query runs side by side with calls that come before it in a scan (the
+    Locations API); the first batch's outcome counts only once ``settle`` returns, and if those
+    calls gave the endpoint up, the batch ends ``GivenUp`` as if it had not been sent (its pages,
+    already handed to ``on_page``, are then to be dropped: an error is returned).
     """
     from azure.mgmt.resource.subscriptions import SubscriptionClient
 
@@ -78,7 +84,7 @@ def fetch_graph(ctx: AzureContext, query: str, *, subscriptions: Sequence[str] =
     # retries, endpoint) as plain JSON: the Resource Graph client's model deserialisation of
     # ``data`` costs more than parsing the rows themselves.
     client = ctx.shared_client(SubscriptionClient)
-    for scope in batches:
+    for n, scope in enumerate(batches):
         def run(scope: dict[str, Any] = scope) -> tuple[list[Any], BaseException | None]:
             token: str | None = None
             count = 0
@@ -110,7 +116,7 @@ def fetch_graph(ctx: AzureContext, query: str, *, subscriptions: Sequence[str] =
                     raise
                 return [], fault
 
-        _, failed = guarded(ctx, ("tenant", "resourcegraph"), run)
+        _, failed = guarded(ctx, ("tenant", "resourcegraph"), run, settle=settle if n == 0 else None)
         if failed is not None:
             errors.append(failed)
     return rows, errors, notes

@@ -428,37 +428,51 @@ def scan_azure(
                                             message="the credential can read no subscription in this scope: nothing "
                                                     "was scanned"))
         report("azure: subscriptions", len(subs), len(subs))
-        facts, region_gaps = _fetch_regions(ctx, subs, catalog)
-        gaps += region_gaps
-        parsed = Parsed(gaps=gaps)
         needs = _needs(wanted, "sql" in chosen)
         workers = max(1, max_workers)
 
         with ThreadPoolExecutor(max_workers=_CHECKS) as checks_pool:
-            checks: list[Future[list[CoverageGap]]] = [
-                checks_pool.submit(access.check_scope, ctx, scope=sub, needs=needs) for sub in subs]
-            checks += [checks_pool.submit(access.check_scope, ctx, scope=mg, needs=needs, management_group=True)
-                       for mg in sorted(management_groups)]
+            checks: list[Future[list[CoverageGap]]] = []
+
+            def regions_then_checks() -> tuple[RegionFacts, list[CoverageGap]]:
+                # The permission checks start once the regions are read, as they always did: an
+                # endpoint given up while reading them is not asked again.
+                found = _fetch_regions(ctx, subs, catalog)
+                checks.extend(checks_pool.submit(access.check_scope, ctx, scope=sub, needs=needs) for sub in subs)
+                checks.extend(checks_pool.submit(access.check_scope, ctx, scope=mg, needs=needs, management_group=True)
+                              for mg in sorted(management_groups))
+                return found
 
             graph_done = False
             if use_resource_graph and subs:
+                # The Locations API is read while the Resource Graph query runs (one round trip less
+                # before the first page). The query's outcome counts for the endpoint only once the
+                # regions are read, and if reading them gave the endpoint up, the query's answer is
+                # dropped as if it had not been sent: every fault ends as it did in sequence.
+                regions = checks_pool.submit(regions_then_checks)
                 from_graph = Parsed()
                 count = 0
                 pages: list[Future[Parsed]] = []
 
+                def parse_page(rows: list[Any]) -> Parsed:
+                    return _parse_rows(rows, wanted, regions.result()[0], operation=QUERY_OPERATION)
+
                 def on_page(rows: list[Any]) -> None:
                     # parsed in a second thread while the next page is fetched (in order: one worker)
                     nonlocal count
-                    pages.append(parse_pool.submit(_parse_rows, rows, wanted, facts, operation=QUERY_OPERATION))
+                    pages.append(parse_pool.submit(parse_page, rows))
                     count += len(rows)
                     report("azure: resource graph", count, 0)
 
                 with ThreadPoolExecutor(max_workers=1) as parse_pool:
                     _, errors, notes = fetch_graph(ctx, build_query([s.resource_type for s in wanted]),
                                                    subscriptions=subs, page_size=min(graph_page_size, 1000),
-                                                   on_page=on_page)
+                                                   on_page=on_page, settle=regions.result)
+                    facts, region_gaps = regions.result()
                     for page in pages:
                         from_graph.extend(page.result())
+                gaps += region_gaps
+                parsed = Parsed(gaps=gaps)
                 if errors:
                     log.warning("Resource Graph query failed (%s); listing per subscription over ARM instead",
                                 "; ".join(type(e).__name__ for e in errors))
@@ -469,6 +483,10 @@ def scan_azure(
                                                        operation=QUERY_OPERATION, error="ResultTruncated", message=note))
                     graph_done = True
                 report("azure: resource graph", count, count)
+            else:
+                facts, region_gaps = regions_then_checks()
+                gaps += region_gaps
+                parsed = Parsed(gaps=gaps)
 
             if not graph_done and subs and ctx.give_up.given_up(ENDPOINT):
                 for sub in subs:  # neither Resource Graph nor ARM will list it: not read
