@@ -17,7 +17,10 @@ of client CPU alone.
 
 Reported per path: requests the server received, CPU time of the scanning process
 (``time.process_time``: the server is another process; on a shared, loaded machine this is
-the steadier figure) and wall time (medians of ``--repeat`` runs), and the peak of Python
+the steadier figure) and wall time; with a delay, the time the server was answering at least
+one of them (``busy``: requests in flight together count once) and ``busy`` over the delay
+(``in a row``: about how many requests were made one after another, on the critical path)
+(medians of ``--repeat`` runs); and the peak of Python
 allocations during one scan (``tracemalloc``, a separate run so that tracing does not slow the
 timed ones). Ratios are per-project listing / the asset-search path, in the same run: above 1
 means the asset-search path is better. Both paths must find every bucket.
@@ -76,7 +79,7 @@ def build_fake(projects: int, resources: int, folder_count: int = 10) -> Any:
 
 
 def _serve(projects: int, resources: int, folder_count: int, latency: float, port_queue: Any,
-           counter: Any, stop: Any) -> None:
+           counter: Any, stop: Any, spans: Any) -> None:
     fake = build_fake(projects, resources, folder_count)
     fake.latency = latency
 
@@ -84,10 +87,38 @@ def _serve(projects: int, resources: int, folder_count: int, latency: float, por
         with counter.get_lock():
             counter.value += 1
 
+    handle = fake.handle
+
+    def timed(method: str, raw_path: str, body: bytes = b"") -> tuple[int, dict[str, Any]]:
+        start = time.monotonic()
+        try:
+            answer: tuple[int, dict[str, Any]] = handle(method, raw_path, body)
+            return answer
+        finally:  # before the answer is written: the client has it only after this
+            spans.put((start, time.monotonic()))
+
     fake.on_request = count
+    fake.handle = timed
     with fake.serve() as url:
         port_queue.put(url)
         stop.wait()
+
+
+def busy_seconds(spans: list[tuple[float, float]]) -> float:
+    """How long at least one request was being answered (the union of the spans). Pure.
+
+    With a delay of ``d`` per request, ``busy / d`` is about the number of requests made one
+    after another on the scan's critical path: requests in flight together count once.
+
+    >>> busy_seconds([(0.0, 1.0), (0.5, 1.5), (3.0, 4.0)])
+    2.5
+    """
+    total, end = 0.0, float("-inf")
+    for start, stop in sorted(spans):
+        if stop > end:
+            total += stop - max(start, end)
+            end = stop
+    return total
 
 
 def scan_once(url: str, *, path: str) -> tuple[int, float, float]:
@@ -97,8 +128,9 @@ def scan_once(url: str, *, path: str) -> tuple[int, float, float]:
     from residency_audit.providers.gcp import scan_gcp
 
     options = PATHS[path]
+    credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
     start, cpu = time.perf_counter(), time.process_time()
-    estate = scan_gcp(organization="100", credentials=AnonymousCredentials(), transport="rest",
+    estate = scan_gcp(organization="100", credentials=credentials, transport="rest",
                       endpoints={"*": url}, **options)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     return sum(r.service == "storage" for r in estate.resources), elapsed, cpu
@@ -115,46 +147,62 @@ LISTING = "per-project listing"
 def run_at(args: argparse.Namespace, latency_ms: float) -> None:
     """Serve the fake organisation with ``latency_ms`` per request, scan it every way, print."""
     ctx = mp.get_context("fork")
-    port_queue, counter, stop = ctx.Queue(), ctx.Value("l", 0), ctx.Event()
+    port_queue, counter, stop, spans = ctx.Queue(), ctx.Value("l", 0), ctx.Event(), ctx.Queue()
     server = ctx.Process(target=_serve, args=(args.projects, args.resources, args.folders,
-                                              latency_ms / 1000, port_queue, counter, stop),
+                                              latency_ms / 1000, port_queue, counter, stop,
+                                              spans),
                          daemon=True)
     server.start()
     walls: dict[str, list[float]] = {name: [] for name in PATHS}
     cpus: dict[str, list[float]] = {name: [] for name in PATHS}
+    busy: dict[str, list[float]] = {name: [] for name in PATHS}
     requests: dict[str, int] = {}
     peaks: dict[str, int] = {}
+
+    def answered(count: int) -> list[tuple[float, float]]:
+        return [spans.get(timeout=30) for _ in range(count)]
+
     try:
         url = port_queue.get(timeout=120)
         for name in PATHS:  # warm-up: imports, client construction, code paths
+            before = counter.value
             scan_once(url, path=name)
+            answered(counter.value - before)
         for _ in range(args.repeat):
             for name in PATHS:
                 before = counter.value
-                found, wall, cpu = scan_once(url, path=name)
+                found, seconds, cpu_seconds = scan_once(url, path=name)
                 if found != args.resources:
                     raise SystemExit(f"{name}: found {found} buckets, expected {args.resources}")
                 requests[name] = counter.value - before
-                walls[name].append(wall)
-                cpus[name].append(cpu)
+                busy[name].append(busy_seconds(answered(requests[name])))
+                walls[name].append(seconds)
+                cpus[name].append(cpu_seconds)
         if args.memory:
             for name in PATHS:
+                before = counter.value
                 tracemalloc.start()
                 scan_once(url, path=name)
                 peaks[name] = tracemalloc.get_traced_memory()[1]
                 tracemalloc.stop()
+                answered(counter.value - before)
     finally:
         stop.set()
         server.join(timeout=10)
 
     wall = {name: statistics.median(v) for name, v in walls.items()}
     cpu = {name: statistics.median(v) for name, v in cpus.items()}
+    served = {name: statistics.median(v) for name, v in busy.items()}
     print(f"GCP scan: {args.projects} projects in {args.folders} folders, {args.resources} "
           f"buckets, {latency_ms:g} ms per request, median of {args.repeat} runs each")
+    delayed = latency_ms > 0
     print(f"{'path':<24}{'requests':>10}{'CPU s':>9}{'wall s':>9}"
+          + (f"{'busy s':>9}{'in a row':>10}" if delayed else "")
           + (f"{'peak MiB':>10}" if peaks else ""))
     for name in PATHS:
         print(f"{name:<24}{requests[name]:>10}{cpu[name]:>9.2f}{wall[name]:>9.2f}"
+              + (f"{served[name]:>9.2f}{served[name] / (latency_ms / 1000):>10.0f}"
+                 if delayed else "")
               + (f"{peaks[name] / 2**20:>10.1f}" if peaks else ""))
     for name in PATHS:
         if name == LISTING:
