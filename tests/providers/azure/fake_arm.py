@@ -257,6 +257,18 @@ class FakeArm:
         with self._lock:
             self.graph_bodies.append(request)
         options = request.get("options") or {}
+        rows = self.graph_rows(request)
+        top = int(options.get("$top") or 100)
+        start = int(options.get("$skipToken") or 0)
+        page = rows[start:start + top]
+        body: dict[str, Any] = {"totalRecords": len(rows), "count": len(page), "data": page, "facets": [],
+                                "resultTruncated": "false"}
+        if start + top < len(rows):
+            body["$skipToken"] = str(start + top)
+        return body
+
+    def graph_rows(self, request: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every row of a Resource Graph query (built again for each page asked for)."""
         query = str(request.get("query") or "")
         subs = [s.lower() for s in request.get("subscriptions") or []]
         for mg in request.get("managementGroups") or []:
@@ -271,14 +283,7 @@ class FakeArm:
             rows = [dict(r, subscriptionId=sub) for (sub, typ), items in self.resources.items()
                     if sub in subs and typ in types for r in items]
         rows.sort(key=lambda r: r["id"].lower())
-        top = int(options.get("$top") or 100)
-        start = int(options.get("$skipToken") or 0)
-        page = rows[start:start + top]
-        body: dict[str, Any] = {"totalRecords": len(rows), "count": len(page), "data": page, "facets": [],
-                                "resultTruncated": "false"}
-        if start + top < len(rows):
-            body["$skipToken"] = str(start + top)
-        return body
+        return rows
 
     # -- serving ------------------------------------------------------------------------------
     @contextmanager
