@@ -154,6 +154,10 @@ def edge_evidence(attrs: Mapping[str, Any]) -> str:
     return str(ev)
 
 
+_Plan = tuple[tuple[str, str, dict[str, Any], tuple[tuple[str, dict[str, Any]], ...]], ...]
+"""The out-links one resource makes, planned once per distinct facts (see ``_Builder._plan``)."""
+
+
 class _Builder:
     def __init__(self, estate: Estate, catalog: Catalog) -> None:
         self.estate = estate
@@ -166,7 +170,7 @@ class _Builder:
         self._locations: dict[tuple[str, str], tuple[str, Region | None]] = {}
         self._operator_evidence: dict[tuple[str, str, str, str], Evidence] = {}
         self._tags_json: dict[tuple[tuple[str, str], ...], str] = {(): "{}"}
-        self._plans: dict[tuple[Any, ...], tuple[tuple[str, tuple[tuple[str, dict[str, Any]], ...]], ...]] = {}
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
 
     def _default_operators(self) -> dict[str, str]:
         counts: dict[str, Counter[str]] = defaultdict(Counter)
@@ -334,12 +338,16 @@ class _Builder:
         return regions
 
     def resource(self, r: Resource) -> str:
-        node = resource_id(r.provider, r.id)
+        node = f"resource:{r.provider}:{r.id}"
         g = self.g
+        tags = r.tags
+        tags_text = self._tags_json.get(tuple(tags.items())) if tags else "{}"
         attrs = {"kind": "resource", "label": r.name, "provider": r.provider, "service": r.service,
                  "resource_kind": r.kind, "account": r.account, "native_id": r.id,
-                 "tags": self.tags_json(r.tags), "stub": False,
-                 "transfer_tool": r.attributes.get("transfer_tool", ""), **_agreed_attrs(r.agreed_locations)}
+                 "tags": tags_text if tags_text is not None else self.tags_json(tags), "stub": False,
+                 "transfer_tool": r.attributes.get("transfer_tool", "")}
+        if r.agreed_locations is not None:
+            attrs.update(_agreed_attrs(r.agreed_locations))
         if node in g._succ:  # the same node id again: add what is new, as networkx would
             self.add_node(node, **attrs)
             self._resource_links(node, r)
@@ -356,19 +364,24 @@ class _Builder:
         if plan is None:
             plan = self._plans[plan_key] = self._plan(node, r)
         pred = g._pred
-        for v, edges in plan:
-            keyed = {k: dict(data) for k, data in edges}
+        for v, k, data, more in plan:
+            keyed = {k: data.copy()}
+            if more:
+                for k2, data2 in more:
+                    keyed[k2] = data2.copy()
             succ[v] = keyed
             pred[v][node] = keyed
         return node
 
-    def _plan(self, node: str, r: Resource) -> tuple[tuple[str, tuple[tuple[str, dict[str, Any]], ...]], ...]:
-        """The out-links of a resource (placements, then operators) as ``(target, ((key, attrs), …))``,
-        made once per distinct facts by building them on a scratch node."""
+    def _plan(self, node: str, r: Resource) -> _Plan:
+        """The out-links of a resource (placements, then operators) as ``(target, first key, its
+        attributes, ((key, attributes), …) of further links to the same target)``, made once per
+        distinct facts by building them on a scratch node."""
         scratch = f"{node}\x00plan"
         self.add_node(scratch)
         self._resource_links(scratch, r)
-        plan = tuple((v, tuple(keyed.items())) for v, keyed in self.g._succ[scratch].items())
+        plan = tuple((v, *next(iter(keyed.items())), tuple(keyed.items())[1:])
+                     for v, keyed in self.g._succ[scratch].items())
         self.g.remove_node(scratch)
         return plan
 
