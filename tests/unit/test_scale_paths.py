@@ -98,3 +98,19 @@ def test_indented_chunks_refuse_what_json_refuses() -> None:
         "".join(indented_json_chunks({"a": [object()]}))
     with pytest.raises(TypeError):
         "".join(indented_json_chunks({"a": {1: "x"}}))
+
+
+def test_countries_are_those_of_the_located_copies() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from synthetic import synthetic_estate
+
+    from residency_audit.view import build_view
+
+    for a in (audit(demo_estate(), today=TODAY), audit(synthetic_estate(300, seed=3), today=TODAY)):
+        g = a.graph
+        every_edge = sorted({c for _, loc, rel in g.edges(data="relation") if rel == "located_in"
+                             for c in str(g.nodes[loc].get("countries") or "").split()})
+        assert a.countries() == every_edge == list(build_view(a).summary.countries)
+        assert every_edge
