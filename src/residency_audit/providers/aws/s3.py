@@ -4,7 +4,8 @@ How a bucket's region is found, cheapest first:
 
 1. ``ListBuckets`` (paginated): AWS lists each bucket's ``BucketRegion``;
 2. ``ListBuckets`` with the ``BucketRegion`` filter, once per scanned region, only when the plain
-   list did not place every bucket (or could not be read);
+   list (or a one-bucket sample of it, asked beside it so that the answer comes early) did not
+   place every bucket, or could not be read;
 3. ``GetBucketLocation`` per bucket that is still unplaced. Its legacy answers are normalised:
    an empty ``LocationConstraint`` (``None``) means ``us-east-1`` and ``EU`` means ``eu-west-1``.
 
@@ -58,8 +59,10 @@ __all__ = [
     "fetch_bucket_names",
     "fetch_bucket_region",
     "fetch_bucket_replication",
+    "fetch_bucket_sample",
     "fetch_multi_region_access_points",
     "fetch_tags",
+    "lists_regions",
     "normalize_bucket_location",
     "parse_bucket",
     "parse_bucket_list",
@@ -154,6 +157,12 @@ def fetch_bucket_names(client: Any, attempt: Attempt, *, region: str | None = No
     return attempt.pages(client, "list_buckets", "ListBuckets", **params)
 
 
+def fetch_bucket_sample(client: Any, attempt: Attempt) -> dict[str, Any] | None:
+    """``ListBuckets`` of one bucket (``MaxBuckets=1``): whether the listing gives regions is
+    known before the whole listing is in; ``None`` when unseen."""
+    return attempt.call("ListBuckets", client.list_buckets, MaxBuckets=1)
+
+
 def fetch_bucket_location(client: Any, attempt: Attempt, bucket: str) -> dict[str, Any] | None:
     """``GetBucketLocation`` of ``bucket``; ``None`` (and a gap naming the bucket) when unseen."""
     return attempt.call("GetBucketLocation", client.get_bucket_location,
@@ -242,6 +251,21 @@ def parse_bucket_list(pages: Iterable[Mapping[str, Any]], scope: Scope,
                                      id_fields=("Name",), **_where(scope, "ListBuckets"))
         gaps += page_gaps
     return out, gaps
+
+
+def lists_regions(sample: Mapping[str, Any] | None) -> bool:
+    """Whether a ``ListBuckets`` answer gives ``BucketRegion`` for every bucket it lists (true
+    when it lists none; false when it could not be read).
+
+    >>> lists_regions({"Buckets": [{"Name": "a", "BucketRegion": "eu-north-1"}]}), lists_regions({"Buckets": []})
+    (True, True)
+    >>> lists_regions({"Buckets": [{"Name": "a"}]}), lists_regions(None)
+    (False, False)
+    """
+    if not isinstance(sample, Mapping):
+        return False
+    items = sample.get("Buckets") or []
+    return isinstance(items, list) and all(isinstance(b, Mapping) and b.get("BucketRegion") for b in items)
 
 
 def _page_items(page: Any, key: str, scope: Scope, operation: str, gaps: list[CoverageGap]) -> list[Any]:

@@ -284,7 +284,8 @@ def scan_aws(*, session: Any = None, profile: str | None = None, regions: Sequen
         accounts = _accounts(run, org_role=org_role, external_id=external_id, use_config=use_config,
                              chosen=chosen, requested=regions)
         # The plain bucket listings need no region list: they run while regions are discovered.
-        early = {a: pool.submit(_s3_list, run, a, run.client(a, run.home_region, "s3"), None)
+        early = {a: (pool.submit(_s3_probe, run, a, run.client(a, run.home_region, "s3")),
+                     pool.submit(_s3_list, run, a, run.client(a, run.home_region, "s3"), None))
                  for a in accounts} if "s3" in chosen else {}
         regions_by_account = _regions(run, accounts, requested=regions)
         regional = _start_regional(run, regions_by_account, [s for s in chosen if s in _REGIONAL])
@@ -523,12 +524,13 @@ class _Bucket:
 
 
 def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
-             early: Mapping[str, Future[tuple[Any, list[CoverageGap]]]]) -> None:
+             early: Mapping[str, tuple[Future[tuple[Any, list[CoverageGap]]], ...]]) -> None:
     """Buckets, their replication and destinations, as a pipeline.
 
-    The plain listing (started while the regions were discovered) and the Multi-Region Access
-    Points come first. When the plain listing placed every bucket (``BucketRegion``), nothing
-    else is listed; otherwise the listings filtered by region follow, once per scanned region.
+    The plain listing and a one-bucket sample of it (both started while the regions were
+    discovered) and the Multi-Region Access Points come first. When the sample and the listing
+    give every bucket's ``BucketRegion``, nothing else is listed; otherwise the listings
+    filtered by region follow, once per scanned region, as soon as either tells.
     Each bucket's ``GetBucketReplication`` is sent as soon as a listing has told its region,
     while the other listings are still running; buckets that no listing placed go to
     ``GetBucketLocation`` once every listing is in. Tags are read for the placed buckets,
@@ -550,7 +552,10 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
     scanned = {a: frozenset(regions_by_account[a]) for a in regions_by_account}
     homes = {a: run.client(a, run.home_region, "s3") for a in sorted(regions_by_account)}
     for account in sorted(regions_by_account):
-        submit("list", account, early.get(account) or partial(_s3_list, run, account, homes[account], None))
+        probe, listing = early.get(account) or (partial(_s3_probe, run, account, homes[account]),
+                                                partial(_s3_list, run, account, homes[account], None))
+        submit("probe", account, probe)
+        submit("list", account, listing)
         ctl = run.client(account, s3.MRAP_CONTROL_REGION, "s3control")
         submit("mrap", account, partial(_s3_mraps, run, account, ctl))
 
@@ -562,7 +567,18 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
     tag_queued: set[str] = set()
     tags_final = False
     fetched: list[s3.FetchedBucket] = []
-    listings_left = len(regions_by_account)
+    listings_left = 2 * len(regions_by_account)  # the plain listing and its sample, per account
+    by_region: set[str] = set()
+
+    def list_by_region(account: str) -> None:
+        if account in by_region:
+            return
+        nonlocal listings_left
+        by_region.add(account)
+        for region in regions_by_account[account]:
+            c = run.client(account, region, "s3")
+            submit("list-region", (account, region), partial(_s3_list, run, account, c, region))
+            listings_left += 1
 
     def send_tags(account: str, region: str) -> None:
         names = tag_batches.pop((account, region), [])
@@ -601,7 +617,7 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
             result, gaps = future.result()
             run.gaps.extend(gaps)
             run.done += 1
-            if kind in ("list", "list-region"):
+            if kind in ("probe", "list", "list-region"):
                 listings_left -= 1
             if kind == "list":
                 names: dict[str, str | None] = {}
@@ -618,11 +634,10 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
                     if buckets[name].region is not None and name not in dispatched:
                         dispatch(name, buckets[name])
                 if result is None or list_gaps or not all(names.values()):
-                    # Not every bucket placed by the plain listing: list each scanned region.
-                    for region in regions_by_account[key]:
-                        c = run.client(key, region, "s3")
-                        submit("list-region", (key, region), partial(_s3_list, run, key, c, region))
-                        listings_left += 1
+                    list_by_region(key)  # not every bucket placed by the plain listing
+            elif kind == "probe":
+                if not s3.lists_regions(result):
+                    list_by_region(key)  # the listing will not place the buckets either
             elif result is None:
                 pass
             elif kind == "list-region":
@@ -683,6 +698,11 @@ def _s3_list(run: _Run, account: str, client: Any, region: str | None) -> tuple[
     attempt = run.attempt(account, region or run.home_region, "s3")
     pages = s3.fetch_bucket_names(client, attempt, region=region)
     return pages, attempt.gaps
+
+
+def _s3_probe(run: _Run, account: str, client: Any) -> tuple[Any, list[CoverageGap]]:
+    attempt = run.attempt(account, run.home_region, "s3")
+    return s3.fetch_bucket_sample(client, attempt), attempt.gaps
 
 
 def _s3_tags(run: _Run, account: str, region: str, client: Any, arns: Sequence[str],
