@@ -3,8 +3,9 @@
 Two ways to list resources, the same parsers for both:
 
 * **Resource Graph** (default): one KQL query, paged by ``$skipToken``, over every subscription
-  (or management group) at once. SQL replication links and failover groups are not in Resource
-  Graph: they are read per SQL server over ARM.
+  (or management group) at once, its first page asked for while the Locations API is read. SQL
+  replication links and failover groups are not in Resource Graph: they are read per SQL server
+  over ARM.
 * **ARM per subscription** (``use_resource_graph=False``, or when the Resource Graph query fails):
   each service's list operation in each subscription; a failure is a gap for that subscription and
   service, and the scan goes on.
