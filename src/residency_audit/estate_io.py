@@ -263,7 +263,7 @@ class _Record:
         return tuple(value)
 
     def tags(self, key: str) -> Mapping[str, str]:
-        return _tag_map(self._get(key, None), (*self.path, key))
+        return _tag_map(self.value.get(key), (*self.path, key), self.memo)
 
     def records(self, key: str, keys: _Keys) -> list[_Record]:
         value = self._get(key, [])
@@ -320,9 +320,19 @@ class _Record:
                              "(YYYY-MM-DD)") from None
 
 
-def _tag_map(value: Any, path: _Path) -> Mapping[str, str]:
-    if value is None:
-        return freeze_tags(None)
+_NO_TAGS = freeze_tags(None)
+
+
+def _tag_map(value: Any, path: _Path, memo: dict[Any, Any] | None = None) -> Mapping[str, str]:
+    if value is None or (type(value) is dict and not value):
+        return _NO_TAGS
+    if memo is not None and type(value) is dict:  # tags repeat: one read-only map per distinct set
+        items = tuple(value.items())
+        if all(type(v) is str for _, v in items):
+            found = memo.get(("tags", items))
+            if found is None:
+                found = memo[("tags", items)] = freeze_tags(value)
+            return cast(Mapping[str, str], found)
     if not isinstance(value, dict):
         raise _Malformed(path, f"malformed estate: expected an object of text, got {_kind_of(value)}")
     for k, v in value.items():
@@ -331,21 +341,39 @@ def _tag_map(value: Any, path: _Path) -> Mapping[str, str]:
     return freeze_tags(value)
 
 
+def _placement_key(value: Any) -> tuple[str, ...] | None:
+    """The memo key of a well-formed placement object (location, role, evidence), else ``None``."""
+    if type(value) is not dict or not value.keys() <= _KEYS["placement"].set:
+        return None
+    evidence = value.get("evidence")
+    location, role = value.get("location"), value.get("role")
+    if not (type(location) is str and type(role) is str and type(evidence) is dict
+            and evidence.keys() <= _EVIDENCE_KEYS.set):
+        return None
+    source, ref, detail = evidence.get("source"), evidence.get("ref"), evidence.get("detail", "")
+    if type(source) is str and type(ref) is str and type(detail) is str:
+        return ("placement", location, role, source, ref, detail)
+    return None
+
+
 def _read_placements(r: _Record) -> tuple[Placement, ...]:
     """The placements of a holder; a placement seen before (same location, role and evidence)
     is the same object (a million resources share a few thousand)."""
-    out = []
     memo = r.memo
+    raw = r.value.get("placements", [])
+    if type(raw) is list:  # the usual case: every placement seen before, no record made
+        shared = []
+        for item in raw:
+            key = _placement_key(item)
+            found = memo.get(key) if key is not None else None
+            if found is None:
+                break
+            shared.append(found)
+        else:
+            return tuple(shared)
+    out = []
     for p in r.records("placements", _KEYS["placement"]):
-        value = p.value
-        evidence = value.get("evidence")
-        location, role = value.get("location"), value.get("role")
-        memo_key: tuple[Any, ...] | None = None
-        if (type(location) is str and type(role) is str and type(evidence) is dict
-                and evidence.keys() <= _EVIDENCE_KEYS.set):
-            source, ref, detail = evidence.get("source"), evidence.get("ref"), evidence.get("detail", "")
-            if type(source) is str and type(ref) is str and type(detail) is str:
-                memo_key = ("placement", location, role, source, ref, detail)
+        memo_key = _placement_key(p.value)
         if memo_key is not None:
             found = memo.get(memo_key)
             if found is not None:
@@ -368,6 +396,9 @@ def _read_agreed(r: _Record) -> AgreedLocations | None:
 
 
 def _read_links(r: _Record) -> tuple[Link, ...]:
+    raw = r.value.get("links", ())
+    if raw == () or (type(raw) is list and not raw):  # absent or empty: most holders
+        return ()
     return tuple(Link(relation=x.choice("relation", LinkRelation), target=x.text("target"),
                       evidence=x.req_evidence("evidence"), categories=x.texts("categories"))
                  for x in r.records("links", _KEYS["link"]))

@@ -10,7 +10,10 @@ brought the data there (``replicates_to``, ``backs_up_to``, ``subcontracts``, ``
 
 All of this is one breadth-first traversal per law over the reversed edges, in two phases
 (*reaching* holders, then *walking back* to the data), so it is linear in the size of the graph
-and each reached node's parent pointer gives its shortest witness path.
+and each reached node's parent pointer gives its shortest witness path. Laws that apply in the
+same countries in the same ways (the CLOUD Act and FISA 702) reach along the same paths, so
+:func:`exposure` traverses once for each such group, and the links each phase crosses at a node
+are read from the graph once for all the laws.
 
 >>> from residency_audit.demo import demo_estate
 >>> from residency_audit.graph import build
@@ -33,6 +36,7 @@ import networkx as nx
 from residency_audit.graph import COPY_RELATIONS, edge_evidence, gc_paused
 
 __all__ = ["RELATION_PHRASES", "Blocked", "Reach", "exposure", "link_fact", "path_evidence", "reach_of", "route_kind"]
+
 
 @dataclass(frozen=True, slots=True)
 class Blocked:
