@@ -181,3 +181,22 @@ def test_a_transport_of_the_callers_own_gives_the_same_estate(scan: Any, ca_pem:
     own = scan(client_kwargs={"transport": RequestsTransport(connection_verify=str(ca_pem))})
     assert content(own) == content(scan())
     assert own.resources and not [g for g in own.gaps if g.service == "resourcegraph"]
+
+
+def test_unregistered_resource_provider_is_a_gap_and_nothing_is_registered(scan: Any, fake_arm: FakeArm) -> None:
+    # On 409 MissingSubscriptionRegistration the Resource Manager clients' pipeline would register
+    # the provider itself (a POST .../register, then a wait without a bound): a write, not sent.
+    fake_arm.fail(rf"^/subscriptions/{t.SUB_PROD}/providers/Microsoft.DocumentDB/databaseAccounts$", 409,
+                  "MissingSubscriptionRegistration", times=100,
+                  message="The subscription is not registered to use namespace 'Microsoft.DocumentDB'. "
+                          "See https://aka.ms/rps-not-found for how to register subscriptions.")
+    start = time.monotonic()
+    estate = scan(use_resource_graph=False, subscriptions=[t.SUB_PROD])
+    assert time.monotonic() - start < 10
+    assert {m for m, _ in fake_arm.requests} == {"GET"}
+    assert not [p for _, p in fake_arm.requests if "register" in p.lower()]
+    [gap] = gaps(estate, service="cosmosdb")
+    assert (gap.error, gap.operation, gap.scope) == ("MissingSubscriptionRegistration", "DatabaseAccounts_List",
+                                                     t.SUB_PROD)
+    assert "Microsoft.DocumentDB" in gap.message
+    assert by_name(estate, "journalnl")  # the other services are read

@@ -47,6 +47,7 @@ __all__ = [
     "RETRY_AFTER_CAP",
     "AzureContext",
     "GivenUp",
+    "RefusedRequest",
     "StaticTokenCredential",
     "Timing",
     "UnreadableResponse",
@@ -58,6 +59,7 @@ __all__ = [
     "is_unanswered",
     "list_items",
     "read_token_file",
+    "refusal",
     "request_json",
     "scopes_for_endpoint",
     "subscription_of",
@@ -140,7 +142,7 @@ def _whole_answer_transport_class() -> Any:
     class WholeAnswerTransport(RequestsTransport):  # type: ignore[misc]
         """azure-core's requests transport, reading every answer whole inside ``send`` (so within
         the retry policy: a body cut off is retried like any failed attempt), whatever the request's
-        ``stream`` option says.
+        ``stream`` option says, and sending only reads (:func:`refusal`).
 
         :func:`request_json` sends with ``stream=True`` only so that the pipeline's
         ``ContentDecodePolicy`` leaves the body alone: it would parse every answer's JSON for the
@@ -148,6 +150,9 @@ def _whole_answer_transport_class() -> Any:
         megabyte of JSON)."""
 
         def send(self, request: Any, **kwargs: Any) -> Any:
+            refused = refusal(str(request.method), str(request.url))
+            if refused is not None:
+                raise refused
             kwargs["stream"] = False
             return super().send(request, **kwargs)
 
@@ -231,6 +236,44 @@ class AzureContext:
         return cls(self.credential, subscription_id, base_url=self.base_url, **kwargs)
 
 
+class RefusedRequest(Exception):
+    """A request the pipeline made that is not a read, refused before it was sent; ``code`` names
+    why (``MissingSubscriptionRegistration``: the SDK's own registration of a resource provider)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+_REGISTER = re.compile(r"/subscriptions/[^/]+/providers/([^/]+)/register/?$", re.IGNORECASE)
+_QUERY_PATH = "/providers/microsoft.resourcegraph/resources"
+
+
+def refusal(method: str, url: str) -> RefusedRequest | None:
+    """Why a request is not sent, or None for a read: a GET, or the Resource Graph query's POST.
+
+    The Resource Manager clients' pipeline registers a resource provider on its own when a list
+    answers 409 ``MissingSubscriptionRegistration`` (a POST to ``…/providers/{namespace}/register``,
+    then a wait without a bound): that is a write, and the adapter's transport does not send it.
+    The list's answer then ends as a gap naming that code.
+
+    >>> refusal("GET", "https://management.azure.com/subscriptions?api-version=2022-12-01") is None
+    True
+    >>> refusal("POST", "https://management.azure.com/subscriptions/s/providers/Microsoft.Sql/register").code
+    'MissingSubscriptionRegistration'
+    """
+    method = method.upper()
+    path = urlsplit(url).path.rstrip("/")
+    if method == "GET" or (method == "POST" and path.lower().endswith(_QUERY_PATH)):
+        return None
+    registration = _REGISTER.search(path) if method == "POST" else None
+    if registration is not None:
+        return RefusedRequest("MissingSubscriptionRegistration", (
+            f"the subscription is not registered for the resource provider {registration.group(1)} (answer 409); "
+            "the SDK's automatic registration (a write) was not sent"))
+    return RefusedRequest("RefusedRequest", f"not sent: {method} is not a read")
+
+
 class UnreadableResponse(Exception):
     """An answer that is not the JSON a list or query returns (not JSON, no ``value`` list, a
     ``nextLink`` off the endpoint). The page is lost; the pages before it are kept."""
@@ -249,7 +292,7 @@ def is_sdk_error(exc: BaseException) -> bool:
 
 def is_fault(exc: BaseException) -> bool:
     """Whether ``exc`` is a request's fault that becomes a gap (SDK error, unreadable answer, given up)."""
-    return isinstance(exc, UnreadableResponse | GivenUp) or is_sdk_error(exc)
+    return isinstance(exc, UnreadableResponse | GivenUp | RefusedRequest) or is_sdk_error(exc)
 
 
 def is_unanswered(exc: BaseException) -> bool:
@@ -287,6 +330,8 @@ def error_code(exc: BaseException) -> str:
 
     if isinstance(exc, UnreadableResponse):
         return "UnparseableResponse"
+    if isinstance(exc, RefusedRequest):
+        return exc.code
     if isinstance(exc, GivenUp):
         return "GivenUp"
     if isinstance(exc, HttpResponseError):
