@@ -164,10 +164,9 @@ def json_result(raw: Any) -> Any:
     """
     if not isinstance(raw, dict):
         return raw
-    out = {key: raw.get(key, default) for key, default in _DEFAULTS}
-    for key, default in _DEFAULTS:
-        if out[key] is None:  # JSON null is the default value in protobuf JSON
-            out[key] = default
+    # absent, or JSON null (the default value in protobuf JSON): the default
+    out = {key: default if (value := raw.get(key)) is None else value
+           for key, default in _DEFAULTS}
     attributes = raw.get("additionalAttributes")
     if attributes:
         out["additionalAttributes"] = attributes
