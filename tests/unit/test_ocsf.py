@@ -228,3 +228,25 @@ def test_the_models_and_the_schema_reject_what_they_should(demo: Audit) -> None:
     assert _schema_errors(event | {"metadata": {"version": "1.5.0"}}), "metadata.product is required"
     step = event["evidences"][0]
     assert _schema_errors(event | {"evidences": [{"name": step["name"]}]}), "evidence needs data"
+
+
+def test_events_grow_with_the_holders_they_concern_not_with_every_copy() -> None:
+    """A data category in an event lists only its copies that the finding concerns (all of them
+    in every event made the output grow with findings times copies: 0.66 GB at 20,000 resources)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from synthetic import synthetic_estate
+
+    a = audit(synthetic_estate(1500, seed=4), today=TODAY)
+    events = ocsf_events(a)
+    copies_listed = 0
+    for event in events:
+        holders = {r["uid"] for r in event["resources"] if r.get("type") != "data category"}
+        for r in event["resources"]:
+            if r.get("type") == "data category":
+                assert set(r["data"]["copies"]) <= holders
+                assert r["data"]["holder_count"] >= len(r["data"]["copies"])
+                copies_listed += len(r["data"]["copies"])
+    assert copies_listed
+    assert copies_listed <= sum(len(event["resources"]) for event in events)

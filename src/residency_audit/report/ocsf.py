@@ -96,22 +96,27 @@ def _holder_resource(h: HolderView) -> dict[str, Any]:
     return out
 
 
-def _data_resource(d: DataView) -> dict[str, Any]:
+def _data_resource(d: DataView, concerned: frozenset[str]) -> dict[str, Any]:
+    """A data category as a resource of one finding: its copies that the finding concerns (the
+    whole list of its copies is in the JSON report; in every event it made the events grow with
+    findings times copies), and how many copies it has in all."""
     return {"uid": d.node, "name": d.label, "type": "data category",
             "labels": [f"country:{c}" for c in d.countries],
             "data": {"kind": "data", "classification": d.classification, "countries": list(d.countries),
-                     "copies": list(d.holders), "copy_count": d.copies, "reached_by": list(d.reached_by)}}
+                     "copies": [h for h in d.holders if h in concerned], "copy_count": d.copies,
+                     "holder_count": len(d.holders), "reached_by": list(d.reached_by)}}
 
 
 def _resources(f: FindingView, holders: dict[str, HolderView],
                data: dict[str, DataView]) -> list[dict[str, Any]]:
     out = []
     nodes = {f.node, *f.data, *f.holders, *f.locations, *(step.node for step in f.path)}
+    concerned = frozenset(n for n in nodes if n in holders)
     for n in sorted(nodes):
         if n in holders:
             out.append(_holder_resource(holders[n]))
         elif n in data:
-            out.append(_data_resource(data[n]))
+            out.append(_data_resource(data[n], concerned))
         elif n == f.node:  # a scope or a gap: no placements, but still the subject
             out.append({"uid": n, "name": f.label, "type": n.split(":", 1)[0]})
     return out
