@@ -790,8 +790,9 @@ def _copy_places(facts: _Facts, holders: Iterable[str]) -> tuple[tuple[str, ...]
     """The locations and countries where ``holders`` keep copies, sorted."""
     locations: set[str] = set()
     countries: set[str] = set()
-    placements = facts.placements
-    for profile in {placements(h) for h in holders}:  # holders share a few placement lists
+    facts.profiles()  # every holder's placements read, into the memo below
+    memo = facts._placements
+    for profile in {memo[h] for h in holders}:  # holders share a few placement lists
         for loc, _role in profile:
             if loc not in locations:
                 locations.add(loc)
@@ -810,7 +811,8 @@ def _reach_rule(rule: Rule, facts: _Facts, reach: Mapping[str, Reach], home: str
     findings = []
     datas = facts.data_scope(rule.scope)
     holders = facts.in_scope(rule.scope)
-    uncategorised = [h for h in holders if not facts.data_of.get(h)]
+    categorised = {h for h, ds in facts.data_of.items() if ds}
+    uncategorised = [h for h in holders if h not in categorised]
     links: dict[tuple[str, str], str] = {}  # each link's evidence line, shared by many paths
 
     def evidence(path: tuple[str, ...]) -> tuple[str, ...]:
