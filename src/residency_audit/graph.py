@@ -47,6 +47,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +203,20 @@ class _Builder:
         if attrs:
             data.update(attrs)
         keyed[k] = data
+
+    def _add_edges_from(self, u: str, targets: Iterable[str], relation: str, ev: Evidence) -> None:
+        """:meth:`add_edge` from ``u`` (a node of the graph) to each of ``targets`` (nodes of the
+        graph) with the same relation and evidence, in one loop."""
+        succ_u, pred = self.g._succ[u], self.g._pred
+        data = {"relation": relation, "evidence_source": ev.source, "evidence_ref": ev.ref,
+                "evidence_detail": ev.detail}
+        for v in targets:
+            keyed = succ_u.get(v)
+            if keyed is None:
+                keyed = succ_u[v] = {relation: data.copy()}
+                pred[v][u] = keyed
+            elif relation not in keyed:
+                keyed[relation] = data.copy()
 
     def add_node(self, node: str, **attrs: Any) -> None:
         """:meth:`networkx.MultiDiGraph.add_node`, filling the node dicts directly."""
@@ -437,7 +452,7 @@ class _Builder:
         for e in sorted(self.estate.entities, key=lambda x: x.id):
             self.entity(e.id)
         resource_nodes: dict[str, str] = {}
-        for r in sorted(self.estate.resources, key=lambda x: (x.provider, x.id)):
+        for r in sorted(self.estate.resources, key=attrgetter("provider", "id")):
             resource_nodes.setdefault(r.id, self.resource(r))
         for s in sorted(self.estate.subprocessors, key=lambda x: x.id):
             self.subprocessor(s)
@@ -475,9 +490,11 @@ class _Builder:
         needed = {(k, v) for d in self.estate.data for sel in d.selectors for k, v in sel.items()}
         if needed:
             for r in self.estate.resources:
-                for k, v in r.tags.items():
-                    if (k, v) in needed:
-                        tag_index[(k, v)].append(resource_id(r.provider, r.id))
+                tags = r.tags
+                if tags:
+                    for kv in tags.items():
+                        if kv in needed:
+                            tag_index[kv].append(f"resource:{r.provider}:{r.id}")
         for d in sorted(self.estate.data, key=lambda x: x.id):
             self._data_category(d, resource_nodes, tag_index)
 
@@ -498,8 +515,7 @@ class _Builder:
             text = ", ".join(f"{k}={v}" for k, v in items)
             selected = Evidence(source=d.evidence.source, ref=d.evidence.ref,
                                 detail=f"selected by tag {text}")
-            for target in sorted(matched or ()):
-                self.add_edge(node, target, "stored_in", selected)
+            self._add_edges_from(node, sorted(matched or ()), "stored_in", selected)
         for sid in sorted(d.subprocessors):
             target = subprocessor_id(sid)
             if target not in self.g:

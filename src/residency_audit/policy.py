@@ -854,6 +854,7 @@ def _reach_rule(rule: Rule, facts: _Facts, reach: Mapping[str, Reach], home: str
             holder_routes.setdefault(h, {}).setdefault(path[1:-1], []).append(law)
             holder_paths.setdefault((h, path[1:-1]), path)
 
+    every_copy: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}  # places of all of d's copies
     for key in sorted(laws_of):
         d, route = key
         laws = laws_of[key]
@@ -861,7 +862,13 @@ def _reach_rule(rule: Rule, facts: _Facts, reach: Mapping[str, Reach], home: str
         kind = route_kind(path)
         names = _names([facts.label(x) for x in laws])
         reached = sorted(reached_of[key])
-        locations, countries = _copy_places(facts, reached)
+        if len(reached) == len(facts.copies[d]):  # every copy (the usual case): once per category
+            places = every_copy.get(d)
+            if places is None:
+                places = every_copy[d] = _copy_places(facts, reached)
+            locations, countries = places
+        else:
+            locations, countries = _copy_places(facts, reached)
         total = len(facts.copies[d])
         findings.append(Finding(
             rule=rule.id, severity=rule.severity, node=d, law=laws[0] if len(laws) == 1 else "",
