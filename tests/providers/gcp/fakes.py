@@ -344,7 +344,7 @@ class FakeGcp:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = _Server(("127.0.0.1", 0), Handler)
         # A client that gave up (a test of timeouts) closes while a handler still writes: that is
         # expected here, and must not print a traceback into a later test's captured output.
         server.handle_error = quiet_disconnect(server.handle_error)  # type: ignore[method-assign]
@@ -360,6 +360,15 @@ class FakeGcp:
             server.shutdown()
             server.server_close()
             thread.join()
+
+
+class _Server(ThreadingHTTPServer):
+    """The fake's HTTP server, with a listen backlog as a real frontend has: the socketserver
+    default (5) drops connections a client opens side by side (the hierarchy walk opens ten)
+    while the accept loop is slow, and each dropped one waits a second for its SYN to be sent
+    again."""
+
+    request_queue_size = 128
 
 
 def _not_found(name: str) -> tuple[int, dict[str, Any]]:
