@@ -24,7 +24,14 @@ from residency_audit.catalog import Catalog, default_catalog
 from residency_audit.graph import build, gc_paused
 from residency_audit.jurisdiction import Blocked, Reach, exposure, path_evidence, route_kind
 from residency_audit.model import Estate, Finding, Mitigation, Severity
-from residency_audit.policy import Policy, data_copies, evaluate, is_foreign, load_policy
+from residency_audit.policy import (
+    HolderLinks,
+    Policy,
+    data_copies,
+    evaluate,
+    is_foreign,
+    load_policy,
+)
 from residency_audit.scopes import ScopeStatus, scope_statuses
 
 __all__ = ["DEFAULT_POLICY", "Audit", "BlockedReach", "Explanation", "PathExplanation", "audit"]
@@ -335,9 +342,11 @@ def audit(estate: Estate, *, policy: Policy | str | os.PathLike[str] = DEFAULT_P
     with gc_paused():  # the stages only allocate; see graph.gc_paused
         g = build(estate, cat, today=day)
         reach = exposure(g)
-        copies = data_copies(g)
+        links = HolderLinks(g)  # every holder's links, read once for the copies and the rules
+        copies = data_copies(g, holder_links=links)
         scopes = scope_statuses(estate)
-        findings = evaluate(g, reach, pol, gaps=estate.gaps, today=day, copies=copies, scopes=scopes)
+        findings = evaluate(g, reach, pol, gaps=estate.gaps, today=day, copies=copies, scopes=scopes,
+                            holder_links=links)
         if expired:  # evaluate's findings are sorted already
             findings = sorted(findings + [_expired_mitigation(m) for m in expired],
                               key=lambda f: f.sort_key)

@@ -66,7 +66,7 @@ from residency_audit.yamlfile import (
     validation_error_to_input_error,
 )
 
-__all__ = ["EU_LAW", "Policy", "PolicyException", "Rule", "Scope", "data_copies", "evaluate", "is_foreign",
+__all__ = ["EU_LAW", "HolderLinks", "Policy", "PolicyException", "Rule", "Scope", "data_copies", "evaluate", "is_foreign",
            "load_policy", "preset_names"]
 
 EU_LAW = "EU"
@@ -389,14 +389,62 @@ class _Facts:
         return out
 
 
-def _copy_walk(g: nx.MultiDiGraph) -> dict[str, set[str]]:
+class HolderLinks:
+    """Every holder's out-links as the rules read them, read from the graph in one pass: its
+    placements ``(location, role)`` and operators, both sorted, and its copy links ``(target,
+    categories the link carries or None)``. :func:`data_copies` and :func:`evaluate` each read
+    them when not given; the pipeline reads them once for both."""
+
+    __slots__ = ("copy_links", "operators", "placements")
+
+    def __init__(self, g: nx.MultiDiGraph) -> None:
+        self.placements: dict[str, tuple[tuple[str, str], ...]] = {}
+        self.operators: dict[str, list[str]] = {}
+        self.copy_links: dict[str, list[tuple[str, frozenset[str] | None]]] = {}
+        interned: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
+        split: dict[str, frozenset[str]] = {}
+        succ = g._adj
+        copy_relations = COPY_RELATIONS
+        for n, attrs in g._node.items():
+            if attrs.get("kind") not in _HOLDER_KINDS:
+                continue
+            placements: list[tuple[str, str]] = []
+            operators: list[str] = []
+            links: list[tuple[str, frozenset[str] | None]] = []
+            for v, keyed in succ[n].items():
+                for edge in keyed.values():
+                    relation = edge.get("relation")
+                    if relation == "located_in":
+                        placements.append((v, str(edge.get("role", ""))))
+                    elif relation == "operated_by":
+                        operators.append(v)
+                    elif relation in copy_relations:
+                        cats = edge.get("categories")
+                        allowed = None
+                        if cats:
+                            allowed = split.get(cats)
+                            if allowed is None:
+                                allowed = split[cats] = frozenset(cats.split())
+                        links.append((v, allowed))
+            if len(placements) > 1:
+                placements.sort()
+            if len(operators) > 1:
+                operators.sort()
+            found = tuple(placements)
+            self.placements[n] = interned.setdefault(found, found)
+            self.operators[n] = operators
+            self.copy_links[n] = links
+
+
+def _copy_walk(g: nx.MultiDiGraph, holder_links: HolderLinks | None = None) -> dict[str, set[str]]:
     """For each data node, its holders: one forward walk along the copy links."""
     copies: dict[str, set[str]] = {}
     succ = g._adj
     copy_relations = COPY_RELATIONS
     # Each node's copy links, (target, categories the link carries or None), read once for all
     # the walks: a holder in several categories is walked from each.
-    out_links: dict[str, list[tuple[str, frozenset[str] | None]]] = {}
+    out_links: dict[str, list[tuple[str, frozenset[str] | None]]] = (
+        dict(holder_links.copy_links) if holder_links is not None else {})
     split: dict[str, frozenset[str]] = {}
 
     def links_of(node: str) -> list[tuple[str, frozenset[str] | None]]:
@@ -434,7 +482,8 @@ def _copy_walk(g: nx.MultiDiGraph) -> dict[str, set[str]]:
     return copies
 
 
-def _facts(g: nx.MultiDiGraph, copies: Mapping[str, set[str]] | None = None) -> _Facts:
+def _facts(g: nx.MultiDiGraph, copies: Mapping[str, set[str]] | None = None,
+           holder_links: HolderLinks | None = None) -> _Facts:
     nodes = g._node
     holders: list[str] = []
     eu: set[str] = set()
@@ -446,13 +495,16 @@ def _facts(g: nx.MultiDiGraph, copies: Mapping[str, set[str]] | None = None) -> 
             eu.add(n.removeprefix("country:"))
     holders.sort()
     facts = _Facts(g=g, holders=holders, eu=eu)
+    if holder_links is not None:
+        facts._placements.update(holder_links.placements)
+        facts._operators.update(holder_links.operators)
     if copies is not None:
         for d, hs in copies.items():
             facts.copies[d] = set(hs)
             for h in hs:
                 facts.data_of[h].add(d)
         return facts
-    for d, hs in _copy_walk(g).items():
+    for d, hs in _copy_walk(g, holder_links).items():
         facts.copies[d] = hs
         for h in hs:
             facts.data_of[h].add(d)
@@ -1042,10 +1094,11 @@ def _apply_exceptions(findings: list[Finding], policy: Policy, today: dt.date) -
     return out
 
 
-def data_copies(g: nx.MultiDiGraph) -> dict[str, set[str]]:
-    """For each data node, every holder of a copy: one forward walk along the copy links."""
+def data_copies(g: nx.MultiDiGraph, *, holder_links: HolderLinks | None = None) -> dict[str, set[str]]:
+    """For each data node, every holder of a copy: one forward walk along the copy links
+    (``holder_links``: the holders' links, when already read)."""
     with gc_paused():
-        return _copy_walk(g)
+        return _copy_walk(g, holder_links)
 
 
 IMPLICIT_COVERAGE = Rule(
@@ -1058,7 +1111,7 @@ IMPLICIT_COVERAGE = Rule(
 def evaluate(g: nx.MultiDiGraph, reach: Mapping[str, Reach], policy: Policy, *,
              gaps: Sequence[CoverageGap] = (), today: dt.date | None = None,
              copies: Mapping[str, set[str]] | None = None,
-             scopes: Sequence[ScopeStatus] = ()) -> list[Finding]:
+             scopes: Sequence[ScopeStatus] = (), holder_links: HolderLinks | None = None) -> list[Finding]:
     """The findings of ``policy`` over graph ``g`` and its ``reach``, sorted, most severe first.
 
     ``today`` is the evaluation date (exceptions that expired before it stop applying); pass it
@@ -1074,7 +1127,7 @@ def evaluate(g: nx.MultiDiGraph, reach: Mapping[str, Reach], policy: Policy, *,
         rules.append(IMPLICIT_COVERAGE if IMPLICIT_COVERAGE.id not in taken
                      else IMPLICIT_COVERAGE.model_copy(update={"id": "coverage-implicit"}))
     with gc_paused():
-        facts = _facts(g, copies)
+        facts = _facts(g, copies, holder_links)
         findings: list[Finding] = []
         for rule in sorted(rules, key=lambda r: r.type == "coverage"):  # coverage last, order kept
             if rule.type == "location":
