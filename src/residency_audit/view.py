@@ -386,33 +386,59 @@ def _holder_parts(nodes: Mapping[str, Mapping[str, Any]], links: tuple[_Link, ..
             declared or _first_ref(refs), bool(declared))
 
 
+def _reached_by(a: Audit) -> dict[str, tuple[str, ...]]:
+    """For each reached holder, the laws that reach it, sorted. Laws that reach the same holders
+    (one country's laws with one route) are taken together."""
+    groups: list[tuple[set[str], list[str]]] = []
+    for law in sorted(a.reach):
+        holders = a.reach[law].holders
+        same = next((g for g in groups if len(g[0]) == len(holders) and g[0] == holders), None)
+        if same is None:
+            groups.append((holders, [law]))
+        else:
+            same[1].append(law)
+    masks: dict[str, int] = {}
+    for i, (holders, _) in enumerate(groups):
+        bit = 1 << i
+        for h in holders:
+            masks[h] = masks.get(h, 0) | bit
+    laws_of: dict[int, tuple[str, ...]] = {}
+    out: dict[str, tuple[str, ...]] = {}
+    for h, mask in masks.items():
+        laws = laws_of.get(mask)
+        if laws is None:
+            laws = laws_of[mask] = tuple(sorted(law for i, (_, group) in enumerate(groups) if mask >> i & 1
+                                                for law in group))
+        out[h] = laws
+    return out
+
+
 def _holders(a: Audit) -> tuple[HolderView, ...]:
     g = a.graph
     nodes, adj = g._node, g._adj
-    reached: dict[str, list[str]] = {}
-    for law in sorted(a.reach):
-        for h in a.reach[law].holders:
-            reached.setdefault(h, []).append(law)
-    reached_by: dict[tuple[str, ...], tuple[str, ...]] = {}
+    reached = _reached_by(a)
     countries_of: dict[str, tuple[str, ...]] = {}
     # Holders share a few thousand distinct sets of links: each is read into views once.
     parts: dict[tuple[_Link, ...], tuple[tuple[PlacementView, ...], tuple[str, ...], str, bool]] = {}
     out = []
-    for n in sorted(x for x, attrs in nodes.items() if attrs.get("kind") in ("resource", "subprocessor")):
+    kinds = ("resource", "subprocessor")
+    for n in sorted([x for x, attrs in nodes.items() if attrs.get("kind") in kinds]):
         attrs = nodes[n]
-        links = tuple((v, k, rel, e.get("role"), e.get("evidence_ref"), e.get("evidence_source"))
-                      for v, keyed in adj[n].items() for k, e in keyed.items()
-                      if (rel := e.get("relation")) == "located_in" or rel == "operated_by")
-        found = parts.get(links)
+        links = []
+        for v, keyed in adj[n].items():
+            for k, e in keyed.items():
+                rel = e.get("relation")
+                if rel == "located_in" or rel == "operated_by":
+                    links.append((v, k, rel, e.get("role"), e.get("evidence_ref"), e.get("evidence_source")))
+        key = tuple(links)
+        found = parts.get(key)
         if found is None:
-            found = parts[links] = _holder_parts(nodes, links, countries_of)
+            found = parts[key] = _holder_parts(nodes, key, countries_of)
         placements, operators, origin, declared = found
-        laws = tuple(reached.get(n, ()))
-        laws = reached_by.setdefault(laws, laws)
         out.append(HolderView(
             node=n, label=str(attrs.get("label") or n), kind=str(attrs.get("kind")),
             provider=str(attrs.get("provider") or ""), service=str(attrs.get("service") or ""),
-            placements=placements, operators=operators, reached_by=laws,
+            placements=placements, operators=operators, reached_by=reached.get(n, ()),
             seen=not attrs.get("stub", False), origin=origin, declared=declared))
     return tuple(out)
 
