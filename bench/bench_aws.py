@@ -20,6 +20,9 @@ counts every HTTP attempt its botocore clients send (``before-send``, retries in
     install beside it: give an interpreter that has c7n with ``--c7n-python`` (for example a
     separate virtualenv); without one, (c) is skipped and the table says so.
 
+``--baseline DIR`` adds (a) again from another checkout's ``DIR/src`` (``base``, ``base-no-tags``),
+in the same run, for before/after figures (for example ``git worktree add /tmp/base HEAD~3``).
+
 Wall time is the scan alone (after imports), median of ``--repeat`` runs; ratios are
 ``plain / contender`` (above 1: faster than the plain script). Correct means every bucket's
 region and destination set equal the answer key. The moto server cannot serve S3 Control's
@@ -48,6 +51,8 @@ REGIONS = ("us-east-1", "eu-west-1", "eu-north-1", "eu-central-1", "us-west-2", 
            "sa-east-1", "ca-central-1", "ap-northeast-1", "eu-west-3")
 CREDS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
          "AWS_EC2_METADATA_DISABLED": "true", "NO_PROXY": "127.0.0.1,localhost"}
+SRC = ROOT / "src"
+"""Where ``ours`` is imported from (``--baseline`` points the ``base`` contenders elsewhere)."""
 
 
 # ---------------------------------------------------------------- estate generator
@@ -130,7 +135,7 @@ def _normalize(constraint: str | None) -> str:
 
 
 def run_ours(workers: int, *, tags: bool = True) -> dict[str, dict[str, Any]]:
-    sys.path.insert(0, str(ROOT / "src"))
+    sys.path.insert(0, str(SRC))
     import boto3
     from botocore.awsrequest import AWSResponse
     from botocore.parsers import create_parser
@@ -218,8 +223,8 @@ def child(name: str, workers: int) -> None:
 
     import boto3  # noqa: F401  (imports are not part of the timed scan)
 
-    if name == "ours":
-        sys.path.insert(0, str(ROOT / "src"))
+    if name.startswith("ours"):
+        sys.path.insert(0, str(SRC))
         import residency_audit.providers.aws.scanner  # noqa: F401
     elif name == "c7n":
         import c7n.resources.s3  # noqa: F401
@@ -264,9 +269,11 @@ def score(found: dict[str, dict[str, Any]], key: dict[str, dict[str, Any]]) -> i
                and sorted(found[name]["dests"]) == spec["dests"])
 
 
-def _run_child(python: str, name: str, workers: int, env: dict[str, str]) -> dict[str, Any]:
-    done = subprocess.run([python, str(Path(__file__).resolve()), "--child", name, "--workers", str(workers)],
-                          env=env, capture_output=True, text=True, timeout=900)
+def _run_child(python: str, name: str, workers: int, env: dict[str, str], baseline: str = "") -> dict[str, Any]:
+    src = ["--src", str(Path(baseline) / "src")] if name.startswith("base") else []
+    child_name = name.replace("base", "ours", 1) if name.startswith("base") else name
+    done = subprocess.run([python, str(Path(__file__).resolve()), "--child", child_name, "--workers", str(workers),
+                           *src], env=env, capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{done.stderr[-3000:]}")
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -279,9 +286,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--c7n-python", default=os.environ.get("C7N_PYTHON", ""),
                         help="an interpreter with c7n installed (c7n pins an older boto3)")
+    parser.add_argument("--baseline", metavar="DIR", default="",
+                        help="also run the scan of another checkout (DIR/src), as 'base', in the same run")
     parser.add_argument("--child", choices=("ours", "ours-no-tags", "plain", "c7n"), help=argparse.SUPPRESS)
+    parser.add_argument("--src", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
+        global SRC
+        SRC = Path(args.src) if args.src else SRC
         child(args.child, args.workers)
         return 0
     port = _free_port()
@@ -292,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, **CREDS, "AWS_ENDPOINT_URL": url}
     os.environ.update({**CREDS, "AWS_ENDPOINT_URL": url})
     contenders = [("plain", sys.executable), ("ours", sys.executable), ("ours-no-tags", sys.executable)]
+    if args.baseline:
+        contenders += [("base", sys.executable), ("base-no-tags", sys.executable)]
     if args.c7n_python:
         contenders.append(("c7n", args.c7n_python))
     rows: list[tuple[Any, ...]] = []
@@ -306,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             results: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in contenders}
             for _ in range(args.repeat):
                 for name, python in contenders:
-                    results[name].append(_run_child(python, name, args.workers, env))
+                    results[name].append(_run_child(python, name, args.workers, env, args.baseline))
             base = statistics.median(r["seconds"] for r in results["plain"])
             for name, _ in contenders:
                 runs = results[name]
@@ -315,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
                 tagged = sum(1 for b, spec in key.items() if runs[0]["found"].get(b, {}).get("tags") == spec["tags"])
                 rows.append((n, name, secs, base / secs, max(r["peak_kib"] for r in runs) / 1024,
                              runs[0]["calls"] / n, cpu, score(runs[0]["found"], key), n,
-                             tagged if name == "ours" else None))
+                             tagged if name in ("ours", "base") else None))
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -258,8 +258,8 @@ def scan_aws(*, session: Any = None, profile: str | None = None, regions: Sequen
     see :func:`dead_endpoint_seconds`. ``config`` is a botocore ``Config`` merged over the
     adapter's. ``progress(label, done, total)`` is called as tasks finish.
 
-    ``tags=False`` reads no bucket tags (no ``tag:GetResources`` call per region): use it when no
-    policy or data category selects buckets by tag. In organisation mode, an AWS Config
+    ``tags=False`` reads no bucket tags (no ``tag:GetResources`` calls, one per 100 buckets of a
+    region): use it when no policy or data category selects buckets by tag. In organisation mode, an AWS Config
     aggregator of the calling account (``config_aggregator=True``: the first with an organisation
     source; a name: that one; ``False``: none) stands in for the S3, DynamoDB and RDS listings of
     every account and region it covers (see :mod:`residency_audit.providers.aws.config`).
