@@ -22,10 +22,10 @@ import networkx as nx
 
 from residency_audit.catalog import Catalog, default_catalog
 from residency_audit.graph import build, gc_paused
+from residency_audit.holders import HolderLinks
 from residency_audit.jurisdiction import Blocked, Reach, exposure, path_evidence, route_kind
 from residency_audit.model import Estate, Finding, Mitigation, Severity
 from residency_audit.policy import (
-    HolderLinks,
     Policy,
     data_copies,
     evaluate,
@@ -168,6 +168,8 @@ class Audit:
     evaluated_on: dt.date
     copies: dict[str, set[str]] = field(default_factory=dict)
     scopes: tuple[ScopeStatus, ...] = ()
+    holder_links: HolderLinks | None = field(default=None, repr=False, compare=False)
+    """Each holder's links as the audit read them (the view reads them too); ``None``: read anew."""
     _by_node: dict[str, list[Finding]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -351,7 +353,7 @@ def audit(estate: Estate, *, policy: Policy | str | os.PathLike[str] = DEFAULT_P
             findings = sorted(findings + [_expired_mitigation(m) for m in expired],
                               key=lambda f: f.sort_key)
         result = Audit(estate=estate, catalog=cat, policy=pol, graph=g, reach=reach, findings=findings,
-                       evaluated_on=day, copies=copies, scopes=tuple(scopes))
+                       evaluated_on=day, copies=copies, scopes=tuple(scopes), holder_links=links)
         _keep_from_collector(result)
     return result
 

@@ -55,6 +55,7 @@ from pydantic import (
 from residency_audit.assessment.agreed import agreed_findings
 from residency_audit.errors import InputError
 from residency_audit.graph import COPY_RELATIONS, edge_evidence, gc_paused
+from residency_audit.holders import HolderLinks
 from residency_audit.jurisdiction import Reach, path_evidence, route_kind
 from residency_audit.model import CoverageGap, Finding, GapLevel, Role, Severity
 from residency_audit.ownership import OwnershipLimits, ownership_findings
@@ -66,7 +67,7 @@ from residency_audit.yamlfile import (
     validation_error_to_input_error,
 )
 
-__all__ = ["EU_LAW", "HolderLinks", "Policy", "PolicyException", "Rule", "Scope", "data_copies", "evaluate", "is_foreign",
+__all__ = ["EU_LAW", "Policy", "PolicyException", "Rule", "Scope", "data_copies", "evaluate", "is_foreign",
            "load_policy", "preset_names"]
 
 EU_LAW = "EU"
@@ -389,53 +390,6 @@ class _Facts:
         return out
 
 
-class HolderLinks:
-    """Every holder's out-links as the rules read them, read from the graph in one pass: its
-    placements ``(location, role)`` and operators, both sorted, and its copy links ``(target,
-    categories the link carries or None)``. :func:`data_copies` and :func:`evaluate` each read
-    them when not given; the pipeline reads them once for both."""
-
-    __slots__ = ("copy_links", "operators", "placements")
-
-    def __init__(self, g: nx.MultiDiGraph) -> None:
-        self.placements: dict[str, tuple[tuple[str, str], ...]] = {}
-        self.operators: dict[str, list[str]] = {}
-        self.copy_links: dict[str, list[tuple[str, frozenset[str] | None]]] = {}
-        interned: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
-        split: dict[str, frozenset[str]] = {}
-        succ = g._adj
-        copy_relations = COPY_RELATIONS
-        for n, attrs in g._node.items():
-            if attrs.get("kind") not in _HOLDER_KINDS:
-                continue
-            placements: list[tuple[str, str]] = []
-            operators: list[str] = []
-            links: list[tuple[str, frozenset[str] | None]] = []
-            for v, keyed in succ[n].items():
-                for edge in keyed.values():
-                    relation = edge.get("relation")
-                    if relation == "located_in":
-                        placements.append((v, str(edge.get("role", ""))))
-                    elif relation == "operated_by":
-                        operators.append(v)
-                    elif relation in copy_relations:
-                        cats = edge.get("categories")
-                        allowed = None
-                        if cats:
-                            allowed = split.get(cats)
-                            if allowed is None:
-                                allowed = split[cats] = frozenset(cats.split())
-                        links.append((v, allowed))
-            if len(placements) > 1:
-                placements.sort()
-            if len(operators) > 1:
-                operators.sort()
-            found = tuple(placements)
-            self.placements[n] = interned.setdefault(found, found)
-            self.operators[n] = operators
-            self.copy_links[n] = links
-
-
 def _copy_walk(g: nx.MultiDiGraph, holder_links: HolderLinks | None = None) -> dict[str, set[str]]:
     """For each data node, its holders: one forward walk along the copy links."""
     copies: dict[str, set[str]] = {}
@@ -496,8 +450,8 @@ def _facts(g: nx.MultiDiGraph, copies: Mapping[str, set[str]] | None = None,
     holders.sort()
     facts = _Facts(g=g, holders=holders, eu=eu)
     if holder_links is not None:
-        facts._placements.update(holder_links.placements)
-        facts._operators.update(holder_links.operators)
+        facts._placements.update(holder_links.placements())
+        facts._operators.update(holder_links.operators())
     if copies is not None:
         for d, hs in copies.items():
             facts.copies[d] = set(hs)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from residency_audit import __version__
+from residency_audit.holders import HOLDER_KINDS, HolderLinks, Link
 from residency_audit.model import Finding, Severity
 from residency_audit.pipeline import Audit
 
@@ -346,8 +347,8 @@ def _line_key(ref: str) -> tuple[int, str, int, str]:
 
 
 def _first_ref(refs: list[str]) -> str:
-    refs = [r for r in refs if r]
-    return min(refs, key=_line_key) if refs else ""
+    distinct = {r for r in refs if r}  # the same ref many times over: a category's selected copies
+    return min(distinct, key=_line_key) if distinct else ""
 
 
 def _declared(edges: list[Mapping[str, Any]]) -> str:
@@ -355,9 +356,7 @@ def _declared(edges: list[Mapping[str, Any]]) -> str:
     return _first_ref([_origin(e) for e in edges if e.get("evidence_source") == "inventory"])
 
 
-_Link = tuple[Any, ...]
-"""An out-link of a holder a view shows, as the graph has it: (target, key, relation, role,
-evidence ref, evidence source)."""
+_Link = Link
 
 
 def _holder_parts(nodes: Mapping[str, Mapping[str, Any]], links: tuple[_Link, ...],
@@ -421,19 +420,25 @@ def _holders(a: Audit) -> tuple[HolderView, ...]:
     # Holders share a few thousand distinct sets of links: each is read into views once.
     parts: dict[tuple[_Link, ...], tuple[tuple[PlacementView, ...], tuple[str, ...], str, bool]] = {}
     out = []
-    kinds = ("resource", "subprocessor")
-    for n in sorted([x for x, attrs in nodes.items() if attrs.get("kind") in kinds]):
+    holder_links = a.holder_links or HolderLinks(g)
+    profile_of, profiles = holder_links.profile_of, holder_links.profiles
+    by_profile: list[tuple[tuple[PlacementView, ...], tuple[str, ...], str, bool] | None] = [None] * len(profiles)
+    for n in sorted([x for x, attrs in nodes.items() if attrs.get("kind") in HOLDER_KINDS]):
         attrs = nodes[n]
-        links = []
-        for v, keyed in adj[n].items():
-            for k, e in keyed.items():
-                rel = e.get("relation")
-                if rel == "located_in" or rel == "operated_by":
-                    links.append((v, k, rel, e.get("role"), e.get("evidence_ref"), e.get("evidence_source")))
-        key = tuple(links)
-        found = parts.get(key)
+        i = profile_of.get(n)
+        found = by_profile[i] if i is not None else None
         if found is None:
-            found = parts[key] = _holder_parts(nodes, key, countries_of)
+            if i is not None:
+                key = profiles[i]
+            else:  # a holder added to the graph after the audit read it
+                key = tuple((v, k, rel, e.get("role"), e.get("evidence_ref"), e.get("evidence_source"))
+                            for v, keyed in adj[n].items() for k, e in keyed.items()
+                            if (rel := e.get("relation")) == "located_in" or rel == "operated_by")
+            found = parts.get(key)
+            if found is None:
+                found = parts[key] = _holder_parts(nodes, key, countries_of)
+            if i is not None:
+                by_profile[i] = found
         placements, operators, origin, declared = found
         out.append(HolderView(
             node=n, label=str(attrs.get("label") or n), kind=str(attrs.get("kind")),

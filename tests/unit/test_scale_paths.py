@@ -114,3 +114,26 @@ def test_countries_are_those_of_the_located_copies() -> None:
                              for c in str(g.nodes[loc].get("countries") or "").split()})
         assert a.countries() == every_edge == list(build_view(a).summary.countries)
         assert every_edge
+
+
+def test_holder_links_agree_with_a_plain_reading_of_every_holder() -> None:
+    """Profiles shared by many holders give each holder exactly its own placements and operators."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from synthetic import synthetic_estate
+
+    from residency_audit.graph import build
+    from residency_audit.holders import HolderLinks
+
+    g = build(synthetic_estate(2000, seed=5), today=TODAY)
+    links = HolderLinks(g)
+    holders = [n for n, k in g.nodes(data="kind") if k in ("resource", "subprocessor")]
+    assert sorted(links.profile_of) == sorted(holders)
+    assert len(links.profiles) < len(holders) / 2
+    for h in holders:
+        out = [(v, str(e["role"])) for v, keyed in g._adj[h].items() for e in keyed.values()
+               if e["relation"] == "located_in"]
+        ops = [v for v, keyed in g._adj[h].items() for e in keyed.values() if e["relation"] == "operated_by"]
+        assert links.placements_of(h) == tuple(sorted(out))
+        assert links.operators_of(h) == sorted(ops)
