@@ -45,7 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         f"profile's max_attempts, else {MAX_ATTEMPTS}); with the defaults an endpoint that "
                         "never answers is given up within 85 s")
     g.add_argument("--aws-no-tags", action="store_true",
-                   help="read no bucket tags (one tag:GetResources call per region fewer)")
+                   help="read no bucket tags (one tag:GetResources call per 100 buckets of a region fewer; "
+                        "data categories that select buckets by tag then select none)")
     g.add_argument("--aws-config-aggregator", metavar="NAME",
                    help="with --aws-org-role: the AWS Config aggregator to read (default: the first "
                         "with an organisation source, when there is one)")
