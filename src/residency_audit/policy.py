@@ -931,9 +931,18 @@ def _gap_finding(rule: Rule, gap: CoverageGap) -> Finding:
         title, severity = "Record not read", rule.severity
         unanswered = (" Where that record's copies are and who runs them cannot be answered"
                       + (f" (field {gap.field})" if gap.field else "") + ".")
+    elif gap.field == "tags":
+        title, severity = "Tags not read", rule.severity
+        unanswered = (f" Which data categories select these {gap.service} holders by tag cannot be answered: "
+                      "a category that selects by tag may have more copies than the report shows.")
     else:
         title, severity = "Not seen", rule.severity
         unanswered = f" What {gap.service} holds there is unknown, not compliant."
+    if gap.error == "NotRequested":
+        return Finding(
+            rule=rule.id, severity=severity, node=node, title=title,
+            message=f"{where}: {gap.service} {gap.operation} was not called ({gap.message}).{unanswered}",
+            remedy="Scan again without the option that left them out, or select the data by resource id.")
     return Finding(
         rule=rule.id, severity=severity, node=node, title=title,
         message=(f"{where}: {gap.service} {gap.operation} failed with {gap.error}"

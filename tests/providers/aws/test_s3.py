@@ -229,6 +229,14 @@ def test_no_tags_reads_no_tags(session: boto3.Session) -> None:
     estate = scan_aws(session=session, regions=list(REGIONS8), services=["s3"], tags=False)
     assert calls == []
     assert dict(_buckets(estate)["data-eu-north-1"].tags) == {}
+    # Not read on request is said, once per account, and reads as such in the audit.
+    not_read = [g for g in estate.gaps if g.field == "tags"]
+    assert [(g.service, g.operation, g.error, g.level.value) for g in not_read] == [
+        ("s3", "tag:GetResources", "NotRequested", "service")]
+    from residency_audit.pipeline import audit
+
+    found = [f for f in audit(estate).findings if f.title == "Tags not read"]
+    assert len(found) == 1 and "not called" in found[0].message and "failed" not in found[0].message
 
 
 def test_a_listing_that_places_every_bucket_is_the_only_listing(session: boto3.Session) -> None:

@@ -683,6 +683,12 @@ def _scan_s3(run: _Run, regions_by_account: Mapping[str, Sequence[str]],
     resources, rule_gaps, pending = s3.parse_buckets(settled, partition=run.partition, tags=tags)
     run.resources.extend(resources)
     run.gaps.extend(rule_gaps)
+    if not run.tags:  # not read on request: said, so that a selection by tag is not taken as complete
+        for account in sorted({r.account for r in resources}):
+            run.gaps.append(CoverageGap(
+                provider="aws", scope=account, service="s3", operation="tag:GetResources",
+                error="NotRequested", level=GapLevel.SERVICE, field="tags",
+                message="bucket tags were not read (--aws-no-tags)"))
     # Destinations no scanned account lists.
     tasks = []
     for arn in sorted(pending):
