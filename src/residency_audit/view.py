@@ -19,7 +19,8 @@ give the same view.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -448,6 +449,13 @@ def _holders(a: Audit) -> tuple[HolderView, ...]:
     return tuple(out)
 
 
+def _countries_of(placements: Iterable[tuple[PlacementView, ...]]) -> tuple[str, ...]:
+    """The countries of the copies, sorted: each distinct placements tuple read once (holders of
+    one profile share theirs)."""
+    distinct = {id(p): p for p in placements}
+    return tuple(sorted({c for pl in distinct.values() for p in pl for c in p.countries}))
+
+
 def _data(a: Audit, holders: Mapping[str, HolderView]) -> tuple[DataView, ...]:
     g = a.graph
     out = []
@@ -457,11 +465,11 @@ def _data(a: Audit, holders: Mapping[str, HolderView]) -> tuple[DataView, ...]:
             reached.setdefault(d, []).append(law)
     for d in sorted(a.copies):
         hs = sorted(a.copies[d])
-        places = [p for h in hs if h in holders for p in holders[h].placements]
+        placements = [holders[h].placements for h in hs if h in holders]
         out.append(DataView(
             node=d, label=_label(g, d), classification=str(g._node[d].get("classification") or ""),
-            holders=tuple(hs), copies=len(places),
-            countries=tuple(sorted({c for p in places for c in p.countries})),
+            holders=tuple(hs), copies=sum(map(len, placements)),
+            countries=_countries_of(placements),
             reached_by=tuple(reached.get(d, ())),
             origin=_declared([e for v in g._adj[d] for e in g._adj[d][v].values()])))
     return tuple(out)
@@ -512,7 +520,8 @@ def build_view(a: Audit) -> AuditView:
     holders = _holders(a)
     by_node = {h.node: h for h in holders}
     data = _data(a, by_node)
-    countries = tuple(sorted({c for h in holders for p in h.placements for c in p.countries}))
+    countries = _countries_of(h.placements for h in holders)
+    kinds = Counter(h.kind for h in holders)
     return AuditView(
         tool_version=__version__, catalog_version=a.catalog.version(),
         evaluated_on=a.evaluated_on.isoformat(),
@@ -521,8 +530,7 @@ def build_view(a: Audit) -> AuditView:
                      scoped=not r.scope.empty)
             for r in a.policy.rules)),
         summary=SummaryView(
-            resources=sum(1 for h in holders if h.kind == "resource"),
-            subprocessors=sum(1 for h in holders if h.kind == "subprocessor"),
+            resources=kinds["resource"], subprocessors=kinds["subprocessor"],
             data_categories=len(data), countries=countries, findings=a.counts(),
             excepted=sum(1 for f in a.findings if f.exception), gaps=len(a.estate.gaps),
             scopes_not_read=sum(1 for s in a.scopes if str(s.status) == "not read"),

@@ -90,12 +90,10 @@ def _holder_texts(holders: Iterable[HolderView]) -> Iterator[str]:
             _encode([placement_dict(p) for p in h.placements], 3, out)
             placements = places[id(h.placements)] = "".join(out)
             keep.append(h.placements)
-        yield ("{\n      \"kind\": " + enc(h.kind) + ",\n      \"label\": " + enc(h.label)
-               + ",\n      \"node\": " + enc(h.node) + ",\n      \"operators\": " + text_list(h.operators)
-               + ",\n      \"placements\": " + placements + ",\n      \"provider\": " + enc(h.provider)
-               + ",\n      \"reached_by\": " + text_list(h.reached_by)
-               + ",\n      \"seen\": " + ("true" if h.seen else "false")
-               + ",\n      \"service\": " + enc(h.service) + "\n    }")
+        yield (f'{{\n      "kind": {enc(h.kind)},\n      "label": {enc(h.label)},\n      "node": {enc(h.node)},'
+               f'\n      "operators": {text_list(h.operators)},\n      "placements": {placements},'
+               f'\n      "provider": {enc(h.provider)},\n      "reached_by": {text_list(h.reached_by)},'
+               f'\n      "seen": {"true" if h.seen else "false"},\n      "service": {enc(h.service)}\n    }}')
 
 
 def indented_json_chunks(value: Any, *, chunk_chars: int = _CHUNK_CHARS,
