@@ -124,7 +124,8 @@ def _stages(estate: Any, catalog: Any, policy: Any) -> dict[str, Any]:
     starts = [v for law in laws for _, v, rel in g.out_edges(law, data="relation") if rel == "applies_in"]
     out["bfs_visited"], out["bare_bfs"] = measure(lambda: bare_bfs(g, starts))
     reach, out["exposure"] = measure(lambda: exposure(g))
-    out["exposure_states"] = sum(r.states for r in reach.values())
+    out["exposure_states"] = sum(r.states if hasattr(r, "states") else len(r._parent)  # an older version
+                                 for r in reach.values())
 
     def policy_stage() -> list[Any]:
         copies = data_copies(g)
