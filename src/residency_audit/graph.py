@@ -69,6 +69,7 @@ from residency_audit.model import (
 __all__ = [
     "COPY_RELATIONS",
     "GRAPH_SCHEMA_VERSION",
+    "LinkCategories",
     "build",
     "country_id",
     "data_id",
@@ -90,6 +91,15 @@ GRAPH_SCHEMA_VERSION = 1
 COPY_RELATIONS = frozenset({"stored_in", "processed_by", "replicates_to", "backs_up_to",
                             "subcontracts"})
 """Relations along which data flows from a data category to every holder of a copy."""
+
+
+class LinkCategories(dict[str, frozenset[str]]):
+    """The categories a copy link's ``categories`` text lets through, parsed once per distinct
+    text (``split[text]``); a link without the attribute lets every category through."""
+
+    def __missing__(self, text: str) -> frozenset[str]:
+        found = self[text] = frozenset(text.split())
+        return found
 
 
 def resource_id(provider: str, rid: str) -> str:

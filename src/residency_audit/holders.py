@@ -21,7 +21,7 @@ from typing import Any
 
 import networkx as nx
 
-from residency_audit.graph import COPY_RELATIONS
+from residency_audit.graph import COPY_RELATIONS, LinkCategories
 
 __all__ = ["HOLDER_KINDS", "HolderLinks", "Link"]
 
@@ -49,7 +49,7 @@ class HolderLinks:
         self.profile_of: dict[str, int] = {}
         self.copy_links: dict[str, list[tuple[str, frozenset[str] | None]]] = {}
         index: dict[tuple[Link, ...], int] = {}
-        split: dict[str, frozenset[str]] = {}
+        split = LinkCategories()
         succ = g._adj
         copy_relations = COPY_RELATIONS
         for n, attrs in g._node.items():
@@ -65,12 +65,7 @@ class HolderLinks:
                                       edge.get("evidence_source")))
                     elif relation in copy_relations:
                         cats = edge.get("categories")
-                        allowed = None
-                        if cats:
-                            allowed = split.get(cats)
-                            if allowed is None:
-                                allowed = split[cats] = frozenset(cats.split())
-                        copies.append((v, allowed))
+                        copies.append((v, split[cats] if cats else None))
             key = tuple(links)
             i = index.get(key)
             if i is None:

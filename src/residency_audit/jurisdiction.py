@@ -33,7 +33,7 @@ from typing import Any
 
 import networkx as nx
 
-from residency_audit.graph import COPY_RELATIONS, edge_evidence, gc_paused
+from residency_audit.graph import COPY_RELATIONS, LinkCategories, edge_evidence, gc_paused
 
 __all__ = ["RELATION_PHRASES", "Blocked", "Reach", "exposure", "link_fact", "path_evidence", "reach_of", "route_kind"]
 
@@ -144,7 +144,7 @@ class _Adjacency:
         # node -> (phase-B steps (pred, categories or None, pred is data), mitigated edges)
         self.b: dict[str, tuple[list[tuple[str, frozenset[str] | None, bool]],
                                 list[tuple[str, Mapping[str, Any]]]]] = {}
-        self.split: dict[str, frozenset[str]] = {}
+        self.split = LinkCategories()
 
     def crossing_a(self, node: str, rels: frozenset[str]) -> tuple[list[str], list[tuple[str, Mapping[str, Any]]]]:
         push: list[str] = []
@@ -171,13 +171,8 @@ class _Adjacency:
                 if "mitigation_kind" in edge:
                     cut.append((u, edge))
                     continue
-                cats = edge.get("categories") or ""
-                allowed = None
-                if cats:
-                    allowed = split.get(cats)
-                    if allowed is None:
-                        allowed = split[cats] = frozenset(cats.split())
-                steps.append((u, allowed, kind.get(u) == "data"))
+                cats = edge.get("categories")
+                steps.append((u, split[cats] if cats else None, kind.get(u) == "data"))
         found = self.b[node] = (steps, cut)
         return found
 

@@ -54,7 +54,7 @@ from pydantic import (
 
 from residency_audit.assessment.agreed import agreed_findings
 from residency_audit.errors import InputError
-from residency_audit.graph import COPY_RELATIONS, edge_evidence, gc_paused
+from residency_audit.graph import COPY_RELATIONS, LinkCategories, edge_evidence, gc_paused
 from residency_audit.holders import HolderLinks
 from residency_audit.jurisdiction import Reach, path_evidence, route_kind
 from residency_audit.model import CoverageGap, Finding, GapLevel, Role, Severity
@@ -399,21 +399,15 @@ def _copy_walk(g: nx.MultiDiGraph, holder_links: HolderLinks | None = None) -> d
     # the walks: a holder in several categories is walked from each.
     out_links: dict[str, list[tuple[str, frozenset[str] | None]]] = (
         dict(holder_links.copy_links) if holder_links is not None else {})
-    split: dict[str, frozenset[str]] = {}
+    split = LinkCategories()
 
     def links_of(node: str) -> list[tuple[str, frozenset[str] | None]]:
         found: list[tuple[str, frozenset[str] | None]] = []
         for v, keyed in succ[node].items():
             for edge in keyed.values():
-                if edge["relation"] not in copy_relations:
-                    continue
-                cats = edge.get("categories")
-                allowed = None
-                if cats:
-                    allowed = split.get(cats)
-                    if allowed is None:
-                        allowed = split[cats] = frozenset(cats.split())
-                found.append((v, allowed))
+                if edge["relation"] in copy_relations:
+                    cats = edge.get("categories")
+                    found.append((v, split[cats] if cats else None))
         out_links[node] = found
         return found
 
