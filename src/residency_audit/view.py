@@ -357,10 +357,7 @@ def _declared(edges: list[Mapping[str, Any]]) -> str:
     return _first_ref([_origin(e) for e in edges if e.get("evidence_source") == "inventory"])
 
 
-_Link = Link
-
-
-def _holder_parts(nodes: Mapping[str, Mapping[str, Any]], links: tuple[_Link, ...],
+def _holder_parts(nodes: Mapping[str, Mapping[str, Any]], links: tuple[Link, ...],
                   countries_of: dict[str, tuple[str, ...]],
                   ) -> tuple[tuple[PlacementView, ...], tuple[str, ...], str, bool]:
     """A holder's placements, operators, origin and whether it was declared, from its links."""
@@ -419,7 +416,7 @@ def _holders(a: Audit) -> tuple[HolderView, ...]:
     reached = _reached_by(a)
     countries_of: dict[str, tuple[str, ...]] = {}
     # Holders share a few thousand distinct sets of links: each is read into views once.
-    parts: dict[tuple[_Link, ...], tuple[tuple[PlacementView, ...], tuple[str, ...], str, bool]] = {}
+    parts: dict[tuple[Link, ...], tuple[tuple[PlacementView, ...], tuple[str, ...], str, bool]] = {}
     out = []
     holder_links = a.holder_links or HolderLinks(g)
     profile_of, profiles = holder_links.profile_of, holder_links.profiles
