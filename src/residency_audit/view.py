@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from residency_audit import __version__
+from residency_audit.graph import gc_paused
 from residency_audit.holders import HOLDER_KINDS, HolderLinks, Link
 from residency_audit.model import Finding, Severity
 from residency_audit.pipeline import Audit
@@ -513,6 +514,11 @@ def _laws(a: Audit) -> tuple[LawView, ...]:
 
 def build_view(a: Audit) -> AuditView:
     """The typed view of ``a``: build it once and hand it to every writer."""
+    with gc_paused():  # a record per holder and no cycles: see graph.gc_paused
+        return _build_view(a)
+
+
+def _build_view(a: Audit) -> AuditView:
     g = a.graph
     holders = _holders(a)
     by_node = {h.node: h for h in holders}
