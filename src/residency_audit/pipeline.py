@@ -24,7 +24,7 @@ from residency_audit.catalog import Catalog, default_catalog
 from residency_audit.graph import build, gc_paused
 from residency_audit.holders import HolderLinks
 from residency_audit.jurisdiction import Blocked, Reach, exposure, path_evidence, route_kind
-from residency_audit.model import Estate, Finding, Mitigation, Severity
+from residency_audit.model import CoverageGap, Estate, Finding, Mitigation, Severity
 from residency_audit.policy import (
     Policy,
     data_copies,
@@ -328,6 +328,16 @@ def _expired_mitigation(m: Mitigation) -> Finding:
         remedy="Renew the evidence and the expiry date, or remove the mitigation.")
 
 
+def _gaps_that_matter(estate: Estate, policy: Policy) -> tuple[CoverageGap, ...]:
+    """The estate's gaps the policy is evaluated with: all of them, but tags left unread on
+    request (``field`` "tags", ``NotRequested``) only when a data category or a rule selects by
+    tag; they stay in the estate and the report's gaps either way."""
+    by_tag = any(d.selectors for d in estate.data) or any(r.scope.tags for r in policy.rules)
+    if by_tag:
+        return estate.gaps
+    return tuple(x for x in estate.gaps if not (x.field == "tags" and x.error == "NotRequested"))
+
+
 def audit(estate: Estate, *, policy: Policy | str | os.PathLike[str] = DEFAULT_POLICY,
           catalog: Catalog | None = None, today: dt.date | None = None) -> Audit:
     """Build the graph of ``estate``, compute each law's reach, and evaluate ``policy``.
@@ -347,8 +357,8 @@ def audit(estate: Estate, *, policy: Policy | str | os.PathLike[str] = DEFAULT_P
         links = HolderLinks(g)  # every holder's links, read once for the copies and the rules
         copies = data_copies(g, holder_links=links)
         scopes = scope_statuses(estate)
-        findings = evaluate(g, reach, pol, gaps=estate.gaps, today=day, copies=copies, scopes=scopes,
-                            holder_links=links)
+        findings = evaluate(g, reach, pol, gaps=_gaps_that_matter(estate, pol), today=day, copies=copies,
+                            scopes=scopes, holder_links=links)
         if expired:  # evaluate's findings are sorted already
             findings = sorted(findings + [_expired_mitigation(m) for m in expired],
                               key=lambda f: f.sort_key)

@@ -233,10 +233,17 @@ def test_no_tags_reads_no_tags(session: boto3.Session) -> None:
     not_read = [g for g in estate.gaps if g.field == "tags"]
     assert [(g.service, g.operation, g.error, g.level.value) for g in not_read] == [
         ("s3", "tag:GetResources", "NotRequested", "service")]
+    from dataclasses import replace
+
+    from residency_audit.model import DataCategory, Evidence, freeze_tags
     from residency_audit.pipeline import audit
 
-    found = [f for f in audit(estate).findings if f.title == "Tags not read"]
+    by_tag = DataCategory(id="patient", name="Patient", selectors=(freeze_tags({"data-class": "patient"}),),
+                          evidence=Evidence(source="inventory", ref="data.yaml:1"))
+    found = [f for f in audit(replace(estate, data=(by_tag,))).findings if f.title == "Tags not read"]
     assert len(found) == 1 and "not called" in found[0].message and "failed" not in found[0].message
+    # Nothing selects by tag: the gap stays in the estate, no finding is made of it.
+    assert not [f for f in audit(estate).findings if f.title == "Tags not read"]
 
 
 def test_a_listing_that_places_every_bucket_is_the_only_listing(session: boto3.Session) -> None:
