@@ -19,7 +19,7 @@ SYNTHETIC_SIZE = 300
 SYNTHETIC_SEED = 7
 CASES = (("demo", "swedish-public-sector"), ("demo", "esam"),
          ("synthetic", "swedish-public-sector"), ("synthetic", "esam"))
-FORMATS = (("json", "json"), ("md", "md"))
+FORMATS = (("json", "json"), ("md", "md"), ("html", "html"), ("csv", "csv"), ("sarif", "sarif"), ("junit", "xml"))
 
 
 def golden_name(estate: str, policy: str, ext: str) -> str:
@@ -42,8 +42,11 @@ def write_synthetic_estate() -> Path:
 
 
 def main() -> int:
+    import os
+
     from residency_audit.cli import main as cli
 
+    os.chdir(HERE.parent)  # the estate is named relative to the checkout
     GOLDEN.mkdir(parents=True, exist_ok=True)
     estate = write_synthetic_estate()
     for name, policy in CASES:
@@ -51,7 +54,9 @@ def main() -> int:
             out = GOLDEN / golden_name(name, policy, ext)
             if out.exists():
                 out.unlink()
-            source = ["demo"] if name == "demo" else ["audit", "--estate", str(estate)]
+            # The estate named relative to the checkout (SARIF keeps the path as given).
+            source = ["demo"] if name == "demo" else ["audit", "--estate",
+                                                      estate.relative_to(HERE.parent).as_posix()]
             code = cli(["-q", *source, "--policy", policy, "--format", fmt, "-o", str(out),
                         "--today", TODAY.isoformat(), "--fail-on", "none"], stdout=io.StringIO())
             if code != 0:
