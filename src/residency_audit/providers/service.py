@@ -51,6 +51,8 @@ __all__ = [
     "GiveUp",
     "RecordError",
     "ServiceSpec",
+    "checked_member",
+    "checked_optional_member",
     "member",
     "optional_member",
     "parse_records",
@@ -128,11 +130,22 @@ class RecordError(ValueError):
 def member(record: Mapping[str, Any], name: str, kind: type[T], *, path: str = "") -> T:
     """``record[name]``, which must exist and be a ``kind``; else :class:`RecordError`.
 
-    ``path`` prefixes the field name in the error (``"Destinations[0]."``).
+    ``path`` prefixes the field name in the error (``"Destinations[0]."``). What a JSON answer
+    holds (a ``dict`` whose member is exactly a ``kind``) is answered at once; anything else goes
+    the checked way (:func:`checked_member`), with the same value or the same error.
 
     >>> member({"a": {"b": 1}}, "a", dict)
     {'b': 1}
     """
+    if type(record) is dict:
+        value = record.get(name)
+        if type(value) is kind:
+            return value
+    return checked_member(record, name, kind, path=path)
+
+
+def checked_member(record: Mapping[str, Any], name: str, kind: type[T], *, path: str = "") -> T:
+    """:func:`member` for any mapping and value, every case checked in turn."""
     where = f"{path}{name}"
     if not isinstance(record, Mapping):
         raise RecordError(path.rstrip(".") or name, f"expected an object, got {type(record).__name__}")
@@ -154,11 +167,23 @@ def optional_member(record: Mapping[str, Any], name: str, kind: type[T], default
     >>> optional_member({}, "Tags", list, [])
     []
     """
+    if type(record) is dict:  # as in member: a JSON answer's member, absent, null or exactly a kind
+        value = record.get(name)
+        if value is None:
+            return default
+        if type(value) is kind:
+            return value
+    return checked_optional_member(record, name, kind, default, path=path)
+
+
+def checked_optional_member(record: Mapping[str, Any], name: str, kind: type[T], default: T, *,
+                            path: str = "") -> T:
+    """:func:`optional_member` for any mapping and value, every case checked in turn."""
     if not isinstance(record, Mapping):
         raise RecordError(path.rstrip(".") or name, f"expected an object, got {type(record).__name__}")
     if record.get(name) is None:
         return default
-    return member(record, name, kind, path=path)
+    return checked_member(record, name, kind, path=path)
 
 
 def _record_id(record: Any, id_fields: Iterable[str]) -> str:

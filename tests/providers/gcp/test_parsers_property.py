@@ -404,14 +404,13 @@ def _outcome(read: Callable[[], Any]) -> tuple[str, Any]:
 @settings(max_examples=400, derandomize=True, deadline=None)
 @given(record=_RECORDS, kind=st.sampled_from([str, bool, int, float, list, dict]),
        path=st.sampled_from(["", "versionedResources.resource."]))
-def test_the_quick_member_readers_answer_as_the_shared_ones(record: Any, kind: type,
-                                                             path: str) -> None:
+def test_the_quick_member_readers_answer_as_the_checked_ones(record: Any, kind: type,
+                                                              path: str) -> None:
     from residency_audit.providers import service
-    from residency_audit.providers.gcp import assetdata
 
-    assert _outcome(lambda: assetdata.member(record, "a", kind, path=path)) == _outcome(
-        lambda: service.member(record, "a", kind, path=path))
+    assert _outcome(lambda: service.member(record, "a", kind, path=path)) == _outcome(
+        lambda: service.checked_member(record, "a", kind, path=path))
     default = kind()
-    assert _outcome(lambda: assetdata.optional_member(record, "a", kind, default, path=path)
-                    ) == _outcome(lambda: service.optional_member(record, "a", kind, default,
-                                                                  path=path))
+    assert _outcome(lambda: service.optional_member(record, "a", kind, default, path=path)
+                    ) == _outcome(lambda: service.checked_optional_member(record, "a", kind, default,
+                                                                          path=path))

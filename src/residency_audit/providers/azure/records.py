@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from residency_audit.model import (
     CoverageGap,
@@ -33,19 +33,15 @@ from residency_audit.providers.azure.arm import subscription_of
 from residency_audit.providers.azure.locations import RegionFacts, normalize
 from residency_audit.providers.service import RecordError, member, optional_member, parse_records
 
-T = TypeVar("T")
-
 __all__ = [
     "Parsed",
     "api",
     "base_resource",
     "entries",
     "obj",
-    "optional",
     "parse_each",
     "placement",
     "region_gaps",
-    "required",
     "resource_group_of",
     "text",
 ]
@@ -189,35 +185,13 @@ def resource_group_of(resource_id: str) -> str:
     return ""
 
 
-def required(raw: Mapping[str, Any], name: str, kind: type[T]) -> T:
-    """:func:`~residency_audit.providers.service.member` (same answers, same errors), quicker for
-    a JSON object whose member has exactly the type asked for."""
-    if type(raw) is dict:
-        value = raw.get(name)
-        if type(value) is kind:
-            return value
-    return member(raw, name, kind)
-
-
-def optional(raw: Mapping[str, Any], name: str, kind: type[T], default: T) -> T:
-    """:func:`~residency_audit.providers.service.optional_member` (same answers, same errors),
-    quicker for a JSON object whose member is absent, null or exactly of the type asked for."""
-    if type(raw) is dict:
-        value = raw.get(name)
-        if value is None:
-            return default
-        if type(value) is kind:
-            return value
-    return optional_member(raw, name, kind, default)
-
-
 def base_resource(raw: Mapping[str, Any], *, service: str, kind: str,
                   placements: Iterable[Placement], attributes: Mapping[str, str] | None = None) -> Resource:
     """A Resource from an ARM payload's common fields (``id``, ``name``, ``tags``)."""
-    rid = required(raw, "id", str)
-    name = optional(raw, "name", str, "") or rid.rstrip("/").rsplit("/", 1)[-1]
+    rid = member(raw, "id", str)
+    name = optional_member(raw, "name", str, "") or rid.rstrip("/").rsplit("/", 1)[-1]
     attrs = {"resource_group": resource_group_of(rid), **(attributes or {})}
-    tags = optional(raw, "tags", dict, {})
+    tags = optional_member(raw, "tags", dict, {})
     places = tuple(placements)
     if len(places) == 2:  # the usual most: two need no set and no sort call
         a, b = places

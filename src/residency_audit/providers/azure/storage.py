@@ -26,10 +26,10 @@ from residency_audit.providers.azure.records import (
     base_resource,
     placement,
     region_gaps,
-    required,
     text,
 )
 from residency_audit.providers.azure.routes import AzureService, Route, azure_service, read_route
+from residency_audit.providers.service import member
 
 __all__ = [
     "GEO_REDUNDANT",
@@ -61,10 +61,10 @@ def parse_sku(name: str) -> tuple[str, str]:
 
 def parse_storage_account(raw: Mapping[str, Any], *, facts: RegionFacts, operation: str = LIST_OPERATION) -> Parsed:
     """A storage account's Resource, with a gap when a geo-secondary's region cannot be told."""
-    rid = required(raw, "id", str)
+    rid = member(raw, "id", str)
     sku = text(raw, "sku.name")
     tier, redundancy = parse_sku(sku) if sku else ("", "unknown")
-    location = normalize(required(raw, "location", str))
+    location = normalize(member(raw, "location", str))
     primary_raw = text(raw, "properties.primaryLocation")
     secondary_raw = text(raw, "properties.secondaryLocation")
     last_failover = text(raw, "properties.lastGeoFailoverTime")

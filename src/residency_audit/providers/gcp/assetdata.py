@@ -8,55 +8,18 @@ Every reader checks the member's type and raises
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
-from residency_audit.providers import service as shared
-from residency_audit.providers.service import RecordError
+from residency_audit.providers.service import RecordError, member, optional_member
 
 __all__ = ["RESOURCE", "SEARCH", "labels", "last_segment", "member", "optional_member",
            "result_name", "string_list", "string_map", "versioned"]
-
-T = TypeVar("T")
 
 SEARCH = "cloudasset.searchAllResources"
 """The operation name used in evidence refs of everything found through resource search."""
 
 RESOURCE = "versionedResources.resource."
 """The field path prefix of members of a result's own representation."""
-
-
-def member(record: Mapping[str, Any], name: str, kind: type[T], *, path: str = "") -> T:
-    """:func:`residency_audit.providers.service.member`, quicker on what a JSON answer holds:
-    a ``dict`` whose member is exactly a ``kind`` is answered at once; anything else (absent,
-    null, another type, a subclass, not a dict) goes to the shared function, which gives the
-    same value or raises the same :class:`RecordError`.
-
-    >>> member({"a": "x"}, "a", str), member({"a": True}, "a", bool)
-    ('x', True)
-    """
-    if type(record) is dict:
-        value = record.get(name)
-        if type(value) is kind:
-            return value
-    return shared.member(record, name, kind, path=path)
-
-
-def optional_member(record: Mapping[str, Any], name: str, kind: type[T], default: T, *,
-                    path: str = "") -> T:
-    """:func:`residency_audit.providers.service.optional_member`, quicker on a ``dict`` (as
-    :func:`member`): absent or null is ``default``, exactly a ``kind`` is the value, the rest
-    goes to the shared function.
-
-    >>> optional_member({"a": None}, "a", list, []), optional_member({"a": [1]}, "a", list, [])
-    ([], [1])
-    """
-    if type(record) is dict:
-        value = record.get(name)
-        if value is None:
-            return default
-        if type(value) is kind:
-            return value
-    return shared.optional_member(record, name, kind, default, path=path)
 
 
 def result_name(result: Mapping[str, Any]) -> str:
