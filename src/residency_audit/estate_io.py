@@ -276,14 +276,14 @@ class _Record:
         value = self._get(key, _REQUIRED if required else None)
         if value is None and not required:
             return None
-        if type(value) is dict and value.keys() <= _EVIDENCE_KEYS.set:  # the usual case, shared
-            source, ref, detail = value.get("source"), value.get("ref"), value.get("detail", "")
-            if type(source) is str and type(ref) is str and type(detail) is str:
-                memo_key = ("evidence", source, ref, detail)
-                found = self.memo.get(memo_key)
-                if found is None:
-                    found = self.memo[memo_key] = Evidence(source=source, ref=ref, detail=detail)
-                return cast(Evidence, found)
+        fields = _evidence_fields(value)
+        if fields is not None:  # the usual case: one Evidence for every record that names it
+            memo_key = ("evidence", *fields)
+            found = self.memo.get(memo_key)
+            if found is None:
+                source, ref, detail = fields
+                found = self.memo[memo_key] = Evidence(source=source, ref=ref, detail=detail)
+            return cast(Evidence, found)
         r = _Record(value, (*self.path, key), _EVIDENCE_KEYS, self.memo)
         return Evidence(source=r.text("source"), ref=r.text("ref"), detail=r.text("detail", ""))
 
@@ -341,19 +341,26 @@ def _tag_map(value: Any, path: _Path, memo: dict[Any, Any] | None = None) -> Map
     return freeze_tags(value)
 
 
+def _evidence_fields(value: Any) -> tuple[str, str, str] | None:
+    """(source, ref, detail) of a well-formed evidence object, else ``None`` (the checked way
+    then names what is wrong)."""
+    if type(value) is not dict or not value.keys() <= _EVIDENCE_KEYS.set:
+        return None
+    source, ref, detail = value.get("source"), value.get("ref"), value.get("detail", "")
+    if type(source) is str and type(ref) is str and type(detail) is str:
+        return source, ref, detail
+    return None
+
+
 def _placement_key(value: Any) -> tuple[str, ...] | None:
     """The memo key of a well-formed placement object (location, role, evidence), else ``None``."""
     if type(value) is not dict or not value.keys() <= _KEYS["placement"].set:
         return None
-    evidence = value.get("evidence")
     location, role = value.get("location"), value.get("role")
-    if not (type(location) is str and type(role) is str and type(evidence) is dict
-            and evidence.keys() <= _EVIDENCE_KEYS.set):
+    if type(location) is not str or type(role) is not str:
         return None
-    source, ref, detail = evidence.get("source"), evidence.get("ref"), evidence.get("detail", "")
-    if type(source) is str and type(ref) is str and type(detail) is str:
-        return ("placement", location, role, source, ref, detail)
-    return None
+    fields = _evidence_fields(value.get("evidence"))
+    return None if fields is None else ("placement", location, role, *fields)
 
 
 def _read_placements(r: _Record) -> tuple[Placement, ...]:

@@ -17,6 +17,7 @@ same evidence. A million holders share a few thousand profiles, so what follows 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import networkx as nx
@@ -91,12 +92,7 @@ class HolderLinks:
         """The holder's operating entities, sorted (a list shared by its profile: do not change it)."""
         return self._operators[self.profile_of[holder]]
 
-    def placements(self) -> dict[str, _Placements]:
-        """Every holder's placements."""
-        pl = self._placements
-        return {h: pl[i] for h, i in self.profile_of.items()}
-
-    def operators(self) -> dict[str, list[str]]:
-        """Every holder's operators (lists shared by profile: do not change them)."""
-        ops = self._operators
-        return {h: ops[i] for h, i in self.profile_of.items()}
+    def distinct_placements(self, holders: Iterable[str]) -> set[_Placements]:
+        """The distinct placement lists of ``holders`` (a few, for many holders)."""
+        pl, of = self._placements, self.profile_of
+        return {pl[of[h]] for h in holders}

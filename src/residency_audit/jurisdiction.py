@@ -173,8 +173,7 @@ class _Adjacency:
                     continue
                 cats = edge.get("categories")
                 steps.append((u, split[cats] if cats else None, kind.get(u) == "data"))
-        found = self.b[node] = (steps, cut)
-        return found
+        return steps, cut
 
 
 def _edges_between(g: nx.MultiDiGraph, a: str, b: str) -> Iterable[Mapping[str, Any]]:
@@ -316,7 +315,7 @@ def reach_of(g: nx.MultiDiGraph, law: str, *, _adjacency: _Adjacency | None = No
         node, filt = state  # phase B
         crossing_b = b_memo.get(node)
         if crossing_b is None:
-            crossing_b = adj.crossing_b(node)
+            crossing_b = b_memo[node] = adj.crossing_b(node)
         steps, cuts = crossing_b
         if cuts:
             cut.extend((u, node, e) for u, e in cuts)

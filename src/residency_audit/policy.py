@@ -228,12 +228,12 @@ def _sorted_groups(groups: dict[Any, list[str]]) -> None:
 class _Facts:
     g: nx.MultiDiGraph
     holders: list[str]
+    links: HolderLinks
+    """Each holder's placements and operators, read once (and shared with the view)."""
     data_of: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     copies: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     eu: set[str] = field(default_factory=set)
     # Memos: each rule asks the same questions of the same holders; the graph does not change.
-    _placements: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
-    _operators: dict[str, list[str]] = field(default_factory=dict)
     _countries: dict[str, list[str]] = field(default_factory=dict)
     _chains: dict[str, list[str]] = field(default_factory=dict)
     _data: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -241,7 +241,6 @@ class _Facts:
     _tags: dict[str, dict[str, str]] = field(default_factory=dict)
     _evidence: dict[tuple[Any, Any, Any], str] = field(default_factory=dict)
     _profiles: dict[_Profile, list[str]] | None = None
-    _interned: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     def profiles(self) -> dict[_Profile, list[str]]:
         """The holders grouped by what the location, transfer and coverage rules look at: their
@@ -316,28 +315,9 @@ class _Facts:
             out |= {d for d in datas if self.copies[d] & tagged}
         return sorted(out)
 
-    def _read_holder(self, holder: str) -> tuple[tuple[str, str], ...]:
-        """One pass over the holder's out-edges: its placements and its operators, both sorted."""
-        placements: list[tuple[str, str]] = []
-        operators: list[str] = []
-        for v, keyed in self.g._adj[holder].items():
-            for attrs in keyed.values():
-                relation = attrs.get("relation")
-                if relation == "located_in":
-                    placements.append((v, str(attrs.get("role", ""))))
-                elif relation == "operated_by":
-                    operators.append(v)
-        placements.sort()
-        operators.sort()
-        found = tuple(placements)
-        out = self._placements[holder] = self._interned.setdefault(found, found)
-        self._operators[holder] = operators
-        return out
-
     def placements(self, holder: str) -> tuple[tuple[str, str], ...]:
         """``(location node, role)`` of each copy at the holder, sorted."""
-        out = self._placements.get(holder)
-        return out if out is not None else self._read_holder(holder)
+        return self.links.placements_of(holder)
 
     def countries(self, location: str) -> list[str]:
         out = self._countries.get(location)
@@ -348,11 +328,7 @@ class _Facts:
 
     def operators(self, holder: str) -> list[str]:
         """The operating entities of the holder, sorted."""
-        out = self._operators.get(holder)
-        if out is None:
-            self._read_holder(holder)
-            out = self._operators[holder]
-        return out
+        return self.links.operators_of(holder)
 
     def chain(self, entity: str) -> list[str]:
         memo = self._chains.get(entity)
@@ -442,17 +418,15 @@ def _facts(g: nx.MultiDiGraph, copies: Mapping[str, set[str]] | None = None,
         elif kind == "country" and a.get("eu"):
             eu.add(n.removeprefix("country:"))
     holders.sort()
-    facts = _Facts(g=g, holders=holders, eu=eu)
-    if holder_links is not None:
-        facts._placements.update(holder_links.placements())
-        facts._operators.update(holder_links.operators())
+    links = holder_links if holder_links is not None else HolderLinks(g)
+    facts = _Facts(g=g, holders=holders, links=links, eu=eu)
     if copies is not None:
         for d, hs in copies.items():
             facts.copies[d] = set(hs)
             for h in hs:
                 facts.data_of[h].add(d)
         return facts
-    for d, hs in _copy_walk(g, holder_links).items():
+    for d, hs in _copy_walk(g, links).items():
         facts.copies[d] = hs
         for h in hs:
             facts.data_of[h].add(d)
@@ -790,9 +764,7 @@ def _copy_places(facts: _Facts, holders: Iterable[str]) -> tuple[tuple[str, ...]
     """The locations and countries where ``holders`` keep copies, sorted."""
     locations: set[str] = set()
     countries: set[str] = set()
-    facts.profiles()  # every holder's placements read, into the memo below
-    memo = facts._placements
-    for profile in {memo[h] for h in holders}:  # holders share a few placement lists
+    for profile in facts.links.distinct_placements(holders):  # holders share a few placement lists
         for loc, _role in profile:
             if loc not in locations:
                 locations.add(loc)
